@@ -1,0 +1,373 @@
+import * as z from 'zod/mini';
+import { CanonicalOrder, CurrencyCode, IsoDate, IsoDateTime, Money, OrderId, SiteId, Sku } from './order.ts';
+import { type ParseResult, parseWith } from './validation.ts';
+import {
+  EXCEPTION_PRIORITIES,
+  EXCEPTION_TYPES,
+  FULFILMENT_PATHS,
+  FULFILMENT_TERMS,
+  ORDER_STAGES,
+  OWNER_TEAMS,
+  SLA_STAGES,
+} from './vocabulary.ts';
+
+export const SCHEMA_VERSION = 1;
+
+/** EventBridge `source` per producing domain. */
+export const EVENT_SOURCES = {
+  orders: 'handoff.orders',
+  credit: 'handoff.credit',
+  inventory: 'handoff.inventory',
+  warehouse: 'handoff.warehouse',
+  shipping: 'handoff.shipping',
+  billing: 'handoff.billing',
+  exceptions: 'handoff.exceptions',
+  sla: 'handoff.sla',
+} as const;
+export type EventSource = (typeof EVENT_SOURCES)[keyof typeof EVENT_SOURCES];
+
+const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+const ReasonCode = z.string().check(z.regex(/^[A-Z][A-Z0-9_]*(:[A-Za-z0-9._-]+)?$/));
+const Count = z.int().check(z.gte(0));
+const Quantity = z.int().check(z.gt(0));
+const Actor = text(120);
+
+/** Fields every canonical event's `detail` carries, whatever its type. */
+export const envelopeShape = {
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  orderId: OrderId,
+  /** Ties together everything one order causes across systems; Handoff uses the order id. */
+  correlationId: text(128),
+  /** Stable per order and stage, so a redelivered event or a retried side effect is recognised. */
+  idempotencyKey: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[A-Za-z0-9:_.#-]+$/)),
+  occurredAt: IsoDateTime,
+};
+
+const LineQuantity = z.strictObject({ lineNo: z.int().check(z.gte(1)), sku: Sku, quantity: Quantity });
+const ShortLine = z.strictObject({
+  lineNo: z.int().check(z.gte(1)),
+  sku: Sku,
+  requested: Quantity,
+  available: Count,
+  shortBy: Quantity,
+});
+const FieldViolationShape = z.strictObject({
+  path: z.string().check(z.maxLength(300)),
+  rule: text(200),
+  message: text(500),
+});
+
+function defineEvent<const Name extends string, const Shape extends z.core.$ZodLooseShape>(
+  name: Name,
+  source: EventSource,
+  description: string,
+  shape: Shape,
+) {
+  const detail = z.strictObject({ ...envelopeShape, ...shape });
+  return { name, source, detailType: `${name}.v${SCHEMA_VERSION}` as const, description, detail };
+}
+
+export const EVENT_CATALOGUE = {
+  'order.received': defineEvent(
+    'order.received',
+    EVENT_SOURCES.orders,
+    'An order arrived from its source system, passed validation and is now a canonical order.',
+    { order: CanonicalOrder },
+  ),
+  'order.accepted': defineEvent(
+    'order.accepted',
+    EVENT_SOURCES.orders,
+    'The router classified the order and started its fulfilment path.',
+    {
+      path: z.enum(FULFILMENT_PATHS),
+      reasonCodes: z.array(ReasonCode),
+      priorityScore: z.int().check(z.gte(0), z.lte(1000)),
+      executionName: text(80),
+    },
+  ),
+  'order.rejected': defineEvent(
+    'order.rejected',
+    EVENT_SOURCES.orders,
+    'The order cannot be fulfilled as submitted; reasons name the field and rule or the business rule.',
+    {
+      stage: z.enum(ORDER_STAGES),
+      reasonCodes: z.array(ReasonCode),
+      violations: z.optional(z.array(FieldViolationShape)),
+      exceptionId: z.optional(text(80)),
+    },
+  ),
+  'credit.hold.placed': defineEvent(
+    'credit.hold.placed',
+    EVENT_SOURCES.credit,
+    'Credit check held the order for finance review.',
+    {
+      reasonCodes: z.array(ReasonCode).check(z.minLength(1)),
+      orderValue: Money,
+      exposure: Money,
+      creditLimit: Money,
+      currency: CurrencyCode,
+      exceptionId: text(80),
+    },
+  ),
+  'credit.hold.released': defineEvent(
+    'credit.hold.released',
+    EVENT_SOURCES.credit,
+    'Finance released a credit hold; who, when and why are recorded.',
+    { releasedBy: Actor, reason: text(500), exceptionId: text(80) },
+  ),
+  'allocation.confirmed': defineEvent(
+    'allocation.confirmed',
+    EVENT_SOURCES.inventory,
+    'Stock was reserved at a site for all or part of the order.',
+    {
+      siteId: SiteId,
+      lines: z.array(LineQuantity).check(z.minLength(1)),
+      partial: z.boolean(),
+      reservationId: text(80),
+    },
+  ),
+  'allocation.shortage': defineEvent(
+    'allocation.shortage',
+    EVENT_SOURCES.inventory,
+    'Available-to-promise stock does not cover the order.',
+    {
+      siteId: z.nullable(SiteId),
+      shortLines: z.array(ShortLine).check(z.minLength(1)),
+      terms: z.enum(FULFILMENT_TERMS),
+      reasonCodes: z.array(ReasonCode),
+    },
+  ),
+  'substitution.proposed': defineEvent(
+    'substitution.proposed',
+    EVENT_SOURCES.inventory,
+    'A substitute item is proposed for a short line under the customer rules and margin threshold.',
+    {
+      lineNo: z.int().check(z.gte(1)),
+      originalSku: Sku,
+      substituteSku: Sku,
+      quantity: Quantity,
+      marginPct: z.number(),
+      requiresApproval: z.boolean(),
+      reasonCodes: z.array(ReasonCode),
+    },
+  ),
+  'substitution.decided': defineEvent(
+    'substitution.decided',
+    EVENT_SOURCES.inventory,
+    'A substitution proposal was approved or rejected.',
+    {
+      lineNo: z.int().check(z.gte(1)),
+      substituteSku: Sku,
+      decision: z.enum(['approved', 'rejected']),
+      decidedBy: Actor,
+      reason: text(500),
+    },
+  ),
+  'backorder.created': defineEvent(
+    'backorder.created',
+    EVENT_SOURCES.inventory,
+    'Lines that could not be allocated were put on backorder.',
+    { lines: z.array(LineQuantity).check(z.minLength(1)), expectedAt: z.optional(IsoDate) },
+  ),
+  'backorder.filled': defineEvent(
+    'backorder.filled',
+    EVENT_SOURCES.inventory,
+    'Backordered lines were allocated after stock arrived.',
+    { siteId: SiteId, lines: z.array(LineQuantity).check(z.minLength(1)) },
+  ),
+  'warehouse.released': defineEvent(
+    'warehouse.released',
+    EVENT_SOURCES.warehouse,
+    'The order was handed to the warehouse for picking, with its priority.',
+    {
+      siteId: SiteId,
+      releaseId: text(80),
+      priority: z.int().check(z.gte(0), z.lte(1000)),
+      shipBy: IsoDate,
+      lines: z.array(LineQuantity).check(z.minLength(1)),
+      reasonCodes: z.array(ReasonCode),
+    },
+  ),
+  'shipment.booked': defineEvent(
+    'shipment.booked',
+    EVENT_SOURCES.shipping,
+    'A carrier booking exists for a shipment of the order.',
+    { shipmentId: text(80), siteId: SiteId, carrier: text(40), service: text(40), bookingRef: text(80) },
+  ),
+  'shipment.confirmed': defineEvent(
+    'shipment.confirmed',
+    EVENT_SOURCES.shipping,
+    'Goods left the site: proof of shipment, possibly partial.',
+    {
+      shipmentId: text(80),
+      siteId: SiteId,
+      carrier: text(40),
+      trackingNumber: text(80),
+      shippedAt: IsoDateTime,
+      lines: z.array(LineQuantity).check(z.minLength(1)),
+      partial: z.boolean(),
+    },
+  ),
+  'shipment.delivered': defineEvent(
+    'shipment.delivered',
+    EVENT_SOURCES.shipping,
+    'The carrier reported delivery.',
+    { shipmentId: text(80), deliveredAt: IsoDateTime, proofOfDelivery: z.optional(text(200)) },
+  ),
+  'invoice.issued': defineEvent(
+    'invoice.issued',
+    EVENT_SOURCES.billing,
+    'An invoice was posted for a confirmed shipment.',
+    {
+      invoiceId: text(80),
+      shipmentId: text(80),
+      amount: Money,
+      currency: CurrencyCode,
+      lines: z.array(LineQuantity).check(z.minLength(1)),
+    },
+  ),
+  'exception.raised': defineEvent(
+    'exception.raised',
+    EVENT_SOURCES.exceptions,
+    'Work for a person: an owned exception with SLA and recommended action.',
+    {
+      exceptionId: text(80),
+      type: z.enum(EXCEPTION_TYPES),
+      ownerTeam: z.enum(OWNER_TEAMS),
+      priority: z.enum(EXCEPTION_PRIORITIES),
+      stage: z.enum(ORDER_STAGES),
+      slaDueAt: IsoDateTime,
+      recommendedAction: text(500),
+      reasonCodes: z.array(ReasonCode),
+    },
+  ),
+  'exception.resolved': defineEvent(
+    'exception.resolved',
+    EVENT_SOURCES.exceptions,
+    'An owned exception was decided or closed.',
+    {
+      exceptionId: text(80),
+      resolution: z.enum(['approved', 'rejected', 'overridden', 'resolved', 'cancelled']),
+      resolvedBy: Actor,
+      reason: text(500),
+    },
+  ),
+  'sla.jeopardy': defineEvent(
+    'sla.jeopardy',
+    EVENT_SOURCES.sla,
+    'A stage clock passed its jeopardy fraction of the target.',
+    {
+      stage: z.enum(SLA_STAGES),
+      ownerTeam: z.enum(OWNER_TEAMS),
+      startedAt: IsoDateTime,
+      dueAt: IsoDateTime,
+      elapsedSeconds: Count,
+      targetSeconds: Count,
+    },
+  ),
+  'sla.breached': defineEvent('sla.breached', EVENT_SOURCES.sla, 'A stage clock passed its target.', {
+    stage: z.enum(SLA_STAGES),
+    ownerTeam: z.enum(OWNER_TEAMS),
+    startedAt: IsoDateTime,
+    dueAt: IsoDateTime,
+    overrunSeconds: Count,
+    targetSeconds: Count,
+  }),
+  'order.closed': defineEvent('order.closed', EVENT_SOURCES.orders, 'The order reached a terminal outcome.', {
+    outcome: z.enum(['fulfilled', 'partially-fulfilled', 'cancelled', 'rejected']),
+    path: z.optional(z.enum(FULFILMENT_PATHS)),
+  }),
+} as const;
+
+export type EventCatalogue = typeof EVENT_CATALOGUE;
+export type EventName = keyof EventCatalogue;
+export type EventDetail<N extends EventName> = z.infer<EventCatalogue[N]['detail']>;
+export type DetailType = EventCatalogue[EventName]['detailType'];
+
+export const EVENT_NAMES = Object.keys(EVENT_CATALOGUE) as EventName[];
+
+const byDetailType = new Map<string, EventCatalogue[EventName]>(
+  Object.values(EVENT_CATALOGUE).map((definition) => [definition.detailType, definition]),
+);
+
+export function eventDefinition<N extends EventName>(name: N): EventCatalogue[N] {
+  return EVENT_CATALOGUE[name];
+}
+
+/** Validates a detail against its contract; every failing field in one ContractViolation. */
+export function parseDetail<N extends EventName>(name: N, detail: unknown): ParseResult<EventDetail<N>> {
+  const definition = EVENT_CATALOGUE[name];
+  return parseWith(definition.detailType, definition.detail, detail) as ParseResult<EventDetail<N>>;
+}
+
+/** The shape EventBridge delivers to rule targets (the fields Handoff relies on). */
+export interface EventBridgeEnvelope {
+  readonly source: string;
+  readonly 'detail-type': string;
+  readonly detail: unknown;
+}
+
+const Envelope = z.looseObject({ source: z.string(), 'detail-type': z.string(), detail: z.unknown() });
+
+/** Identifies and validates a delivered event by its `detail-type`, checking its `source` matches. */
+export function parseEvent(event: unknown): ParseResult<{
+  name: EventName;
+  source: EventSource;
+  detail: EventDetail<EventName>;
+}> {
+  const envelope = parseWith('EventBridge event', Envelope, event);
+  if (!envelope.ok) return envelope;
+  const detailType = envelope.value['detail-type'];
+  const definition = byDetailType.get(detailType);
+  if (!definition) {
+    return parseWith(
+      'EventBridge event',
+      z.custom<never>(() => false, {
+        path: ['detail-type'],
+        message: `is not a Handoff event (known: ${[...byDetailType.keys()].join(', ')})`,
+        params: { rule: 'knownDetailType' },
+      }),
+      event,
+    );
+  }
+  if (envelope.value.source !== definition.source) {
+    return parseWith(
+      'EventBridge event',
+      z.custom<never>(() => false, {
+        path: ['source'],
+        message: `must be ${definition.source} for ${detailType}`,
+        params: { rule: `equals:${definition.source}` },
+      }),
+      event,
+    );
+  }
+  const detail = parseWith(detailType, definition.detail, envelope.value.detail);
+  if (!detail.ok) return detail;
+  return {
+    ok: true,
+    value: {
+      name: definition.name,
+      source: definition.source,
+      detail: detail.value as EventDetail<EventName>,
+    },
+  };
+}
+
+/** A PutEvents entry for a validated detail. Throws ContractViolation when the detail breaks its contract. */
+export function toPutEventsEntry<N extends EventName>(
+  name: N,
+  detail: EventDetail<N>,
+  eventBusName: string,
+): { Source: string; DetailType: string; Detail: string; EventBusName: string } {
+  const parsed = parseDetail(name, detail);
+  if (!parsed.ok) throw parsed.error;
+  const definition = EVENT_CATALOGUE[name];
+  return {
+    Source: definition.source,
+    DetailType: definition.detailType,
+    Detail: JSON.stringify(parsed.value),
+    EventBusName: eventBusName,
+  };
+}
+
+export { CanonicalOrder, IsoDate, IsoDateTime };

@@ -1,0 +1,27 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { WmsClient } from '../adapters/wms/wms-client.ts';
+import { systemClock } from '../shared/clock.ts';
+import { readConfig } from '../shared/config.ts';
+import { logger } from '../shared/logger.ts';
+import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
+import { type AllocateDeps, allocateStock } from '../use-cases/allocate-stock.ts';
+import { orderIdOf } from './step-input.ts';
+
+const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'WMS_BASE_URL']);
+const deps: AllocateDeps = {
+  orders: orderRepository(config.ORDERS_TABLE_NAME),
+  inventory: new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL)),
+  events: eventPublisher(config.EVENT_BUS_NAME),
+  clock: systemClock,
+};
+
+export const lambdaHandler = async (input: unknown) => {
+  const orderId = orderIdOf(input);
+  logger.appendKeys({ orderId, correlationId: orderId });
+  const result = await allocateStock(orderId, deps);
+  logger.info('stock allocated', { ...result });
+  return result;
+};
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,44 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { systemClock } from '../shared/clock.ts';
+import { readConfig } from '../shared/config.ts';
+import { logger } from '../shared/logger.ts';
+import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
+import { type IngestDeps, ingestErpOrder } from '../use-cases/ingest-erp-order.ts';
+
+const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
+const deps: IngestDeps = {
+  orders: orderRepository(config.ORDERS_TABLE_NAME),
+  exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
+  events: eventPublisher(config.EVENT_BUS_NAME),
+  clock: systemClock,
+};
+
+/**
+ * ERP sales orders from the ingress queue. Invalid orders are quarantined (the message succeeds: it is
+ * kept as an exception, not retried); transient failures fail only their own message, which SQS retries
+ * and finally moves to the DLQ.
+ */
+export const lambdaHandler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const batchItemFailures: SQSBatchItemFailure[] = [];
+  for (const record of event.Records) {
+    try {
+      const outcome = await ingestErpOrder(record.body, deps);
+      logger.info('erp order ingested', { messageId: record.messageId, ...outcome, violations: undefined });
+      if (outcome.kind === 'quarantined') {
+        logger.warn('erp order quarantined', {
+          orderId: outcome.orderId,
+          exceptionId: outcome.exceptionId,
+          violations: outcome.violations,
+        });
+      }
+    } catch (error) {
+      logger.error('erp order ingestion failed; SQS will retry', { messageId: record.messageId, error });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+};
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

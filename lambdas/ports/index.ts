@@ -1,0 +1,165 @@
+import type { EventDetail, EventName } from '../../contracts/events.ts';
+import type { CanonicalOrder } from '../../contracts/order.ts';
+import type { FieldViolation } from '../../contracts/validation.ts';
+import type {
+  ExceptionPriority,
+  ExceptionType,
+  FulfilmentPath,
+  OrderStage,
+  OwnerTeam,
+  ServiceLevel,
+} from '../../contracts/vocabulary.ts';
+import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts';
+import type { CreditProfile } from '../core/credit.ts';
+
+/** The ports the use cases depend on; adapters implement them for AWS and for partner HTTP APIs. */
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface StageHistoryEntry {
+  readonly stage: OrderStage;
+  readonly at: string;
+  readonly reasonCodes: readonly string[];
+}
+
+export interface OrderRecord {
+  readonly orderId: string;
+  readonly order: CanonicalOrder;
+  readonly stage: OrderStage;
+  readonly version: number;
+  readonly payloadHash: string;
+  readonly receivedAt: string;
+  readonly updatedAt: string;
+  readonly stageHistory: readonly StageHistoryEntry[];
+  readonly path?: FulfilmentPath;
+  readonly executionName?: string;
+  readonly credit?: { decision: string; reasonCodes: readonly string[]; exceptionId?: string };
+  readonly allocation?: {
+    status: 'full' | 'partial' | 'backorder';
+    siteId: string | null;
+    allocated: readonly AllocatedLine[];
+    short: readonly ShortLine[];
+    reservationId?: string;
+    cutoffHourUtc?: number;
+    transitDays?: number;
+  };
+  readonly release?: {
+    action: 'release' | 'defer';
+    releaseAt: string;
+    shipBy: string;
+    priority: number;
+    releaseId?: string;
+  };
+  readonly exceptionIds?: readonly string[];
+}
+
+export type OrderPatch = Partial<
+  Pick<OrderRecord, 'path' | 'executionName' | 'credit' | 'allocation' | 'release'>
+> & {
+  readonly addExceptionId?: string;
+};
+
+export type CreateResult =
+  | { readonly created: true }
+  | { readonly created: false; readonly existing: OrderRecord };
+
+export interface OrderRepository {
+  createIfAbsent(record: OrderRecord): Promise<CreateResult>;
+  get(orderId: string): Promise<OrderRecord | undefined>;
+  /** Moves the order to `to` if it is still at `expectedVersion`; throws ConcurrentOrderUpdate otherwise. */
+  transition(
+    current: OrderRecord,
+    to: OrderStage,
+    reasonCodes: readonly string[],
+    patch?: OrderPatch,
+  ): Promise<OrderRecord>;
+}
+
+export interface AuditEntry {
+  readonly at: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly why: string;
+}
+
+export interface OwnedException {
+  readonly exceptionId: string;
+  readonly type: ExceptionType;
+  readonly ownerTeam: OwnerTeam;
+  readonly priority: ExceptionPriority;
+  readonly state: 'open' | 'resolved';
+  readonly stage: OrderStage;
+  readonly orderId: string;
+  readonly correlationId: string;
+  readonly raisedAt: string;
+  readonly slaDueAt: string;
+  readonly recommendedAction: string;
+  readonly reasonCodes: readonly string[];
+  readonly violations?: readonly FieldViolation[];
+  /** What a person needs to decide: e.g. the quarantined payload, the failed state, the credit figures. */
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly audit: readonly AuditEntry[];
+}
+
+export interface ExceptionRepository {
+  /** Idempotent on exceptionId: a redelivered failure does not raise a second exception. */
+  raiseIfAbsent(exception: OwnedException): Promise<{ readonly created: boolean }>;
+}
+
+export interface CanonicalEvent<N extends EventName = EventName> {
+  readonly name: N;
+  readonly detail: EventDetail<N>;
+}
+
+export interface EventPublisher {
+  publish(events: readonly CanonicalEvent[]): Promise<void>;
+}
+
+export interface CreditDataPort {
+  /** undefined when the customer is unknown to the system of record. */
+  getCreditProfile(customerId: string): Promise<CreditProfile | undefined>;
+}
+
+export interface SiteLogistics {
+  readonly siteId: string;
+  readonly cutoffHourUtc: number;
+  readonly transitDays: Readonly<Partial<Record<ServiceLevel, number>>>;
+}
+
+export interface StockSnapshot {
+  readonly sites: readonly SiteStock[];
+  readonly logistics: readonly SiteLogistics[];
+}
+
+export interface InventoryPort {
+  getStock(skus: readonly string[], shipToCountry: string): Promise<StockSnapshot>;
+  reserve(request: {
+    orderId: string;
+    siteId: string;
+    lines: readonly AllocatedLine[];
+    idempotencyKey: string;
+  }): Promise<{ reservationId: string }>;
+}
+
+export interface WarehousePort {
+  release(request: {
+    orderId: string;
+    siteId: string;
+    lines: readonly AllocatedLine[];
+    priority: number;
+    shipBy: string;
+    serviceLevel: ServiceLevel;
+    idempotencyKey: string;
+  }): Promise<{ releaseId: string }>;
+}
+
+export interface ExecutionStarter {
+  /** Starts (or finds, when the same name already ran with the same input) a workflow execution. */
+  start(
+    stateMachineArn: string,
+    name: string,
+    input: object,
+  ): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+}

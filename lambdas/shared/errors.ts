@@ -1,0 +1,94 @@
+/**
+ * Named errors for everything that crosses a port. `name` is what Step Functions Retry/Catch match on,
+ * so it must equal the class name and never change; `retryable` tells callers whether to try again.
+ */
+export abstract class HandoffError extends Error {
+  abstract readonly retryable: boolean;
+}
+
+/** The partner did not answer in time, refused the connection, throttled us or answered 5xx. */
+export class PartnerUnavailable extends HandoffError {
+  override readonly name = 'PartnerUnavailable';
+  readonly retryable = true;
+  constructor(
+    readonly partner: string,
+    message: string,
+    readonly status?: number,
+  ) {
+    super(`${partner}: ${message}`);
+  }
+}
+
+/** The partner understood the request and refused it (4xx other than 408/429). Retrying cannot help. */
+export class PartnerRejected extends HandoffError {
+  override readonly name = 'PartnerRejected';
+  readonly retryable = false;
+  constructor(
+    readonly partner: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(`${partner}: ${message}`);
+  }
+}
+
+/** The partner answered 2xx with a body that does not match what we expect from it. */
+export class PartnerContractBroken extends HandoffError {
+  override readonly name = 'PartnerContractBroken';
+  readonly retryable = false;
+  constructor(
+    readonly partner: string,
+    message: string,
+  ) {
+    super(`${partner}: ${message}`);
+  }
+}
+
+export class OrderNotFound extends HandoffError {
+  override readonly name = 'OrderNotFound';
+  readonly retryable = false;
+  constructor(readonly orderId: string) {
+    super(`order ${orderId} has no record in the order table`);
+  }
+}
+
+/** Another writer moved the order on first (optimistic lock). Retrying re-reads the record. */
+export class ConcurrentOrderUpdate extends HandoffError {
+  override readonly name = 'ConcurrentOrderUpdate';
+  readonly retryable = true;
+  constructor(
+    readonly orderId: string,
+    readonly expectedVersion: number,
+  ) {
+    super(`order ${orderId} changed since version ${expectedVersion}`);
+  }
+}
+
+/** The order is not in a stage from which this step may run (a late or duplicated step). */
+export class IllegalStageTransition extends HandoffError {
+  override readonly name = 'IllegalStageTransition';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`order ${orderId} cannot move from ${from} to ${to}`);
+  }
+}
+
+/** EventBridge refused some entries of a PutEvents call. */
+export class EventPublishFailed extends HandoffError {
+  override readonly name = 'EventPublishFailed';
+  readonly retryable = true;
+  constructor(readonly failures: readonly { detailType: string; code?: string; message?: string }[]) {
+    super(
+      `EventBridge rejected ${failures.length} event(s): ${failures.map((f) => `${f.detailType} ${f.code ?? ''} ${f.message ?? ''}`.trim()).join('; ')}`,
+    );
+  }
+}
+
+export class ConfigurationError extends HandoffError {
+  override readonly name = 'ConfigurationError';
+  readonly retryable = false;
+}

@@ -1,0 +1,30 @@
+import { DynamoExceptionRepository } from '../adapters/aws/dynamo-exception-repository.ts';
+import { DynamoOrderRepository } from '../adapters/aws/dynamo-order-repository.ts';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { PartnerClient } from '../adapters/http/partner-client.ts';
+import { dynamoDocumentClient, eventBridge } from './aws-clients.ts';
+import { systemClock } from './clock.ts';
+import { requireHttpUrl } from './config.ts';
+
+/** Adapter factories shared by the handlers; each handler builds only the ones it uses, once, at load. */
+export const orderRepository = (tableName: string) =>
+  new DynamoOrderRepository(dynamoDocumentClient(), tableName, systemClock);
+
+export const exceptionRepository = (tableName: string) =>
+  new DynamoExceptionRepository(dynamoDocumentClient(), tableName);
+
+export const eventPublisher = (busName: string) => new EventBridgePublisher(eventBridge(), busName);
+
+/**
+ * HTTP client for one partner. Credentials, when the partner needs them, come from the environment
+ * (`<PARTNER>_API_KEY`, injected from a secret at deploy time), never from code.
+ */
+export function partnerClient(partner: string, baseUrlVariable: string, baseUrl: string): PartnerClient {
+  const apiKey = process.env[`${partner.toUpperCase()}_API_KEY`];
+  return new PartnerClient({
+    partner,
+    baseUrl: requireHttpUrl(baseUrlVariable, baseUrl),
+    timeoutMs: Number(process.env.PARTNER_TIMEOUT_MS ?? 3000),
+    ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}),
+  });
+}

@@ -1,0 +1,128 @@
+import { allocateSingleSite } from '../core/allocation.ts';
+import type {
+  CanonicalEvent,
+  Clock,
+  EventPublisher,
+  InventoryPort,
+  OrderRepository,
+} from '../ports/index.ts';
+import { IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { idempotencyKey } from '../shared/ids.ts';
+
+export interface AllocateDeps {
+  readonly orders: OrderRepository;
+  readonly inventory: InventoryPort;
+  readonly events: EventPublisher;
+  readonly clock: Clock;
+}
+
+export interface AllocationStepResult {
+  readonly status: 'full' | 'partial' | 'backorder';
+  readonly siteId: string | null;
+  readonly allocatedLines: number;
+  readonly shortLines: number;
+}
+
+/**
+ * Allocation against stock by site for the single-site path: choose the site, reserve at the WMS with an
+ * idempotency key, record the plan and announce confirmation, shortage and backorder.
+ */
+export async function allocateStock(orderId: string, deps: AllocateDeps): Promise<AllocationStepResult> {
+  const record = await deps.orders.get(orderId);
+  if (!record) throw new OrderNotFound(orderId);
+  if (record.allocation && record.stage !== 'credit-approved') {
+    return {
+      status: record.allocation.status,
+      siteId: record.allocation.siteId,
+      allocatedLines: record.allocation.allocated.length,
+      shortLines: record.allocation.short.length,
+    };
+  }
+  if (record.stage !== 'credit-approved')
+    throw new IllegalStageTransition(orderId, record.stage, 'allocated');
+
+  const { order } = record;
+  const snapshot = await deps.inventory.getStock(
+    order.lines.map((line) => line.sku),
+    order.shipTo.country,
+  );
+  const plan = allocateSingleSite({
+    lines: order.lines.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity })),
+    sites: snapshot.sites,
+    terms: order.customer.terms.fulfilment,
+    preferredSiteId: order.requestedSiteId,
+  });
+
+  let reservationId: string | undefined;
+  if (plan.allocated.length > 0 && plan.siteId) {
+    ({ reservationId } = await deps.inventory.reserve({
+      orderId,
+      siteId: plan.siteId,
+      lines: plan.allocated,
+      idempotencyKey: idempotencyKey(orderId, 'allocation'),
+    }));
+  }
+  const logistics = snapshot.logistics.find((site) => site.siteId === plan.siteId);
+  const transitDays = logistics?.transitDays[order.serviceLevel];
+  await deps.orders.transition(
+    record,
+    plan.status === 'backorder' ? 'backordered' : 'allocated',
+    plan.reasonCodes,
+    {
+      allocation: {
+        status: plan.status,
+        siteId: plan.siteId,
+        allocated: plan.allocated,
+        short: plan.short,
+        ...(reservationId ? { reservationId } : {}),
+        ...(logistics ? { cutoffHourUtc: logistics.cutoffHourUtc } : {}),
+        ...(transitDays !== undefined ? { transitDays } : {}),
+      },
+    },
+  );
+
+  const occurredAt = deps.clock.now().toISOString();
+  const base = { schemaVersion: 1 as const, orderId, correlationId: orderId, occurredAt };
+  const events: CanonicalEvent[] = [];
+  if (plan.allocated.length > 0 && plan.siteId && reservationId) {
+    events.push({
+      name: 'allocation.confirmed',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'allocation', 'confirmed'),
+        siteId: plan.siteId,
+        lines: plan.allocated,
+        partial: plan.status === 'partial',
+        reservationId,
+      },
+    });
+  }
+  if (plan.short.length > 0) {
+    events.push({
+      name: 'allocation.shortage',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'allocation', 'shortage'),
+        siteId: plan.siteId,
+        shortLines: plan.short,
+        terms: order.customer.terms.fulfilment,
+        reasonCodes: plan.reasonCodes,
+      },
+    });
+    events.push({
+      name: 'backorder.created',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'backorder', 'created'),
+        lines: plan.short.map((line) => ({ lineNo: line.lineNo, sku: line.sku, quantity: line.shortBy })),
+      },
+    });
+  }
+  if (events.length > 0) await deps.events.publish(events);
+  return {
+    status: plan.status,
+    siteId: plan.siteId,
+    allocatedLines: plan.allocated.length,
+    shortLines: plan.short.length,
+  };
+}

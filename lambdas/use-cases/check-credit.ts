@@ -1,0 +1,155 @@
+import {
+  assessCredit,
+  type CreditAssessment,
+  type CreditPolicy,
+  DEFAULT_CREDIT_POLICY,
+} from '../core/credit.ts';
+import { orderValue } from '../core/money.ts';
+import type {
+  CanonicalEvent,
+  Clock,
+  CreditDataPort,
+  EventPublisher,
+  ExceptionRepository,
+  OrderRecord,
+  OrderRepository,
+  OwnedException,
+} from '../ports/index.ts';
+import { IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { addHours, exceptionRaisedEvent } from './exceptions.ts';
+
+export interface CreditDeps {
+  readonly orders: OrderRepository;
+  readonly exceptions: ExceptionRepository;
+  readonly events: EventPublisher;
+  readonly credit: CreditDataPort;
+  readonly clock: Clock;
+  readonly policy?: CreditPolicy;
+}
+
+export interface CreditStepResult {
+  readonly decision: 'approved' | 'hold' | 'declined';
+  readonly reasonCodes: readonly string[];
+  readonly exceptionId?: string;
+}
+
+/** Finance works a credit hold within this many hours; key accounts get half. */
+export const CREDIT_HOLD_SLA_HOURS = 4;
+
+function stored(record: OrderRecord): CreditStepResult | undefined {
+  if (!record.credit) return undefined;
+  return {
+    decision: record.credit.decision as CreditStepResult['decision'],
+    reasonCodes: record.credit.reasonCodes,
+    ...(record.credit.exceptionId ? { exceptionId: record.credit.exceptionId } : {}),
+  };
+}
+
+/**
+ * Credit check against limit and open exposure. Approved orders move on; holds become a finance-owned
+ * exception with an SLA; a closed account rejects the order. A retried step returns the recorded decision.
+ */
+export async function checkCredit(orderId: string, deps: CreditDeps): Promise<CreditStepResult> {
+  const record = await deps.orders.get(orderId);
+  if (!record) throw new OrderNotFound(orderId);
+  const previous = stored(record);
+  if (previous && record.stage !== 'accepted') return previous;
+  if (record.stage !== 'accepted') throw new IllegalStageTransition(orderId, record.stage, 'credit-approved');
+
+  const { order } = record;
+  const value = orderValue(order.lines);
+  const profile = await deps.credit.getCreditProfile(order.customer.id);
+  const now = deps.clock.now();
+  const occurredAt = now.toISOString();
+
+  const assessment: CreditAssessment | undefined = profile
+    ? assessCredit(value, profile, deps.policy ?? DEFAULT_CREDIT_POLICY)
+    : undefined;
+  const decision = assessment?.decision ?? 'hold';
+  const reasonCodes: string[] = assessment ? [...assessment.reasonCodes] : ['CREDIT_ACCOUNT_NOT_FOUND'];
+
+  if (decision === 'approved') {
+    await deps.orders.transition(record, 'credit-approved', reasonCodes, {
+      credit: { decision, reasonCodes },
+    });
+    return { decision, reasonCodes };
+  }
+
+  if (decision === 'declined') {
+    await deps.orders.transition(record, 'rejected', reasonCodes, { credit: { decision, reasonCodes } });
+    await deps.events.publish([
+      {
+        name: 'order.rejected',
+        detail: {
+          schemaVersion: 1,
+          orderId,
+          correlationId: orderId,
+          idempotencyKey: `${orderId}:credit:rejected`,
+          occurredAt,
+          stage: 'accepted',
+          reasonCodes,
+        },
+      },
+    ]);
+    return { decision, reasonCodes };
+  }
+
+  const exceptionId = `EXC-${orderId}-CREDIT`;
+  const keyAccount = order.customer.priority === 'key-account';
+  const exception: OwnedException = {
+    exceptionId,
+    type: 'credit-hold',
+    ownerTeam: 'finance',
+    priority: keyAccount ? 'high' : 'normal',
+    state: 'open',
+    stage: 'credit-hold',
+    orderId,
+    correlationId: orderId,
+    raisedAt: occurredAt,
+    slaDueAt: addHours(now, keyAccount ? CREDIT_HOLD_SLA_HOURS / 2 : CREDIT_HOLD_SLA_HOURS),
+    recommendedAction: assessment
+      ? `Review ${order.customer.id}: order ${value} ${order.currency} takes exposure to ${assessment.exposureAfterOrder} against a limit of ${assessment.creditLimit} (${reasonCodes.join(', ')}). Release, or contact the customer for payment.`
+      : `Customer ${order.customer.id} has no credit account in the ERP: set one up or reject the order.`,
+    reasonCodes,
+    context: {
+      orderValue: value,
+      currency: order.currency,
+      customerId: order.customer.id,
+      ...(assessment
+        ? {
+            creditLimit: assessment.creditLimit,
+            exposure: assessment.exposure,
+            exposureAfterOrder: assessment.exposureAfterOrder,
+            headroomAfterOrder: assessment.headroomAfterOrder,
+          }
+        : {}),
+      ...(profile
+        ? { overdueAmount: profile.overdueAmount, oldestOverdueDays: profile.oldestOverdueDays }
+        : {}),
+    },
+    audit: [{ at: occurredAt, actor: 'handoff:credit-check', action: 'raised', why: reasonCodes.join(', ') }],
+  };
+  await deps.exceptions.raiseIfAbsent(exception);
+  await deps.orders.transition(record, 'credit-hold', reasonCodes, {
+    credit: { decision, reasonCodes, exceptionId },
+    addExceptionId: exceptionId,
+  });
+  const held: CanonicalEvent<'credit.hold.placed'> = {
+    name: 'credit.hold.placed',
+    detail: {
+      schemaVersion: 1,
+      orderId,
+      correlationId: orderId,
+      idempotencyKey: `${orderId}:credit-hold`,
+      occurredAt,
+      reasonCodes,
+      orderValue: value,
+      exposure: Math.max(0, assessment?.exposure ?? 0),
+      creditLimit: Math.max(0, assessment?.creditLimit ?? 0),
+      currency: order.currency,
+      exceptionId,
+    },
+  };
+  await deps.events.publish([held, exceptionRaisedEvent(exception, occurredAt)]);
+  return { decision, reasonCodes, exceptionId };
+}

@@ -1,0 +1,39 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { StatefulStack } from './stateful-stack.ts';
+import { type PartnerEndpoints, StatelessStack } from './stateless-stack.ts';
+
+/** Where the local cloud's partner sandboxes listen; a real deployment passes its own with `-c`. */
+export const LOCAL_PARTNERS: PartnerEndpoints = {
+  erpBaseUrl: 'http://127.0.0.1:4610/erp',
+  wmsBaseUrl: 'http://127.0.0.1:4610/wms',
+};
+
+export interface HandoffApp {
+  readonly app: App;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+}
+
+/** Builds the Handoff app: a stateful and a stateless stack, checked by the cdk-nag packs on synth. */
+export function buildApp(app: App = new App()): HandoffApp {
+  const stage = String(app.node.tryGetContext('handoff:stage') ?? 'dev');
+  const partners: PartnerEndpoints = {
+    erpBaseUrl: String(app.node.tryGetContext('handoff:erpBaseUrl') ?? LOCAL_PARTNERS.erpBaseUrl),
+    wmsBaseUrl: String(app.node.tryGetContext('handoff:wmsBaseUrl') ?? LOCAL_PARTNERS.wmsBaseUrl),
+  };
+  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  const stateful = new StatefulStack(app, `Handoff-${stage}-Stateful`, {
+    env,
+    description: 'Handoff: fulfilment bus, archive, order/exception/SLA tables, queues and key',
+    retainData: stage !== 'dev',
+  });
+  const stateless = new StatelessStack(app, `Handoff-${stage}-Stateless`, {
+    env,
+    description: 'Handoff: adapters, fulfilment paths, rules and alarms',
+    stateful,
+    partners,
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  return { app, stateful, stateless };
+}

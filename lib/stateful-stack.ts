@@ -1,0 +1,166 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+
+export interface StatefulStackProps extends StackProps {
+  /** Keep tables, key and archive when the stack is deleted. @default true */
+  readonly retainData?: boolean;
+}
+
+/** Days a message may sit in a DLQ before SQS drops it: the maximum, so nothing expires unseen. */
+const DLQ_RETENTION = Duration.days(14);
+
+/**
+ * Everything that holds state and outlives a deployment of the functions: the fulfilment bus and its
+ * archive, the order, exception and SLA tables, the ingress queue and the dead-letter queues, and the
+ * customer-managed key that encrypts order data (ship-to addresses, prices) at rest.
+ */
+export class StatefulStack extends Stack {
+  public readonly dataKey: kms.Key;
+  public readonly bus: events.EventBus;
+  public readonly archive: events.Archive;
+  public readonly ordersTable: dynamodb.TableV2;
+  public readonly exceptionsTable: dynamodb.TableV2;
+  public readonly slaClocksTable: dynamodb.TableV2;
+  public readonly erpIngressQueue: sqs.Queue;
+  public readonly erpIngressDlq: sqs.Queue;
+  /** Failed asynchronous Lambda invocations (the functions' on-failure DLQ). */
+  public readonly functionFailureDlq: sqs.Queue;
+  /** Events a rule could not deliver to its target after retries. */
+  public readonly ruleTargetDlq: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
+    super(scope, id, props);
+    const removalPolicy = props.retainData === false ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.dataKey = new kms.Key(this, 'OrderDataKey', {
+      description: 'Handoff: encrypts order, exception and SLA tables at rest',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.bus = new events.EventBus(this, 'FulfilmentBus', {
+      description: 'Canonical order, shipment, invoice, exception and SLA events',
+    });
+    this.archive = this.bus.archive('FulfilmentArchive', {
+      description: 'Every Handoff event, for replay after an outage or a fix',
+      eventPattern: { source: events.Match.prefix('handoff.') },
+      retention: Duration.days(400),
+    });
+
+    const table = (tableId: string, extra: Partial<dynamodb.TablePropsV2>) =>
+      new dynamodb.TableV2(this, tableId, {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        billing: dynamodb.Billing.onDemand(),
+        encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.dataKey),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: props.retainData !== false,
+        removalPolicy,
+        ...extra,
+      });
+
+    this.ordersTable = table('OrdersTable', {
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      globalSecondaryIndexes: [
+        {
+          // Where orders sit: `<stage>#<shard>` spreads each stage's writes across partitions.
+          indexName: 'byStage',
+          partitionKey: { name: 'stageShard', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'stageEnteredAt', type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        },
+      ],
+    });
+
+    this.exceptionsTable = table('ExceptionsTable', {
+      globalSecondaryIndexes: [
+        {
+          indexName: 'byOwnerState',
+          partitionKey: { name: 'ownerState', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'raisedAt', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          indexName: 'byOrder',
+          partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'raisedAt', type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+        },
+      ],
+    });
+
+    this.slaClocksTable = table('SlaClocksTable', {
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      dynamoStream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      globalSecondaryIndexes: [
+        {
+          // Clocks due in one minute bucket: the detector reads due clocks by key, never by scan.
+          indexName: 'byDueBucket',
+          partitionKey: { name: 'dueBucket', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'dueAt', type: dynamodb.AttributeType.STRING },
+        },
+      ],
+    });
+
+    const dlq = (queueId: string, feeds: string) => {
+      const queue = new sqs.Queue(this, queueId, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: DLQ_RETENTION,
+        removalPolicy,
+      });
+      const lastResort = `${queueId} is the dead-letter queue of last resort for ${feeds}; its messages become owned integration exceptions and are redriven to their source by 'handoff dlq redrive', never dead-lettered further.`;
+      Validations.of(queue).acknowledge(
+        { id: 'AwsSolutions-SQS3', reason: lastResort },
+        { id: 'Serverless-SQSRedrivePolicy', reason: lastResort },
+      );
+      return queue;
+    };
+
+    this.erpIngressDlq = dlq('ErpIngressDlq', 'ERP sales orders that failed ingestion 5 times');
+    this.functionFailureDlq = dlq(
+      'FunctionFailureDlq',
+      'asynchronous Lambda invocations that failed all retries',
+    );
+    this.ruleTargetDlq = dlq('RuleTargetDlq', 'events a bus rule could not deliver to its target');
+    // Declared here, not by each rule target, so the stateless stack never writes into this one: any rule
+    // on the fulfilment bus may dead-letter into it, and nothing else may.
+    this.ruleTargetDlq.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'FulfilmentBusRulesDeadLetter',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.ruleTargetDlq.queueArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': this.formatArn({
+              service: 'events',
+              resource: 'rule',
+              resourceName: `${this.bus.eventBusName}/*`,
+            }),
+          },
+        },
+      }),
+    );
+    this.erpIngressQueue = new sqs.Queue(this, 'ErpIngressQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the consumer's timeout, as AWS recommends for Lambda event sources.
+      visibilityTimeout: Duration.seconds(180),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.erpIngressDlq, maxReceiveCount: 5 },
+      removalPolicy,
+    });
+
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'EventBusArchiveName', { value: this.archive.archiveName });
+    new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });
+    new CfnOutput(this, 'ExceptionsTableName', { value: this.exceptionsTable.tableName });
+    new CfnOutput(this, 'SlaClocksTableName', { value: this.slaClocksTable.tableName });
+    new CfnOutput(this, 'ErpIngressQueueUrl', { value: this.erpIngressQueue.queueUrl });
+  }
+}

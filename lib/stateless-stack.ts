@@ -1,0 +1,202 @@
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqsLib from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { EVENT_CATALOGUE } from '../contracts/events.ts';
+import type { FulfilmentPath as PathName } from '../contracts/vocabulary.ts';
+import { FulfilmentPath } from './constructs/fulfilment-path.ts';
+import { HandoffFunction } from './constructs/handoff-function.ts';
+import { bindTable } from './constructs/table-access.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+
+export interface PartnerEndpoints {
+  /** Base URL of the ERP API (sales orders, customer credit). */
+  readonly erpBaseUrl: string;
+  /** Base URL of the WMS API (availability, reservations, releases). */
+  readonly wmsBaseUrl: string;
+}
+
+export interface StatelessStackProps extends StackProps {
+  readonly stateful: StatefulStack;
+  readonly partners: PartnerEndpoints;
+}
+
+/**
+ * The behaviour: adapters and step functions, the fulfilment paths, the rules that connect them to the
+ * bus, and the alarms that tell operations something is stuck.
+ */
+export class StatelessStack extends Stack {
+  public readonly functions: Readonly<Record<string, HandoffFunction>>;
+  public readonly paths: Readonly<Partial<Record<PathName, FulfilmentPath>>>;
+  public readonly orderReceivedRule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { stateful, partners } = props;
+    const { ordersTable, exceptionsTable, dataKey: key, bus } = stateful;
+
+    const fn = (fnId: string, handler: string, description: string, environment: Record<string, string>) => {
+      const created = new HandoffFunction(this, fnId, {
+        handler,
+        description,
+        deadLetterQueue: stateful.functionFailureDlq,
+        environment: {
+          EVENT_BUS_NAME: bus.eventBusName,
+          ORDERS_TABLE_NAME: ordersTable.tableName,
+          ...environment,
+        },
+      });
+      created.allowPutEvents(bus.eventBusArn);
+      return created;
+    };
+    const orderSteps: ('GetItem' | 'UpdateItem')[] = ['GetItem', 'UpdateItem'];
+
+    // ERP adapter: sales orders in from the ingress queue.
+    const erpIngress = fn(
+      'ErpOrderIngress',
+      'erp-order-ingress',
+      'ERP sales order → order.received, or quarantine',
+      {
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      },
+    );
+    bindTable(erpIngress.role, { table: ordersTable, key, actions: ['GetItem', 'PutItem'] });
+    bindTable(erpIngress.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+    const ingressSource = new SqsEventSource(stateful.erpIngressQueue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
+    erpIngress.function.addEventSource(ingressSource);
+    Validations.of(erpIngress.function).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'SQS event source mappings take no on-failure destination: a message that fails 5 receives moves to ErpIngressDlq through the ingress queue redrive policy.',
+    });
+
+    const checkCredit = fn('CheckCredit', 'check-credit', 'Credit check against limit and open exposure', {
+      EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      ERP_BASE_URL: partners.erpBaseUrl,
+    });
+    bindTable(checkCredit.role, { table: ordersTable, key, actions: orderSteps });
+    bindTable(checkCredit.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+
+    const allocateStock = fn('AllocateStock', 'allocate-stock', 'Allocation against stock by site (WMS)', {
+      WMS_BASE_URL: partners.wmsBaseUrl,
+    });
+    bindTable(allocateStock.role, { table: ordersTable, key, actions: orderSteps });
+
+    const releaseToWarehouse = fn(
+      'ReleaseToWarehouse',
+      'release-to-warehouse',
+      'Release decision and WMS release',
+      {
+        WMS_BASE_URL: partners.wmsBaseUrl,
+      },
+    );
+    bindTable(releaseToWarehouse.role, { table: ordersTable, key, actions: orderSteps });
+
+    const raiseStepException = fn(
+      'RaiseStepException',
+      'raise-step-exception',
+      'Failed step → owned exception',
+      {
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      },
+    );
+    bindTable(raiseStepException.role, { table: ordersTable, key, actions: orderSteps });
+    bindTable(raiseStepException.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+
+    const standard = new FulfilmentPath(this, 'StandardSingleSitePath', {
+      path: 'standard-single-site',
+      functions: {
+        CheckCreditFunctionArn: checkCredit.function,
+        AllocateStockFunctionArn: allocateStock.function,
+        ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+      },
+    });
+    this.paths = { 'standard-single-site': standard };
+
+    const router = fn(
+      'OrderRouter',
+      'route-order',
+      'Classifies order.received and starts its fulfilment path',
+      {
+        PATH_STATE_MACHINES: Stack.of(this).toJsonString(
+          Object.fromEntries(
+            Object.entries(this.paths).map(([path, p]) => [path, p.stateMachine.stateMachineArn]),
+          ),
+        ),
+      },
+    );
+    bindTable(router.role, { table: ordersTable, key, actions: orderSteps });
+    // StartExecution only: a duplicate start is recognised by ExecutionAlreadyExists, no read is needed.
+    router.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn),
+      }),
+    );
+
+    const received = EVENT_CATALOGUE['order.received'];
+    this.orderReceivedRule = new events.Rule(this, 'OrderReceivedToRouter', {
+      eventBus: bus,
+      description: 'Routes every canonical order.received to the router',
+      eventPattern: { source: [received.source], detailType: [received.detailType] },
+    });
+    this.orderReceivedRule.addTarget(
+      new targets.LambdaFunction(router.function, {
+        // Imported by ARN: its resource policy lives in the stateful stack (see RuleTargetDlq).
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(this, 'RuleTargetDlqRef', stateful.ruleTargetDlq.queueArn),
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+
+    this.functions = {
+      erpIngress,
+      checkCredit,
+      allocateStock,
+      releaseToWarehouse,
+      raiseStepException,
+      router,
+    };
+
+    const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>
+      new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription: `${what} is not empty: each message is an owned integration exception waiting for redrive.`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    dlqAlarm('ErpIngressDlqNotEmpty', stateful.erpIngressDlq, 'The ERP ingress DLQ');
+    dlqAlarm('FunctionFailureDlqNotEmpty', stateful.functionFailureDlq, 'The function failure DLQ');
+    dlqAlarm('RuleTargetDlqNotEmpty', stateful.ruleTargetDlq, 'The rule target DLQ');
+    new cloudwatch.Alarm(this, 'ErpIngressBacklogAging', {
+      alarmDescription:
+        'ERP orders have waited more than 15 minutes in the ingress queue: capture is stalling.',
+      metric: stateful.erpIngressQueue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    new CfnOutput(this, 'StandardSingleSiteStateMachineArn', {
+      value: standard.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'OrderRouterFunctionName', { value: router.function.functionName });
+  }
+}
