@@ -22,7 +22,11 @@ export function buildApp(app: App = new App()): HandoffApp {
     erpBaseUrl: String(app.node.tryGetContext('handoff:erpBaseUrl') ?? LOCAL_PARTNERS.erpBaseUrl),
     wmsBaseUrl: String(app.node.tryGetContext('handoff:wmsBaseUrl') ?? LOCAL_PARTNERS.wmsBaseUrl),
   };
-  const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
+  // Tables with a customer-managed key need a concrete region; without the CLI's default, use AWS_REGION.
+  const env = {
+    account: process.env.CDK_DEFAULT_ACCOUNT,
+    region: process.env.CDK_DEFAULT_REGION ?? process.env.AWS_REGION ?? 'us-east-1',
+  };
   const stateful = new StatefulStack(app, `Handoff-${stage}-Stateful`, {
     env,
     description: 'Handoff: fulfilment bus, archive, order/exception/SLA tables, queues and key',
