@@ -33,8 +33,9 @@ const env = {
 const rows: string[][] = [['function', 'bundle KB', 'gzip KB', 'cold import ms (median of 5)', 'budget']];
 let over = 0;
 for (const stack of assembly.stacks) {
-  const resources = (stack.template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> })
-    .Resources;
+  const resources = (
+    stack.template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> }
+  ).Resources;
   for (const [id, resource] of Object.entries(resources)) {
     const assetPath = resource.Metadata?.['aws:asset:path'];
     if (resource.Type !== 'AWS::Lambda::Function' || !assetPath) continue;
@@ -48,7 +49,11 @@ for (const stack of assembly.stacks) {
       Number(
         execFileSync(
           process.execPath,
-          ['--input-type=module', '-e', `const t=performance.now();await import(${JSON.stringify(copy)});console.log(performance.now()-t)`],
+          [
+            '--input-type=module',
+            '-e',
+            `const t=performance.now();await import(${JSON.stringify(copy)});console.log(performance.now()-t)`,
+          ],
           { env, encoding: 'utf8' },
         ).trim(),
       ),

@@ -1,5 +1,12 @@
 import * as z from 'zod/mini';
 import {
+  ContractViolation,
+  type FieldViolation,
+  formatPath,
+  type ParseResult,
+  parseWith,
+} from './validation.ts';
+import {
   CHANNELS,
   CUSTOMER_PRIORITIES,
   CUSTOMER_SEGMENTS,
@@ -94,37 +101,14 @@ export const CanonicalOrder = z
     lines: z.array(OrderLine).check(z.minLength(1), z.maxLength(MAX_ORDER_LINES)),
   })
   .check(
-    // Cross-field rules run even when other fields failed, so one rejection lists everything wrong.
     z.superRefine(
       (order, ctx) => {
-        const lines: unknown[] = Array.isArray(order.lines) ? order.lines : [];
-        const seen = new Set<unknown>();
-        lines.forEach((line, index) => {
-          const lineNo = (line as { lineNo?: unknown } | null)?.lineNo;
-          if (typeof lineNo !== 'number') return;
-          if (seen.has(lineNo)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['lines', index, 'lineNo'],
-              message: `duplicates line ${lineNo}`,
-              params: { rule: 'unique' },
-              input: lineNo,
-            });
-          }
-          seen.add(lineNo);
-        });
-        const { promiseDate, orderedAt } = order as { promiseDate?: unknown; orderedAt?: unknown };
-        if (
-          typeof promiseDate === 'string' &&
-          typeof orderedAt === 'string' &&
-          promiseDate < orderedAt.slice(0, 10)
-        ) {
+        for (const issue of orderCrossFieldIssues(order)) {
           ctx.addIssue({
             code: 'custom',
-            path: ['promiseDate'],
-            message: 'must not be before the order date',
-            params: { rule: 'notBefore:orderedAt' },
-            input: promiseDate,
+            path: issue.path,
+            message: issue.message,
+            params: { rule: issue.rule },
           });
         }
       },
@@ -136,3 +120,62 @@ export type CanonicalOrder = z.infer<typeof CanonicalOrder>;
 export type OrderLine = z.infer<typeof OrderLine>;
 export type ShipTo = z.infer<typeof ShipTo>;
 export type Customer = z.infer<typeof Customer>;
+
+interface CrossFieldIssue {
+  readonly path: (string | number)[];
+  readonly rule: string;
+  readonly message: string;
+}
+
+/**
+ * Rules that span fields (unique line numbers, promise date not before the order date). Written against
+ * `unknown` so they can run on a payload whose other fields are broken.
+ */
+export function orderCrossFieldIssues(order: unknown): CrossFieldIssue[] {
+  if (typeof order !== 'object' || order === null) return [];
+  const issues: CrossFieldIssue[] = [];
+  const { lines, promiseDate, orderedAt } = order as {
+    lines?: unknown;
+    promiseDate?: unknown;
+    orderedAt?: unknown;
+  };
+  const seen = new Set<unknown>();
+  (Array.isArray(lines) ? lines : []).forEach((line: unknown, index) => {
+    const lineNo = (line as { lineNo?: unknown } | null)?.lineNo;
+    if (typeof lineNo !== 'number') return;
+    if (seen.has(lineNo)) {
+      issues.push({ path: ['lines', index, 'lineNo'], rule: 'unique', message: `duplicates line ${lineNo}` });
+    }
+    seen.add(lineNo);
+  });
+  if (
+    typeof promiseDate === 'string' &&
+    typeof orderedAt === 'string' &&
+    promiseDate < orderedAt.slice(0, 10)
+  ) {
+    issues.push({
+      path: ['promiseDate'],
+      rule: 'notBefore:orderedAt',
+      message: 'must not be before the order date',
+    });
+  }
+  return issues;
+}
+
+/**
+ * Validates a canonical order and reports every broken rule at once. zod stops refining an object once a
+ * field fails its type, so the cross-field rules are added here when they were skipped.
+ */
+export function parseCanonicalOrder(input: unknown): ParseResult<CanonicalOrder> {
+  const parsed = parseWith('canonical order', CanonicalOrder, input);
+  if (parsed.ok) return parsed;
+  const known = new Set(parsed.error.violations.map((v) => `${v.path}|${v.rule}`));
+  const missing: FieldViolation[] = orderCrossFieldIssues(input)
+    .map((issue) => ({ path: formatPath(issue.path), rule: issue.rule, message: issue.message }))
+    .filter((v) => !known.has(`${v.path}|${v.rule}`));
+  if (missing.length === 0) return parsed;
+  return {
+    ok: false,
+    error: new ContractViolation('canonical order', [...parsed.error.violations, ...missing]),
+  };
+}

@@ -91,6 +91,7 @@ export function toViolations(issue: z.core.$ZodIssue): FieldViolation[] {
         message: 'is not a field of this contract',
       }));
     case 'invalid_value':
+      if (issue.input === undefined) return [{ path, rule: 'required', message: 'is required' }];
       return [
         {
           path,

@@ -398,7 +398,10 @@ describe('ingress and routing are safe to repeat', () => {
     expect(first).toMatchObject({ kind: 'quarantined', alreadyQuarantined: false });
     expect(second).toMatchObject({ kind: 'quarantined', alreadyQuarantined: true });
     if (first.kind !== 'quarantined') throw new Error('expected quarantine');
-    expect(first.violations.map((v) => `${v.path} ${v.rule}`)).toEqual(['Currency pattern:/^[A-Z]{3}$/']);
+    expect(first.violations.map((v) => `${v.path} ${v.rule}`)).toEqual([
+      'Currency pattern:/^[A-Z]{3}$/',
+      'Items[0].Quantity positiveWholeUnits',
+    ]);
     expect(await harness.orders.get(first.orderId)).toBeUndefined();
     const stored = await harness.ddb.documents.send(
       new GetCommand({ TableName: harness.exceptionsTableName, Key: { pk: first.exceptionId } }),

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { CanonicalOrder } from '../../../contracts/order.ts';
+import { type CanonicalOrder, parseCanonicalOrder } from '../../../contracts/order.ts';
 import {
   ContractViolation,
   type FieldViolation,
@@ -141,19 +141,16 @@ function erpDate(value: string): string {
  * operator can fix the order in the ERP; the canonical contract is checked too, so nothing invalid leaves.
  */
 export function toCanonicalOrder(input: unknown): ParseResult<CanonicalOrder> {
+  const businessRules = erpBusinessRuleViolations(input);
   const parsed = parseWith(CONTRACT, ErpSalesOrder, input);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) {
+    // Shape errors and business-rule errors together, so one round trip to the ERP fixes everything.
+    const known = new Set(parsed.error.violations.map((v) => `${v.path}|${v.rule}`));
+    const extra = businessRules.filter((v) => !known.has(`${v.path}|${v.rule}`));
+    return { ok: false, error: new ContractViolation(CONTRACT, [...parsed.error.violations, ...extra]) };
+  }
   const erp = parsed.value;
-  const violations: FieldViolation[] = [];
-  erp.Items.forEach((item, index) => {
-    if (!Number.isInteger(toNumber(item.Quantity)) || toNumber(item.Quantity) <= 0) {
-      violations.push({
-        path: `Items[${index}].Quantity`,
-        rule: 'positiveWholeUnits',
-        message: `must be a whole number of ${item.Unit} greater than 0`,
-      });
-    }
-  });
+  const violations: FieldViolation[] = [...businessRules];
 
   const order = {
     orderId: erpOrderId(erp.SalesOrder),
@@ -200,15 +197,70 @@ export function toCanonicalOrder(input: unknown): ParseResult<CanonicalOrder> {
     })),
   };
 
-  const canonical = parseWith('canonical order', CanonicalOrder, order);
+  const canonical = parseCanonicalOrder(order);
   if (!canonical.ok) {
+    const known = new Set(violations.map((v) => `${v.path}|${v.rule}`));
     for (const v of canonical.error.violations) {
-      // Whole-unit quantity is already reported in ERP terms above.
-      if (/^lines\[\d+\]\.quantity$/.test(v.path) && v.rule.startsWith('type:')) continue;
-      violations.push({ ...v, path: toErpPath(v.path) });
+      const erpPath = toErpPath(v.path);
+      // A quantity already refused in ERP terms (whole units > 0) is not reported again in canonical terms.
+      if (/^Items\[\d+\]\.Quantity$/.test(erpPath) && known.has(`${erpPath}|positiveWholeUnits`)) continue;
+      if (known.has(`${erpPath}|${v.rule}`)) continue;
+      violations.push({ ...v, path: erpPath });
     }
   }
   if (violations.length > 0) return { ok: false, error: new ContractViolation(CONTRACT, violations) };
-  if (!canonical.ok) return canonical;
   return canonical;
+}
+
+/**
+ * The ERP-level business rules, checked on the raw document so they are reported even when its shape is
+ * also wrong: whole positive quantities, unique item numbers, delivery not requested before creation.
+ */
+function erpBusinessRuleViolations(input: unknown): FieldViolation[] {
+  if (typeof input !== 'object' || input === null) return [];
+  const doc = input as { Items?: unknown; RequestedDeliveryDate?: unknown; CreationDateTime?: unknown };
+  const violations: FieldViolation[] = [];
+  const seen = new Set<number>();
+  (Array.isArray(doc.Items) ? doc.Items : []).forEach((item: unknown, index) => {
+    const { Quantity, ItemNo, Unit } = (item ?? {}) as {
+      Quantity?: unknown;
+      ItemNo?: unknown;
+      Unit?: unknown;
+    };
+    if (typeof Quantity === 'string' && /^\d{1,12}(\.\d{1,6})?$/.test(Quantity)) {
+      const quantity = Number(Quantity);
+      if (!Number.isInteger(quantity) || quantity <= 0) {
+        violations.push({
+          path: `Items[${index}].Quantity`,
+          rule: 'positiveWholeUnits',
+          message: `must be a whole number of ${typeof Unit === 'string' ? Unit : 'units'} greater than 0`,
+        });
+      }
+    }
+    if (typeof ItemNo === 'string' && /^[0-9]{1,6}$/.test(ItemNo)) {
+      const itemNo = Number.parseInt(ItemNo, 10);
+      if (seen.has(itemNo)) {
+        violations.push({
+          path: `Items[${index}].ItemNo`,
+          rule: 'unique',
+          message: `duplicates item ${ItemNo}`,
+        });
+      }
+      seen.add(itemNo);
+    }
+  });
+  const { RequestedDeliveryDate: requested, CreationDateTime: created } = doc;
+  if (
+    typeof requested === 'string' &&
+    /^[0-9]{8}$/.test(requested) &&
+    typeof created === 'string' &&
+    erpDate(requested) < created.slice(0, 10)
+  ) {
+    violations.push({
+      path: 'RequestedDeliveryDate',
+      rule: 'notBefore:orderedAt',
+      message: 'must not be before the order date',
+    });
+  }
+  return violations;
 }

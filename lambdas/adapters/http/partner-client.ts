@@ -8,7 +8,7 @@ export interface PartnerClientOptions {
   readonly timeoutMs?: number;
   /** Attempts including the first. @default 3 */
   readonly maxAttempts?: number;
-  /** First backoff step; full jitter up to base * 2^attempt. @default 100 */
+  /** Backoff unit: before attempt k (k ≥ 2) the client waits a full-jitter delay in [0, base × 2^(k-1)). @default 100 */
   readonly backoffBaseMs?: number;
   /** Extra headers on every request (credentials come from configuration, never from code). */
   readonly headers?: Readonly<Record<string, string>>;
@@ -96,7 +96,18 @@ export class PartnerClient {
         );
         continue;
       }
-      const text = await response.text();
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        // Headers arrived, then the body stalled past the timeout or the connection dropped.
+        lastError = new PartnerUnavailable(
+          this.partner,
+          `${req.method} ${req.path}: body not received (${error instanceof Error ? error.message : String(error)})`,
+          response.status,
+        );
+        continue;
+      }
       if (!response.ok) {
         throw new PartnerRejected(
           this.partner,

@@ -16,7 +16,8 @@ const WmsAvailability = z.looseObject({
       distanceRank: z.int().check(z.gte(1)),
       freightCost: z.number().check(z.gte(0)),
       carrierCutoffHourUtc: z.int().check(z.gte(0), z.lte(23)),
-      transitDays: z.record(z.enum(SERVICE_LEVELS), Count),
+      // Only the levels the site offers; levels Handoff does not know are ignored.
+      transitDays: z.record(z.string(), Count),
       inventory: z.array(
         z.looseObject({ itemCode: z.string(), onHand: Count, committed: Count, safetyStock: Count }),
       ),
@@ -45,7 +46,10 @@ export class WmsClient implements InventoryPort, WarehousePort {
       path: '/availability',
       query: { items: [...new Set(skus)].join(','), shipToCountry },
     });
-    const availability = contractOrThrow('WMS availability', WmsAvailability, body ?? { facilities: [] });
+    // A 404 here is a wrong base URL or route, not "no stock": fail loudly rather than backorder everything.
+    if (body === undefined)
+      throw new PartnerContractBroken('wms', 'GET /availability answered 404 or an empty body');
+    const availability = contractOrThrow('WMS availability', WmsAvailability, body);
     return {
       sites: availability.facilities.map((f) => ({
         siteId: f.facilityCode,
@@ -61,7 +65,11 @@ export class WmsClient implements InventoryPort, WarehousePort {
       logistics: availability.facilities.map((f) => ({
         siteId: f.facilityCode,
         cutoffHourUtc: f.carrierCutoffHourUtc,
-        transitDays: f.transitDays,
+        transitDays: Object.fromEntries(
+          Object.entries(f.transitDays).filter(([level]) =>
+            (SERVICE_LEVELS as readonly string[]).includes(level),
+          ),
+        ),
       })),
     };
   }
