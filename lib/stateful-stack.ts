@@ -51,6 +51,9 @@ export class StatefulStack extends Stack {
       eventPattern: { source: events.Match.prefix('handoff.') },
       retention: Duration.days(400),
     });
+    // Replayable history outlives the stack in every stage but dev.
+    this.bus.applyRemovalPolicy(removalPolicy);
+    this.archive.applyRemovalPolicy(removalPolicy);
 
     const table = (tableId: string, extra: Partial<dynamodb.TablePropsV2>) =>
       new dynamodb.TableV2(this, tableId, {

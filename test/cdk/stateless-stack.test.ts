@@ -1,0 +1,422 @@
+import { readFileSync } from 'node:fs';
+import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_PARTNERS } from '../../lib/app.ts';
+import type { StatelessStack } from '../../lib/stateless-stack.ts';
+import {
+  actionsOf,
+  buildTestApp,
+  grantsByResource,
+  listOf,
+  logicalId,
+  policyDocuments,
+  props,
+  Renderer,
+  roleOf,
+  roleStatements,
+  type Statement,
+} from './support.ts';
+
+let stack: StatelessStack;
+let template: Template;
+let renderer: Renderer;
+/** The same app with partner URLs overridden in context, as a real deployment passes them with `-c`. */
+let overridden: Template;
+
+const OVERRIDES = {
+  'handoff:erpBaseUrl': 'https://erp.example.test/api/v2',
+  'handoff:wmsBaseUrl': 'https://wms.example.test/api',
+};
+
+beforeAll(() => {
+  const handoff = buildTestApp();
+  stack = handoff.stateless;
+  template = Template.fromStack(handoff.stateless);
+  renderer = new Renderer(Template.fromStack(handoff.stateful));
+  overridden = Template.fromStack(buildTestApp(OVERRIDES).stateless);
+});
+
+const render = (value: unknown) => renderer.render(value);
+
+/** The functions of the stack: construct id → handler module and the environment it adds. */
+const FUNCTIONS = {
+  ErpOrderIngress: { handler: 'erp-order-ingress', env: ['EXCEPTIONS_TABLE_NAME'] },
+  CheckCredit: { handler: 'check-credit', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
+  AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL'] },
+  ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
+  RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
+  OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES'] },
+} as const;
+type FunctionName = keyof typeof FUNCTIONS;
+const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+
+const functionId = (name: string) => logicalId(template, 'AWS::Lambda::Function', `${name}Function`);
+const stateMachineId = () =>
+  logicalId(template, 'AWS::StepFunctions::StateMachine', 'StandardSingleSitePathStateMachine');
+
+/** The statements of a function's role, found from the function's `Role` (`<Name>Role<hash>`). */
+function functionStatements(name: string): Statement[] {
+  const role = roleOf(template, functionId(name), 'Role');
+  expect(role).toBe(logicalId(template, 'AWS::IAM::Role', `${name}Role`));
+  return roleStatements(template, role);
+}
+
+const ORDERS = '<stateful:OrdersTable.Arn>';
+const EXCEPTIONS = '<stateful:ExceptionsTable.Arn>';
+
+it('no construct in the stack carries an error annotation', () => {
+  expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+});
+
+describe('IAM', () => {
+  it('no statement of any policy in the stack has a wildcard action', () => {
+    const documents = policyDocuments(template);
+    // Every function role and the state machine role has a policy; the walk must have seen them all.
+    expect(documents.map((d) => d.where)).toEqual(
+      expect.arrayContaining(
+        [
+          ...FUNCTION_NAMES.map((n) => `${n}RoleDefaultPolicy`),
+          'StandardSingleSitePathRoleDefaultPolicy',
+        ].map((prefix) => logicalId(template, 'AWS::IAM::Policy', prefix)),
+      ),
+    );
+    const offenders = documents.flatMap(({ where, statements }) =>
+      statements.flatMap((statement, index) => [
+        ...actionsOf(statement)
+          .filter((action) => action.includes('*'))
+          .map((action) => `${where} Statement[${index}] Action ${action}`),
+        ...listOf(statement.NotAction).map((action) => `${where} Statement[${index}] NotAction ${action}`),
+      ]),
+    );
+    expect(offenders, 'wildcard actions (logical id, statement, action)').toEqual([]);
+  });
+
+  it('Resource "*" is granted only for actions that support no resource-level permissions', () => {
+    const unscopable = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'xray:GetSamplingRules',
+      'xray:GetSamplingTargets',
+      'logs:CreateLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:PutResourcePolicy',
+      'logs:DescribeResourcePolicies',
+      'logs:DescribeLogGroups',
+    ]);
+    const offenders = policyDocuments(template).flatMap(({ where, statements }) =>
+      statements
+        .filter((s) => s.Effect === 'Allow' && listOf(s.Resource).includes('*'))
+        .flatMap((s) => actionsOf(s).filter((a) => !unscopable.has(a)))
+        .map((action) => `${where}: ${action} on *`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it.each<[FunctionName, Record<string, string[]>]>([
+    [
+      'ErpOrderIngress',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
+    ],
+    [
+      'CheckCredit',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
+    ],
+    ['AllocateStock', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    ['ReleaseToWarehouse', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    [
+      'RaiseStepException',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
+    ],
+    ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+  ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
+    expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
+  });
+
+  it.each(FUNCTION_NAMES)('%s may put events on the fulfilment bus only', (name) => {
+    expect(grantsByResource(functionStatements(name), 'events', renderer)).toEqual({
+      '<stateful:FulfilmentBus.Arn>': ['events:PutEvents'],
+    });
+  });
+
+  it('OrderRouter may start the standard path and nothing else in Step Functions', () => {
+    expect(grantsByResource(functionStatements('OrderRouter'), 'states', renderer)).toEqual({
+      '<StandardSingleSitePathStateMachine>': ['states:StartExecution'],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(template, 'AWS::IAM::Role', 'OrderRouterRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: stateMachineId() } },
+        ]),
+      },
+    });
+    for (const name of FUNCTION_NAMES.filter((n) => n !== 'OrderRouter')) {
+      expect(grantsByResource(functionStatements(name), 'states', renderer), name).toEqual({});
+    }
+  });
+
+  it.each(FUNCTION_NAMES)('%s uses the data key only through DynamoDB (kms:ViaService)', (name) => {
+    const kms = functionStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+    expect(kms.length).toBeGreaterThan(0);
+    for (const statement of kms) {
+      expect(render(statement.Resource)).toBe('<stateful:OrderDataKey.Arn>');
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'kms:ViaService': expect.stringMatching(/^dynamodb\.[a-z0-9-]+\.amazonaws\.com$/) },
+      });
+    }
+  });
+
+  it('only ErpOrderIngress may consume the ingress queue', () => {
+    for (const name of FUNCTION_NAMES) {
+      const consumes = grantsByResource(functionStatements(name), 'sqs', renderer)[
+        '<stateful:ErpIngressQueue.Arn>'
+      ];
+      if (name === 'ErpOrderIngress') {
+        expect(consumes).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+      } else {
+        expect(consumes, name).toBeUndefined();
+      }
+    }
+  });
+});
+
+describe('functions', () => {
+  it.each(FUNCTION_NAMES)(
+    '%s: Node 24 on arm64, active tracing, JSON logs, failures to FunctionFailureDlq',
+    (name) => {
+      const fn = props(template, functionId(name));
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: {
+          LogFormat: 'JSON',
+          LogGroup: { Ref: logicalId(template, 'AWS::Logs::LogGroup', `${name}Logs`) },
+        },
+      });
+      expect(render((fn.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn)).toBe(
+        '<stateful:FunctionFailureDlq.Arn>',
+      );
+    },
+  );
+
+  it.each(FUNCTION_NAMES)('%s has exactly its environment', (name) => {
+    const variables = (
+      props(template, functionId(name)).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    const rendered = Object.fromEntries(
+      Object.entries(variables).map(([key, value]) => [key, render(value)]),
+    );
+    const expected: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: `handoff-${FUNCTIONS[name].handler}`,
+      NODE_OPTIONS: '--enable-source-maps',
+      EVENT_BUS_NAME: '<stateful:FulfilmentBus>',
+      ORDERS_TABLE_NAME: '<stateful:OrdersTable>',
+    };
+    const extra: Record<string, string> = {
+      EXCEPTIONS_TABLE_NAME: '<stateful:ExceptionsTable>',
+      ERP_BASE_URL: LOCAL_PARTNERS.erpBaseUrl,
+      WMS_BASE_URL: LOCAL_PARTNERS.wmsBaseUrl,
+      PATH_STATE_MACHINES: expect.any(String),
+    };
+    for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
+    expect(rendered).toEqual(expected);
+  });
+
+  it('OrderRouter maps every fulfilment path, standard-single-site included, to its state machine', () => {
+    const variables = new Capture();
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PATH_STATE_MACHINES: variables }) },
+    });
+    const paths = JSON.parse(render(variables.asObject())) as Record<string, string>;
+    expect(paths).toEqual({ 'standard-single-site': '<StandardSingleSitePathStateMachine>' });
+    expect(Object.keys(paths).sort()).toEqual(Object.keys(stack.paths).sort());
+  });
+
+  it('partner URLs come from context', () => {
+    const env = (name: string) => {
+      const id = logicalId(overridden, 'AWS::Lambda::Function', `${name}Function`);
+      return (props(overridden, id).Environment as { Variables: Record<string, unknown> }).Variables;
+    };
+    expect(env('CheckCredit').ERP_BASE_URL).toBe(OVERRIDES['handoff:erpBaseUrl']);
+    expect(env('AllocateStock').WMS_BASE_URL).toBe(OVERRIDES['handoff:wmsBaseUrl']);
+    expect(env('ReleaseToWarehouse').WMS_BASE_URL).toBe(OVERRIDES['handoff:wmsBaseUrl']);
+    expect(JSON.stringify(overridden.toJSON())).not.toContain(LOCAL_PARTNERS.erpBaseUrl);
+  });
+
+  it('every log group has a retention', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup');
+    expect(Object.keys(groups)).toEqual(
+      expect.arrayContaining([
+        ...FUNCTION_NAMES.map((n) => logicalId(template, 'AWS::Logs::LogGroup', `${n}Logs`)),
+        logicalId(template, 'AWS::Logs::LogGroup', 'StandardSingleSitePathExecutionLogs'),
+      ]),
+    );
+    for (const [id, group] of Object.entries(groups)) {
+      expect(group.Properties?.RetentionInDays, id).toEqual(expect.any(Number));
+    }
+  });
+
+  it('ErpOrderIngress consumes the ingress queue in batches of 10, reporting item failures', () => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]?.Properties as Record<string, unknown>;
+    expect(mapping).toMatchObject({
+      FunctionName: { Ref: functionId('ErpOrderIngress') },
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    expect(render(mapping.EventSourceArn)).toBe('<stateful:ErpIngressQueue.Arn>');
+  });
+});
+
+describe('order.received rule', () => {
+  it('matches handoff.orders / order.received.v1 on the custom bus', () => {
+    const bus = new Capture();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: bus,
+      EventPattern: { source: ['handoff.orders'], 'detail-type': ['order.received.v1'] },
+    });
+    expect(render(bus.asObject())).toBe('<stateful:FulfilmentBus>');
+  });
+
+  it('targets the router, dead-lettering to RuleTargetDlq after 8 retries or 2 hours', () => {
+    const targets = new Capture();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ 'detail-type': ['order.received.v1'] }),
+      Targets: targets,
+    });
+    const [target, ...others] = targets.asArray() as Record<string, unknown>[];
+    expect(others).toEqual([]);
+    expect(target).toMatchObject({
+      Arn: { 'Fn::GetAtt': [functionId('OrderRouter'), 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+    });
+    expect(render((target?.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn)).toBe(
+      '<stateful:RuleTargetDlq.Arn>',
+    );
+    // The stateless stack relies on the stateful policy for that DLQ, and adds none of its own.
+    template.resourceCountIs('AWS::SQS::QueuePolicy', 0);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [functionId('OrderRouter'), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::Rule', 'OrderReceivedToRouter'), 'Arn'] },
+    });
+  });
+});
+
+describe('standard-single-site state machine', () => {
+  const STEP_FUNCTIONS = {
+    CheckCreditFunctionArn: 'CheckCredit',
+    AllocateStockFunctionArn: 'AllocateStock',
+    ReleaseToWarehouseFunctionArn: 'ReleaseToWarehouse',
+    RaiseStepExceptionFunctionArn: 'RaiseStepException',
+  } as const;
+
+  it('is STANDARD, traced, and logs ALL without execution data', () => {
+    expect(props(template, stateMachineId())).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: false,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: {
+                'Fn::GetAtt': [
+                  logicalId(template, 'AWS::Logs::LogGroup', 'StandardSingleSitePathExecutionLogs'),
+                  'Arn',
+                ],
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('substitutes exactly the four step functions, each by its own ARN', () => {
+    const substitutions = props(template, stateMachineId()).DefinitionSubstitutions;
+    expect(substitutions).toEqual(
+      Object.fromEntries(
+        Object.entries(STEP_FUNCTIONS).map(([key, fn]) => [key, { 'Fn::GetAtt': [functionId(fn), 'Arn'] }]),
+      ),
+    );
+  });
+
+  it('every DefinitionSubstitutions placeholder in the ASL file has a substitution, and every substitution is used', () => {
+    const asl = readFileSync(
+      new URL('../../statemachines/standard-single-site.asl.json', import.meta.url),
+      'utf8',
+    );
+    const placeholders = new Set([...asl.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]));
+    expect(placeholders.size).toBeGreaterThan(0);
+    const substitutions = props(template, stateMachineId()).DefinitionSubstitutions as Record<
+      string,
+      unknown
+    >;
+    expect([...placeholders].sort()).toEqual(Object.keys(substitutions).sort());
+  });
+
+  it('its role may invoke exactly those four functions, unqualified', () => {
+    const role = roleOf(template, stateMachineId(), 'RoleArn');
+    const statements = roleStatements(template, role);
+    const invokes = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
+    expect(invokes).toHaveLength(1);
+    expect(actionsOf(invokes[0] as Statement)).toEqual(['lambda:InvokeFunction']);
+    const resources = listOf<unknown>(invokes[0]?.Resource);
+    expect(resources.map(render).sort()).toEqual(
+      Object.values(STEP_FUNCTIONS)
+        .map((fn) => `<${fn}Function.Arn>`)
+        .sort(),
+    );
+    expect(JSON.stringify(resources)).not.toContain(':*');
+  });
+});
+
+describe('alarms', () => {
+  const alarmOn = (metric: string, dimension: unknown) =>
+    Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (alarm) =>
+        alarm.Properties?.MetricName === metric &&
+        listOf<{ Value: unknown }>(alarm.Properties?.Dimensions).some((d) => render(d.Value) === dimension),
+    );
+
+  it.each(['ErpIngressDlq', 'FunctionFailureDlq', 'RuleTargetDlq'])(
+    '%s alarms as soon as it holds a message',
+    (queue) => {
+      const alarms = alarmOn('ApproximateNumberOfMessagesVisible', `<stateful:${queue}.QueueName>`);
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]?.Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+      });
+    },
+  );
+
+  it('the state machine alarms on failed executions', () => {
+    const alarms = alarmOn('ExecutionsFailed', '<StandardSingleSitePathStateMachine>');
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/States',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('the ingress queue alarms on the age of its oldest message', () => {
+    const alarms = alarmOn('ApproximateAgeOfOldestMessage', '<stateful:ErpIngressQueue.QueueName>');
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]?.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: expect.any(Number),
+    });
+  });
+});
