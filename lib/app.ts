@@ -31,6 +31,9 @@ export function buildApp(app: App = new App()): HandoffApp {
     env,
     description: 'Handoff: fulfilment bus, archive, order/exception/SLA tables, queues and key',
     retainData: stage !== 'dev',
+    ...(app.node.tryGetContext('handoff:alertEmail')
+      ? { alertEmail: String(app.node.tryGetContext('handoff:alertEmail')) }
+      : {}),
   });
   const stateless = new StatelessStack(app, `Handoff-${stage}-Stateless`, {
     env,

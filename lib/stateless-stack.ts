@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -193,6 +194,15 @@ export class StatelessStack extends Stack {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    // Every alarm of this stack, including each path's, notifies operations through the alerts topic.
+    const notify = new cloudwatchActions.SnsAction(stateful.alertsTopic);
+    for (const construct of this.node.findAll()) {
+      if (construct instanceof cloudwatch.Alarm) {
+        construct.addAlarmAction(notify);
+        construct.addOkAction(notify);
+      }
+    }
 
     new CfnOutput(this, 'StandardSingleSiteStateMachineArn', {
       value: standard.stateMachine.stateMachineArn,

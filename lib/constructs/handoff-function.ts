@@ -85,17 +85,11 @@ export class HandoffFunction extends Construct {
       },
     });
 
-    Validations.of(this.role).acknowledge(
-      {
-        id: 'AwsSolutions-IAM5[Resource::<HandoffFunctionLogs>:*]',
-        reason: `Log streams of ${props.handler} are created at run time with generated names; the grant is confined to this function's own log group.`,
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) support no resource-level permissions.',
-      },
-    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords (added by active tracing) support no resource-level permissions.',
+    });
   }
 
   /** Lets the function publish to one event bus, and nothing else on EventBridge. */

@@ -210,26 +210,7 @@ describe('the Handoff app under AwsSolutions and Serverless checks', () => {
         .filter((ack) => !suppresses(ack))
         .map((ack) => `${ack.path} ${ack.id}`)
         .sort();
-      // KNOWN DEFECTS (reported, not fixed here): these acknowledgments match no finding. The log-stream
-      // one names a resource (`<HandoffFunctionLogs>:*`) cdk-nag never renders (it would be
-      // `<…LogsXXXXXXXX.Arn>`), and the grant it excuses has no wildcard; ErpIngressDlq is a redrive target,
-      // so AwsSolutions-SQS3 never fires on it. Shrink this list as they are removed from the source.
-      const functions = [
-        'ErpOrderIngress',
-        'CheckCredit',
-        'AllocateStock',
-        'ReleaseToWarehouse',
-        'RaiseStepException',
-        'OrderRouter',
-      ];
-      expect(stale).toEqual(
-        [
-          'Handoff-dev-Stateful/ErpIngressDlq AwsSolutions-SQS3',
-          ...functions.map(
-            (fn) => `Handoff-dev-Stateless/${fn}/Role AwsSolutions-IAM5[Resource::<HandoffFunctionLogs>:*]`,
-          ),
-        ].sort(),
-      );
+      expect(stale).toEqual([]);
     });
   });
 });

@@ -60,6 +60,57 @@ describe('fulfilment bus and archive', () => {
       RetentionDays: 400,
     });
   });
+
+  it('encrypts the bus and its archive with the customer-managed key, which EventBridge may use for this account only', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', {
+      KmsKeyIdentifier: { 'Fn::GetAtt': [keyId(), 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Events::Archive', {
+      KmsKeyIdentifier: { 'Fn::GetAtt': [keyId(), 'Arn'] },
+    });
+    const statements = listOf<Statement>(
+      (props(template, keyId()).KeyPolicy as { Statement?: Statement[] } | undefined)?.Statement,
+    );
+    const forEvents = statements.filter((st) =>
+      JSON.stringify(st.Principal).includes('events.amazonaws.com'),
+    );
+    expect(forEvents.length).toBeGreaterThan(0);
+    for (const st of forEvents) expect(st.Condition).toBeDefined();
+  });
+});
+
+describe('operations alerts', () => {
+  it('has an encrypted, TLS-only alerts topic that CloudWatch may publish to from this account', () => {
+    const topic = id('AWS::SNS::Topic', 'OperationsAlerts');
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId(), 'Arn'] } });
+    const topicStatements = Object.values(template.findResources('AWS::SNS::TopicPolicy')).flatMap((p) =>
+      listOf<Statement>(p.Properties?.PolicyDocument?.Statement),
+    );
+    expect(topicStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    const keyStatements = listOf<Statement>(
+      (props(template, keyId()).KeyPolicy as { Statement?: Statement[] } | undefined)?.Statement,
+    );
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({
+        Sid: 'CloudWatchAlarmsPublishToAlertsTopic',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Condition: { StringEquals: { 'aws:SourceAccount': expect.anything() } },
+      }),
+    );
+    expect(topic).toMatch(/^OperationsAlerts/);
+  });
+
+  it('subscribes the alert e-mail given in context, and nobody by default', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const withEmail = Template.fromStack(buildTestApp({ 'handoff:alertEmail': 'ops@example.com' }).stateful);
+    withEmail.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
 });
 
 describe('tables', () => {

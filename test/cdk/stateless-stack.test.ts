@@ -380,6 +380,15 @@ describe('standard-single-site state machine', () => {
 });
 
 describe('alarms', () => {
+  it('every alarm notifies the operations alerts topic when it fires and when it clears', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect(listOf(alarm.Properties?.AlarmActions).map(render)).toEqual(['<stateful:OperationsAlerts>']);
+      expect(listOf(alarm.Properties?.OKActions).map(render)).toEqual(['<stateful:OperationsAlerts>']);
+    }
+  });
+
   const alarmOn = (metric: string, dimension: unknown) =>
     Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (alarm) =>
