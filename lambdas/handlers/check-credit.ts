@@ -3,10 +3,12 @@ import middy from '@middy/core';
 import { ErpCreditClient } from '../adapters/erp/credit-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
+import { createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type CreditDeps, checkCredit } from '../use-cases/check-credit.ts';
 import { orderIdOf } from './step-input.ts';
+
+const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME', 'ERP_BASE_URL']);
 const deps: CreditDeps = {

@@ -3,9 +3,11 @@ import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
+import { createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
 import { type IngestDeps, ingestErpOrder } from '../use-cases/ingest-erp-order.ts';
+
+const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
 const deps: IngestDeps = {

@@ -2,10 +2,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
+import { createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
 import { raiseStepException, type StepExceptionDeps } from '../use-cases/raise-step-exception.ts';
 import { orderIdOf } from './step-input.ts';
+
+const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
 const deps: StepExceptionDeps = {

@@ -3,10 +3,12 @@ import middy from '@middy/core';
 import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
+import { createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type ReleaseDeps, releaseToWarehouse } from '../use-cases/release-to-warehouse.ts';
 import { orderIdOf } from './step-input.ts';
+
+const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'WMS_BASE_URL']);
 const deps: ReleaseDeps = {

@@ -6,9 +6,11 @@ import { SfnExecutionStarter } from '../adapters/aws/sfn-execution-starter.ts';
 import { stepFunctions } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { parseJsonConfig, readConfig } from '../shared/config.ts';
-import { logger } from '../shared/logger.ts';
+import { createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository } from '../shared/wiring.ts';
 import { type RouteDeps, type RouteOutcome, routeOrder } from '../use-cases/route-order.ts';
+
+const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'PATH_STATE_MACHINES']);
 const isPathMap = (value: unknown): value is Partial<Record<FulfilmentPath, string>> =>

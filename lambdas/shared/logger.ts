@@ -1,4 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
-/** One logger per process; handlers append `orderId`/`correlationId` so every line carries them. */
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'handoff' });
+/**
+ * Each handler module creates its logger once, at load, so it carries that function's service name; every
+ * line then gets `orderId`/`correlationId` appended by the handler.
+ */
+export function createLogger(): Logger {
+  return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'handoff' });
+}

@@ -85,6 +85,12 @@ export class HandoffFunction extends Construct {
       },
     });
 
+    // The local cloud runs this source in process; the deployed function runs the esbuild bundle of it.
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(
+      'handoff:handler-source',
+      `lambdas/handlers/${props.handler}.ts`,
+    );
+
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

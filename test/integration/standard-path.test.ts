@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestErpOrder } from '../../lambdas/use-cases/ingest-erp-order.ts';
-import type { CreditSegment, Facility } from '../support/partner-sandbox.ts';
+import type { CreditSegment, Facility } from '../../local/partners/sandbox.ts';
 import { StandardPathHarness } from '../support/standard-path-harness.ts';
 
 const harness = new StandardPathHarness();

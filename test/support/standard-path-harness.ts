@@ -5,6 +5,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoExceptionRepository } from '../../lambdas/adapters/aws/dynamo-exception-repository.ts';
 import { DynamoOrderRepository } from '../../lambdas/adapters/aws/dynamo-order-repository.ts';
 import { ErpCreditClient } from '../../lambdas/adapters/erp/credit-client.ts';
@@ -18,8 +19,9 @@ import { raiseStepException, type StepFailure } from '../../lambdas/use-cases/ra
 import { releaseToWarehouse } from '../../lambdas/use-cases/release-to-warehouse.ts';
 import { routeOrder } from '../../lambdas/use-cases/route-order.ts';
 import { buildApp } from '../../lib/app.ts';
-import { createTablesFromTemplate, type DynamoDbLocal, startDynamoDbLocal } from './dynamodb-local.ts';
-import { PartnerSandbox } from './partner-sandbox.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb/dynamodb-local.ts';
+import { createTableInput } from '../../local/dynamodb/tables.ts';
+import { PartnerSandbox } from '../../local/partners/sandbox.ts';
 import { RecordingPublisher } from './recording-publisher.ts';
 
 export class TestClock implements Clock {
@@ -65,11 +67,17 @@ export class StandardPathHarness {
     const [ddb] = await Promise.all([startDynamoDbLocal(), this.sandbox.start()]);
     this.ddb = ddb;
     const { stateful, stateless } = buildApp(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
-    const tables = await createTablesFromTemplate(
-      ddb.client,
-      Template.fromStack(stateful).toJSON() as never,
-      'test',
-    );
+    const tables: Record<string, string> = {};
+    const resources = Template.fromStack(stateful).findResources('AWS::DynamoDB::GlobalTable');
+    for (const [logicalId, table] of Object.entries(resources)) {
+      tables[logicalId] = `test-${logicalId}`;
+      const input = createTableInput(
+        tables[logicalId],
+        { stack: 'test', logicalId, type: table.Type, properties: table.Properties, metadata: {} },
+        table.Properties,
+      );
+      await ddb.client.send(new CreateTableCommand(input));
+    }
     const tableName = (prefix: string) => {
       const entry = Object.entries(tables).find(([logicalId]) => logicalId.startsWith(prefix));
       if (!entry) throw new Error(`no ${prefix} in the stateful template`);
@@ -79,8 +87,8 @@ export class StandardPathHarness {
     this.exceptionsTableName = tableName('ExceptionsTable');
     this.exceptions = new DynamoExceptionRepository(ddb.documents, this.exceptionsTableName);
 
-    const resources = Template.fromStack(stateless).findResources('AWS::StepFunctions::StateMachine');
-    const machine = Object.values(resources)[0] as { Properties: { DefinitionSubstitutions: object } };
+    const machines = Template.fromStack(stateless).findResources('AWS::StepFunctions::StateMachine');
+    const machine = Object.values(machines)[0] as { Properties: { DefinitionSubstitutions: object } };
     this.substitutions = Object.keys(machine.Properties.DefinitionSubstitutions);
     let asl = readFileSync(
       new URL('../../statemachines/standard-single-site.asl.json', import.meta.url),

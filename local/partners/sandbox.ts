@@ -28,7 +28,7 @@ export interface RecordedCall {
 }
 
 /**
- * A small ERP + WMS HTTP sandbox for tests: seeded credit segments and facilities, idempotent POSTs keyed
+ * A small ERP + WMS HTTP sandbox (the local cloud's partners until the full sandboxes land): seeded credit segments and facilities, idempotent POSTs keyed
  * by Idempotency-Key (a replay returns the first answer), and fault knobs per route.
  */
 export class PartnerSandbox {
@@ -42,15 +42,19 @@ export class PartnerSandbox {
   private sequence = 0;
   baseUrl = '';
 
-  async start(): Promise<void> {
+  async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, '127.0.0.1', resolve);
+    });
     const address = this.server.address();
     this.baseUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
   reset(): void {

@@ -1,0 +1,137 @@
+/**
+ * `npm start`: synthesizes the app, brings the local cloud up from `cdk.out`, sends sample ERP orders
+ * through the real ingress queue, prints each order's journey, then serves the AWS-compatible endpoint
+ * until Ctrl-C (`--once` stops after the journeys).
+ */
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
+import { buildApp, LOCAL_PARTNERS } from '../lib/app.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { startLocalCloud } from '../local/cloud.ts';
+import { sampleOrders } from '../local/demo/sample-orders.ts';
+import { PartnerSandbox } from '../local/partners/sandbox.ts';
+import { seedSandbox } from '../local/partners/seed.ts';
+
+const once = process.argv.includes('--once');
+const port = Number(process.env.HANDOFF_PORT ?? 4566);
+const t0 = performance.now();
+
+const assemblyDir = join(repoRoot, 'cdk.out');
+buildApp(
+  new App({
+    outdir: assemblyDir,
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
+  }),
+).app.synth();
+const synthMs = Math.round(performance.now() - t0);
+
+const sandbox = new PartnerSandbox();
+await sandbox.start(Number(new URL(LOCAL_PARTNERS.erpBaseUrl).port));
+seedSandbox(sandbox);
+const cloud = await startLocalCloud({ assemblyDir, repoRoot, port });
+console.log(
+  `Handoff local cloud up at ${cloud.endpoint} — synth ${synthMs} ms, start-up ${cloud.startedInMs} ms: ` +
+    `${cloud.tables.length} tables, ${cloud.sqs.queues.size} queues, ${cloud.lambda.functions.size} functions, ` +
+    `${cloud.sfn.machines.size} state machines, ${cloud.events.rules.length} rules, partners at 127.0.0.1:${new URL(LOCAL_PARTNERS.erpBaseUrl).port}`,
+);
+
+let stopped = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopped) {
+    stopped = true;
+    await cloud.stop();
+    await sandbox.stop();
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+const ordersTable = cloud.tables.find((t) => t.resource.logicalId.startsWith('OrdersTable'))?.name ?? '';
+const ingress = [...cloud.sqs.queues.values()].find((q) =>
+  q.resource.logicalId.startsWith('ErpIngressQueue'),
+);
+if (!ingress) throw new Error('the template has no ERP ingress queue');
+const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1' });
+const runId = `SO${Date.now().toString(36).toUpperCase()}`;
+const samples = sampleOrders(new Date(), runId);
+for (const sample of samples) {
+  await sqs.send(new SendMessageCommand({ QueueUrl: ingress.url, MessageBody: JSON.stringify(sample.body) }));
+}
+console.log(`\nSent ${samples.length} ERP sales orders to ${ingress.name}; following them…\n`);
+
+const RESTING = new Set([
+  'released',
+  'credit-hold',
+  'rejected',
+  'backordered',
+  'release-deferred',
+  'exception',
+]);
+const archive = cloud.events.archives[0];
+const eventsFor = (orderId: string) =>
+  (archive?.events ?? [])
+    .filter((e) => (e.event.detail as { orderId?: string }).orderId === orderId)
+    .map((e) => e.event);
+const deadline = Date.now() + 90_000;
+const journeys: string[] = [];
+for (const sample of samples) {
+  const orderId = `ERP-${String(sample.body.SalesOrder)}`;
+  let record: Record<string, unknown> | undefined;
+  for (;;) {
+    record = (
+      await cloud.dynamodb.documents.send(
+        new GetCommand({ TableName: ordersTable, Key: { pk: orderId, sk: 'ORDER' } }),
+      )
+    ).Item;
+    const rejected = eventsFor(orderId).some((e) => e['detail-type'] === 'order.rejected.v1');
+    const execution = [...cloud.sfn.executions.values()].find((e) => e.name === orderId);
+    const settled =
+      record &&
+      RESTING.has(String(record.stage)) &&
+      (execution?.status !== 'RUNNING' || record.stage === 'release-deferred');
+    if (settled || (!record && rejected) || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const execution = [...cloud.sfn.executions.values()].find((e) => e.name === orderId);
+  const lines = [`● ${orderId} — ${sample.label}`];
+  if (record) {
+    const history = (record.stageHistory as { stage: string; reasonCodes: string[] }[]).map(
+      (h) => `${h.stage}${h.reasonCodes.length ? ` (${h.reasonCodes.join(', ')})` : ''}`,
+    );
+    lines.push(`    stages      ${history.join(' → ')}`);
+    const allocation = record.allocation as { siteId?: string | null } | undefined;
+    if (allocation?.siteId) lines.push(`    site        ${allocation.siteId}`);
+  } else {
+    lines.push('    stages      never created: quarantined at the ERP adapter');
+  }
+  if (execution) {
+    lines.push(
+      `    execution   ${execution.status}, ${execution.statesEntered.length} state transitions: ${execution.statesEntered.join(' → ')}`,
+    );
+  }
+  const events = eventsFor(orderId);
+  lines.push(
+    `    events      ${events.map((e) => e['detail-type'].replace(/\.v1$/, '')).join(', ') || 'none'}`,
+  );
+  const rejection = events.find((e) => e['detail-type'] === 'order.rejected.v1')?.detail as
+    | { violations?: { path: string; rule: string }[] }
+    | undefined;
+  if (rejection?.violations) {
+    lines.push(`    rejected    ${rejection.violations.map((v) => `${v.path} ${v.rule}`).join('; ')}`);
+  }
+  journeys.push(lines.join('\n'));
+}
+console.log(journeys.join('\n\n'));
+const wms = sandbox.calls.filter((c) => c.method === 'POST');
+console.log(
+  `\nWMS side effects: ${wms.filter((c) => c.path.endsWith('/reservations')).length} reservations, ` +
+    `${wms.filter((c) => c.path.endsWith('/releases')).length} releases, each with an Idempotency-Key.`,
+);
+
+if (once) await shutdown(0);
+console.log(
+  `\nServing ${cloud.endpoint} (AWS SDK: AWS_ENDPOINT_URL=${cloud.endpoint}; CLI: aws --endpoint-url ${cloud.endpoint} stepfunctions list-state-machines). Ctrl-C stops.`,
+);

@@ -1,0 +1,158 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { LocalClock } from './clock/clock.ts';
+import { realClock } from './clock/clock.ts';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
+import { createTables, type LocalTable } from './dynamodb/tables.ts';
+import { LocalEndpoint } from './endpoint/server.ts';
+import { EventBridgeService } from './eventbridge/bus-service.ts';
+import { LambdaRuntime } from './lambda/runtime.ts';
+import { fauxqsQueueUrl, SqsService } from './sqs/sqs-service.ts';
+import { SfnService } from './stepfunctions/sfn-service.ts';
+import { CloudModel, LOCAL_REGION } from './template/model.ts';
+
+export interface LocalCloudOptions {
+  /** The cloud assembly to run (`cdk.out`). */
+  readonly assemblyDir: string;
+  /** Repository root, where `handoff:handler-source` paths are resolved. */
+  readonly repoRoot: string;
+  /** The AWS-compatible endpoint's port. @default 4566 */
+  readonly port?: number;
+  /** @default realClock */
+  readonly clock?: LocalClock;
+}
+
+export interface LocalCloud {
+  readonly endpoint: string;
+  readonly model: CloudModel;
+  readonly dynamodb: DynamoDbLocal;
+  readonly tables: readonly LocalTable[];
+  readonly sqs: SqsService;
+  readonly lambda: LambdaRuntime;
+  readonly sfn: SfnService;
+  readonly events: EventBridgeService;
+  readonly startedInMs: number;
+  /** Waits until no event delivery, queue message or execution is in flight. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings the synthesized stack up on this machine: DynamoDB Local (started first, in the background),
+ * fauxqs, the Lambda runtime, Step Functions and EventBridge, behind one AWS-compatible endpoint. Everything
+ * comes from the templates in `cdk.out`; nothing about the stack is declared here.
+ */
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const started = performance.now();
+  const clock = options.clock ?? realClock;
+  // The JVM takes the longest to start: begin it before anything else and join it last.
+  const dynamodbStarting = startDynamoDbLocal();
+  let sqs: SqsService | undefined;
+  const model = new CloudModel(options.assemblyDir, {
+    sqsQueueUrl: (name) => fauxqsQueueUrl(sqs?.port ?? 0, name),
+  });
+  sqs = new SqsService(model, clock);
+  const stopping: (() => Promise<void> | void)[] = [];
+  try {
+    await sqs.start();
+    stopping.push(() => sqs?.stop());
+    const dynamodb = await dynamodbStarting;
+    stopping.push(() => dynamodb.stop());
+    const tables = await createTables(dynamodb.client, model);
+
+    const lambda = new LambdaRuntime(
+      model,
+      options.repoRoot,
+      {
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_ENDPOINT_URL: `http://localhost:${options.port ?? 4566}`,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+      clock,
+    );
+    lambda.deadLetter = (arn, body, attributes) => (sqs as SqsService).send(arn, body, attributes);
+    const dynamoClient = new DynamoDBClient({
+      endpoint: dynamodb.endpoint,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let events: EventBridgeService | undefined;
+    const sfn = new SfnService(
+      model,
+      lambda,
+      {
+        putEvents: async (entries) => (events as EventBridgeService).putEvents(entries as never),
+        sendMessage: async (queueUrl, body) =>
+          (sqs as SqsService).client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body })),
+        dynamodb: async (action, input) => {
+          const command = `${action[0]?.toUpperCase()}${action.slice(1)}Command`;
+          const module = (await import('@aws-sdk/client-dynamodb')) as unknown as Record<
+            string,
+            new (
+              input: unknown,
+            ) => never
+          >;
+          const Command = module[command];
+          if (!Command) throw new Error(`dynamodb:${action} is not supported`);
+          return dynamoClient.send(new Command(input));
+        },
+      },
+      clock,
+    );
+    events = new EventBridgeService(model, { lambda, sfn, sqs }, clock);
+    const endpoint = new LocalEndpoint({
+      events,
+      sfn,
+      lambda,
+      dynamodbEndpoint: dynamodb.endpoint,
+      sqsEndpoint: sqs.endpoint,
+    });
+    await endpoint.start(options.port ?? 4566);
+    stopping.push(() => endpoint.stop());
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: endpoint.url,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
+      AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    });
+    lambda.captureLogs();
+    stopping.push(() => lambda.stop());
+    await lambda.warm();
+    sqs.startPollers(lambda);
+    events.startSchedules();
+    stopping.push(() => events?.stop());
+    const eventsService = events;
+
+    return {
+      endpoint: endpoint.url,
+      model,
+      dynamodb,
+      tables,
+      sqs,
+      lambda,
+      sfn,
+      events: eventsService,
+      startedInMs: Math.round(performance.now() - started),
+      idle: async () => {
+        for (;;) {
+          await eventsService.idle();
+          const running = [...sfn.executions.values()].filter((e) => e.status === 'RUNNING');
+          await Promise.all(running.map((e) => e.done));
+          await eventsService.idle();
+          if ([...sfn.executions.values()].every((e) => e.status !== 'RUNNING')) return;
+        }
+      },
+      stop: async () => {
+        for (const stop of stopping.reverse()) await stop();
+        dynamoClient.destroy();
+      },
+    };
+  } catch (error) {
+    for (const stop of stopping.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    await (await dynamodbStarting.catch(() => undefined))?.stop();
+    throw error;
+  }
+}

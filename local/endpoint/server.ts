@@ -1,0 +1,327 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { EventBridgeService } from '../eventbridge/bus-service.ts';
+import type { FunctionError, LambdaRuntime } from '../lambda/runtime.ts';
+import type { SfnService } from '../stepfunctions/sfn-service.ts';
+
+export interface EndpointServices {
+  readonly events: EventBridgeService;
+  readonly sfn: SfnService;
+  readonly lambda: LambdaRuntime;
+  readonly dynamodbEndpoint: string;
+  readonly sqsEndpoint: string;
+}
+
+class ApiError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const epochSeconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
+
+/** The AWS service a request is for: from X-Amz-Target, else the SigV4 credential scope. */
+function serviceOf(req: IncomingMessage): string {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (target.startsWith('AWSEvents.')) return 'events';
+  if (target.startsWith('AWSStepFunctions.')) return 'states';
+  if (target.startsWith('DynamoDB_')) return 'dynamodb';
+  if (target.startsWith('AmazonSQS.')) return 'sqs';
+  const scope = String(req.headers.authorization ?? '').match(/Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//);
+  return scope?.[1] ?? '';
+}
+
+/**
+ * One AWS-compatible endpoint (default http://localhost:4566) for unmodified SDK v3 clients and the AWS
+ * CLI: EventBridge, Step Functions and Lambda are served here; DynamoDB and SQS are proxied to DynamoDB
+ * Local and fauxqs.
+ */
+export class LocalEndpoint {
+  private server: Server | undefined;
+
+  constructor(private readonly services: EndpointServices) {}
+
+  get url(): string {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? `http://localhost:${address.port}` : '';
+  }
+
+  async start(port: number): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(port, '127.0.0.1', () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const service = serviceOf(req);
+    try {
+      switch (service) {
+        case 'dynamodb':
+          return await this.proxy(this.services.dynamodbEndpoint, req, body, res);
+        case 'sqs':
+          return await this.proxy(this.services.sqsEndpoint, req, body, res);
+        case 'lambda':
+          return await this.lambda(req, body, res);
+        case 'events':
+        case 'states': {
+          const operation = String(req.headers['x-amz-target']).split('.')[1] ?? '';
+          const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+          const output =
+            service === 'events' ? this.events(operation, input) : await this.states(operation, input);
+          return this.json(res, 200, output, service === 'events' ? '1.1' : '1.0');
+        }
+        default:
+          throw new ApiError(
+            'UnknownOperationException',
+            `The local cloud does not serve '${service || 'this'}' requests`,
+          );
+      }
+    } catch (error) {
+      const e = error as Error & { status?: number };
+      this.json(res, e instanceof ApiError ? e.status : 400, { __type: e.name, message: e.message }, '1.1');
+    }
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown, version: '1.0' | '1.1'): void {
+    res
+      .writeHead(status, {
+        'content-type': `application/x-amz-json-${version}`,
+        'x-amzn-requestid': crypto.randomUUID(),
+      })
+      .end(JSON.stringify(body));
+  }
+
+  private async proxy(
+    target: string,
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse,
+  ): Promise<void> {
+    const headers = new Headers();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value === undefined || key === 'host' || key === 'connection' || key === 'content-length') continue;
+      headers.set(key, Array.isArray(value) ? value.join(',') : value);
+    }
+    const upstream = await fetch(new URL(req.url ?? '/', target), {
+      method: req.method ?? 'POST',
+      headers,
+      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+    });
+    const out = Buffer.from(await upstream.arrayBuffer());
+    const responseHeaders: Record<string, string> = {};
+    upstream.headers.forEach((value, key) => {
+      if (key !== 'content-length' && key !== 'transfer-encoding' && key !== 'connection')
+        responseHeaders[key] = value;
+    });
+    res.writeHead(upstream.status, responseHeaders).end(out);
+  }
+
+  private async lambda(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const match = (req.url ?? '').match(/^\/2015-03-31\/functions\/([^/]+)\/invocations/);
+    if (!match?.[1])
+      throw new ApiError(
+        'UnknownOperationException',
+        `Lambda operation ${req.method} ${req.url} is not served locally`,
+      );
+    const name = decodeURIComponent(match[1]);
+    const payload = body.length ? JSON.parse(body.toString('utf8')) : {};
+    if (!this.services.lambda.find(name)) {
+      res.writeHead(404, {
+        'content-type': 'application/json',
+        'x-amzn-errortype': 'ResourceNotFoundException',
+      });
+      res.end(JSON.stringify({ Type: 'User', message: `Function not found: ${name}` }));
+      return;
+    }
+    if (req.headers['x-amz-invocation-type'] === 'Event') {
+      void this.services.lambda.invokeAsync(name, payload);
+      res.writeHead(202).end();
+      return;
+    }
+    try {
+      const result = await this.services.lambda.invoke(name, payload);
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
+      res.end(JSON.stringify(result ?? null));
+    } catch (error) {
+      const e = error as FunctionError;
+      res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
+      res.end(
+        JSON.stringify({
+          errorType: e.errorType ?? e.name,
+          errorMessage: e.errorMessage ?? e.message,
+          trace: e.trace ?? [],
+        }),
+      );
+    }
+  }
+
+  private events(operation: string, input: Record<string, unknown>): unknown {
+    const { events } = this.services;
+    switch (operation) {
+      case 'PutEvents':
+        return events.putEvents((input.Entries as never) ?? []);
+      case 'ListEventBuses':
+        return {
+          EventBuses: [...events.buses].map((name) => ({
+            Name: name,
+            Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${name}`,
+          })),
+        };
+      case 'ListRules': {
+        const bus = String(input.EventBusName ?? 'default');
+        return {
+          Rules: events.rules
+            .filter(
+              (r) => r.busName === bus && (!input.NamePrefix || r.name.startsWith(String(input.NamePrefix))),
+            )
+            .map((r) => ({
+              Name: r.name,
+              Arn: r.arn,
+              EventBusName: r.busName,
+              State: r.enabled ? 'ENABLED' : 'DISABLED',
+              ...(r.pattern !== undefined ? { EventPattern: JSON.stringify(r.pattern) } : {}),
+              ...(r.schedule ? { ScheduleExpression: r.schedule } : {}),
+            })),
+        };
+      }
+      case 'ListArchives':
+        return {
+          Archives: events.archives.map((a) => ({
+            ArchiveName: a.name,
+            EventSourceArn: `arn:aws:events:us-east-1:000000000000:event-bus/${a.busName}`,
+            State: 'ENABLED',
+            RetentionDays: a.retentionDays,
+            EventCount: a.events.length,
+          })),
+        };
+      case 'StartReplay': {
+        const archiveArn = String(input.EventSourceArn ?? '');
+        const count = events.replay(
+          archiveArn.split(':archive/').pop() ?? archiveArn,
+          new Date(Number(input.EventStartTime) * 1000),
+          new Date(Number(input.EventEndTime) * 1000),
+          {
+            replayName: String(input.ReplayName ?? ''),
+            ...((input.Destination as { FilterArns?: string[] } | undefined)?.FilterArns
+              ? { ruleArns: (input.Destination as { FilterArns: string[] }).FilterArns }
+              : {}),
+          },
+        );
+        return {
+          ReplayArn: `arn:aws:events:us-east-1:000000000000:replay/${String(input.ReplayName)}`,
+          State: 'COMPLETED',
+          StateReason: `${count} events replayed`,
+        };
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `EventBridge ${operation} is not served locally`);
+    }
+  }
+
+  private async states(operation: string, input: Record<string, unknown>): Promise<unknown> {
+    const { sfn } = this.services;
+    switch (operation) {
+      case 'ListStateMachines':
+        return {
+          stateMachines: [...sfn.machines.values()].map((m) => ({
+            stateMachineArn: m.arn,
+            name: m.name,
+            type: m.type,
+            creationDate: epochSeconds(m.createdAt),
+          })),
+        };
+      case 'DescribeStateMachine': {
+        const m = sfn.find(String(input.stateMachineArn));
+        return {
+          stateMachineArn: m.arn,
+          name: m.name,
+          status: 'ACTIVE',
+          definition: m.definitionText,
+          roleArn: m.roleArn,
+          type: m.type,
+          creationDate: epochSeconds(m.createdAt),
+        };
+      }
+      case 'StartExecution': {
+        const e = sfn.startExecution(
+          String(input.stateMachineArn),
+          input.name === undefined ? undefined : String(input.name),
+          input.input === undefined ? '{}' : String(input.input),
+        );
+        return { executionArn: e.executionArn, startDate: epochSeconds(e.startDate) };
+      }
+      case 'DescribeExecution': {
+        const e = sfn.describe(String(input.executionArn));
+        return {
+          executionArn: e.executionArn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: epochSeconds(e.startDate),
+          stopDate: epochSeconds(e.stopDate),
+          input: e.input,
+          output: e.output,
+          error: e.error,
+          cause: e.cause,
+        };
+      }
+      case 'ListExecutions':
+        return {
+          executions: sfn
+            .list(String(input.stateMachineArn), input.statusFilter as never)
+            .slice(0, Number(input.maxResults ?? 1000) || 1000)
+            .map((e) => ({
+              executionArn: e.executionArn,
+              stateMachineArn: e.stateMachineArn,
+              name: e.name,
+              status: e.status,
+              startDate: epochSeconds(e.startDate),
+              stopDate: epochSeconds(e.stopDate),
+            })),
+        };
+      case 'GetExecutionHistory': {
+        const e = sfn.describe(String(input.executionArn));
+        const events = e.history.map((h) => ({ ...h, timestamp: epochSeconds(h.timestamp) }));
+        return { events: input.reverseOrder ? events.reverse() : events };
+      }
+      case 'SendTaskSuccess':
+        sfn.sendTaskSuccess(String(input.taskToken), String(input.output));
+        return {};
+      case 'SendTaskFailure':
+        sfn.sendTaskFailure(
+          String(input.taskToken),
+          input.error === undefined ? undefined : String(input.error),
+          input.cause === undefined ? undefined : String(input.cause),
+        );
+        return {};
+      case 'StopExecution':
+        return {
+          stopDate: epochSeconds(
+            sfn.stopExecution(
+              String(input.executionArn),
+              input.error === undefined ? undefined : String(input.error),
+              input.cause === undefined ? undefined : String(input.cause),
+            ),
+          ),
+        };
+      default:
+        throw new ApiError('UnknownOperationException', `Step Functions ${operation} is not served locally`);
+    }
+  }
+}

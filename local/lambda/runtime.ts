@@ -1,0 +1,295 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LocalClock } from '../clock/clock.ts';
+import type { CloudModel, TemplateResource } from '../template/model.ts';
+import { UnsupportedTemplateFeature } from '../template/model.ts';
+
+export interface LocalFunction {
+  readonly resource: TemplateResource;
+  readonly name: string;
+  readonly arn: string;
+  readonly source: string;
+  readonly exportName: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  /** Where failed asynchronous invocations go (DeadLetterConfig.TargetArn), if anywhere. */
+  readonly deadLetterArn?: string;
+}
+
+export interface InvocationRecord {
+  readonly functionName: string;
+  readonly requestId: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly error?: string;
+}
+
+export interface LogLine {
+  readonly functionName: string;
+  readonly requestId: string;
+  readonly at: string;
+  readonly text: string;
+}
+
+/** What a failed invocation reports, shaped like Lambda's function error payload. */
+export class FunctionError extends Error {
+  constructor(
+    readonly errorType: string,
+    readonly errorMessage: string,
+    readonly trace: string[] = [],
+  ) {
+    super(errorMessage);
+    this.name = errorType;
+  }
+}
+
+type Handler = (event: unknown, context: object) => Promise<unknown> | unknown;
+
+const invocationScope = new AsyncLocalStorage<{ functionName: string; requestId: string }>();
+
+/**
+ * Runs the template's Lambda functions in this process, from source. Each function gets the environment its
+ * template entry declares (references resolved to local names), its own module instance, its timeout, and
+ * its log lines captured by invocation.
+ */
+export class LambdaRuntime {
+  readonly functions = new Map<string, LocalFunction>();
+  readonly logs: LogLine[] = [];
+  readonly invocations: InvocationRecord[] = [];
+  private readonly modules = new Map<string, Promise<Handler>>();
+  private restoreOutput: (() => void) | undefined;
+  onLog: ((line: LogLine) => void) | undefined;
+  /** Sends a failed async event to a DLQ ARN (wired by the cloud to SQS). */
+  deadLetter: ((arn: string, body: string, attributes: Record<string, string>) => Promise<void>) | undefined;
+
+  constructor(
+    model: CloudModel,
+    repoRoot: string,
+    private readonly baseEnvironment: Readonly<Record<string, string>>,
+    private readonly clock: LocalClock,
+  ) {
+    for (const resource of model.ofType('AWS::Lambda::Function')) {
+      const p = model.resolvedProperties(resource);
+      const id = `${resource.stack}/${resource.logicalId}`;
+      const sourceMeta = resource.metadata['handoff:handler-source'];
+      const [file, exportName] = sourceOf(id, sourceMeta, p, model.assemblyDir, resource.metadata, repoRoot);
+      const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
+      const fn: LocalFunction = {
+        resource,
+        name: model.physicalName(resource),
+        arn: model.arn(resource),
+        source: file,
+        exportName,
+        environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+        timeoutMs: Number(p.Timeout ?? 3) * 1000,
+        ...((p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn
+          ? { deadLetterArn: String((p.DeadLetterConfig as { TargetArn: string }).TargetArn) }
+          : {}),
+      };
+      this.functions.set(fn.name, fn);
+    }
+  }
+
+  /** Looks a function up by name, ARN or partial ARN (`function:name`), as Lambda does. */
+  find(nameOrArn: string): LocalFunction | undefined {
+    const name = nameOrArn.includes(':function:')
+      ? (nameOrArn.split(':function:')[1]?.split(':')[0] ?? '')
+      : nameOrArn;
+    return this.functions.get(name);
+  }
+
+  /** Captures stdout and stderr lines written during an invocation and attributes them to it. */
+  captureLogs(): void {
+    if (this.restoreOutput) return;
+    const restore = [process.stdout, process.stderr].map((stream) => {
+      const original = stream.write.bind(stream);
+      stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+        const scope = invocationScope.getStore();
+        if (!scope) return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+        for (const text of String(chunk).split('\n')) {
+          if (!text.trim()) continue;
+          const line = { ...scope, at: this.clock.now().toISOString(), text };
+          this.logs.push(line);
+          this.onLog?.(line);
+        }
+        (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
+        return true;
+      }) as typeof stream.write;
+      return () => {
+        stream.write = original;
+      };
+    });
+    this.restoreOutput = () => {
+      for (const undo of restore) undo();
+    };
+  }
+
+  stop(): void {
+    this.restoreOutput?.();
+    this.restoreOutput = undefined;
+  }
+
+  /** Loads every function module up front (so start-up, not the first order, pays for imports). */
+  async warm(): Promise<void> {
+    await Promise.all([...this.functions.values()].map((fn) => this.load(fn)));
+  }
+
+  private load(fn: LocalFunction): Promise<Handler> {
+    let loaded = this.modules.get(fn.name);
+    if (!loaded) {
+      loaded = (async () => {
+        // Handlers read their configuration at import: give this module instance its own environment.
+        Object.assign(process.env, this.baseEnvironment, fn.environment, {
+          AWS_LAMBDA_FUNCTION_NAME: fn.name,
+          AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutMs / 1000),
+        });
+        const module = (await import(
+          `${pathToFileURL(fn.source).href}?function=${encodeURIComponent(fn.name)}`
+        )) as Record<string, unknown>;
+        const handler = module[fn.exportName];
+        if (typeof handler !== 'function') {
+          throw new UnsupportedTemplateFeature(
+            fn.name,
+            `handler export '${fn.exportName}' missing in ${fn.source}`,
+          );
+        }
+        return handler as Handler;
+      })();
+      this.modules.set(fn.name, loaded);
+    }
+    return loaded;
+  }
+
+  /**
+   * Synchronous invocation (RequestResponse): resolves with the handler's result, or rejects with a
+   * FunctionError named after the thrown error, so Step Functions Retry/Catch match on it.
+   */
+  async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const fn = this.find(nameOrArn);
+    if (!fn) throw new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    const handler = await this.load(fn);
+    const requestId = randomUUID();
+    const deadline = this.clock.now().getTime() + fn.timeoutMs;
+    const context = {
+      functionName: fn.name,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: fn.arn,
+      memoryLimitInMB: '512',
+      awsRequestId: requestId,
+      logGroupName: `/aws/lambda/${fn.name}`,
+      logStreamName: `local/${requestId}`,
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now().getTime()),
+    };
+    const timeout = new AbortController();
+    const startedAt = this.clock.now();
+    let failure: FunctionError | undefined;
+    try {
+      return await invocationScope.run({ functionName: fn.name, requestId }, () =>
+        Promise.race([
+          Promise.resolve().then(() => handler(event, context)),
+          this.clock.sleep(fn.timeoutMs, timeout.signal).then(() => {
+            throw new FunctionError(
+              'Sandbox.Timedout',
+              `Task timed out after ${fn.timeoutMs / 1000} seconds`,
+            );
+          }),
+        ]),
+      );
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      failure =
+        error instanceof FunctionError
+          ? error
+          : new FunctionError(e.name || 'Error', e.message, (e.stack ?? '').split('\n').slice(1, 6));
+      // As the Lambda runtime does, the failure is written to the function's log.
+      const line = {
+        functionName: fn.name,
+        requestId,
+        at: this.clock.now().toISOString(),
+        text: JSON.stringify({
+          level: 'ERROR',
+          message: 'Invoke Error',
+          errorType: failure.errorType,
+          errorMessage: failure.errorMessage,
+        }),
+      };
+      this.logs.push(line);
+      this.onLog?.(line);
+      throw failure;
+    } finally {
+      timeout.abort();
+      this.invocations.push({
+        functionName: fn.name,
+        requestId,
+        startedAt: startedAt.toISOString(),
+        durationMs: this.clock.now().getTime() - startedAt.getTime(),
+        ...(failure ? { error: `${failure.errorType}: ${failure.errorMessage}` } : {}),
+      });
+    }
+  }
+
+  /**
+   * Asynchronous invocation (Event), as EventBridge and SNS use it: the event is accepted at once; a
+   * failure is retried twice with 1 and 2 minutes between attempts, then goes to the function's DLQ.
+   */
+  invokeAsync(nameOrArn: string, event: unknown): Promise<void> {
+    const fn = this.find(nameOrArn);
+    if (!fn)
+      return Promise.reject(
+        new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`),
+      );
+    return (async () => {
+      let lastError: FunctionError | undefined;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0) await this.clock.sleep(attempt * 60_000 * this.asyncRetryScale);
+        try {
+          await this.invoke(fn.name, event);
+          return;
+        } catch (error) {
+          lastError = error as FunctionError;
+        }
+      }
+      if (fn.deadLetterArn && this.deadLetter) {
+        await this.deadLetter(fn.deadLetterArn, JSON.stringify(event), {
+          RequestID: randomUUID(),
+          ErrorCode: '200',
+          ErrorMessage: `${lastError?.errorType ?? 'Error'}: ${lastError?.errorMessage ?? ''}`.slice(0, 1000),
+        });
+      }
+    })();
+  }
+
+  /** 1 = Lambda's real async retry delays; tests and simulations shrink them. */
+  asyncRetryScale = 1;
+}
+
+function sourceOf(
+  id: string,
+  sourceMeta: unknown,
+  properties: Record<string, unknown>,
+  assemblyDir: string,
+  metadata: Record<string, unknown>,
+  repoRoot: string,
+): [string, string] {
+  const [moduleName, exportName] = String(properties.Handler ?? 'index.handler').split('.');
+  if (typeof sourceMeta === 'string') {
+    const file = join(repoRoot, sourceMeta);
+    if (!existsSync(file))
+      throw new UnsupportedTemplateFeature(id, `handler source ${sourceMeta} (not found)`);
+    return [file, exportName ?? 'handler'];
+  }
+  const assetPath = metadata['aws:asset:path'];
+  if (typeof assetPath === 'string') {
+    const file = join(assemblyDir, assetPath, `${moduleName}.mjs`);
+    if (existsSync(file)) return [file, exportName ?? 'handler'];
+  }
+  throw new UnsupportedTemplateFeature(
+    id,
+    'a function whose code is neither Handoff source nor a bundled asset',
+  );
+}

@@ -1,0 +1,277 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type FauxqsServer, interceptLocalhostDns, startFauxqs } from 'fauxqs';
+import type { LocalClock } from '../clock/clock.ts';
+import type { LambdaRuntime } from '../lambda/runtime.ts';
+import type { CloudModel, TemplateResource } from '../template/model.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, UnsupportedTemplateFeature } from '../template/model.ts';
+
+/** Queue URL as fauxqs serves it: `http://sqs.<region>.localhost:<port>/<account>/<name>`. */
+export function fauxqsQueueUrl(port: number, name: string): string {
+  return `http://sqs.${LOCAL_REGION}.localhost:${port}/${LOCAL_ACCOUNT}/${name}`;
+}
+
+export interface LocalQueue {
+  readonly resource: TemplateResource;
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+  /** The DLQ this queue redrives to (RedrivePolicy), if any. */
+  readonly deadLetterArn?: string;
+  readonly maxReceiveCount?: number;
+}
+
+export interface EventSourceMapping {
+  readonly resource: TemplateResource;
+  readonly queueArn: string;
+  readonly functionName: string;
+  readonly batchSize: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+const ATTRIBUTES: Record<string, (value: unknown) => string> = {
+  VisibilityTimeout: String,
+  MessageRetentionPeriod: String,
+  DelaySeconds: String,
+  MaximumMessageSize: String,
+  ReceiveMessageWaitTimeSeconds: String,
+  FifoQueue: String,
+  ContentBasedDeduplication: String,
+  KmsMasterKeyId: String,
+  SqsManagedSseEnabled: String,
+};
+
+/**
+ * SQS on fauxqs: the template's queues with their attributes and RedrivePolicy, Lambda event-source
+ * mappings (batch size, ReportBatchItemFailures, visibility timeout and maxReceiveCount moving poison
+ * messages to the DLQ, all as SQS does), and DLQ → source redrive, which fauxqs lacks.
+ */
+export class SqsService {
+  readonly queues = new Map<string, LocalQueue>();
+  readonly mappings: EventSourceMapping[] = [];
+  private server: FauxqsServer | undefined;
+  private restoreDns: (() => void) | undefined;
+  private readonly stopping = new AbortController();
+  private readonly pollers: Promise<void>[] = [];
+  client!: SQSClient;
+
+  constructor(
+    private readonly model: CloudModel,
+    private readonly clock: LocalClock,
+  ) {}
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get endpoint(): string {
+    return this.server?.address ?? '';
+  }
+
+  async start(port = 0): Promise<void> {
+    this.restoreDns = interceptLocalhostDns();
+    this.server = await startFauxqs({ port, logger: false, defaultRegion: LOCAL_REGION });
+    this.client = new SQSClient({
+      endpoint: this.server.address,
+      region: LOCAL_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const resources = this.model.ofType('AWS::SQS::Queue');
+    // DLQs first: a RedrivePolicy must name an existing queue.
+    const ordered = [...resources].sort(
+      (a, b) =>
+        Number(a.properties.RedrivePolicy !== undefined) - Number(b.properties.RedrivePolicy !== undefined),
+    );
+    for (const resource of ordered) {
+      const p = this.model.resolvedProperties(resource);
+      const name = this.model.physicalName(resource);
+      const attributes: Record<string, string> = {};
+      for (const [key, value] of Object.entries(p)) {
+        const convert = ATTRIBUTES[key];
+        if (convert && value !== undefined) attributes[key] = convert(value);
+      }
+      const redrive = p.RedrivePolicy as
+        | { deadLetterTargetArn?: string; maxReceiveCount?: number }
+        | undefined;
+      if (redrive?.deadLetterTargetArn) attributes.RedrivePolicy = JSON.stringify(redrive);
+      delete attributes.SqsManagedSseEnabled;
+      const created = this.server.createQueue(name, { attributes });
+      this.queues.set(name, {
+        resource,
+        name,
+        url: created.queueUrl,
+        arn: created.queueArn,
+        ...(redrive?.deadLetterTargetArn ? { deadLetterArn: redrive.deadLetterTargetArn } : {}),
+        ...(redrive?.maxReceiveCount ? { maxReceiveCount: redrive.maxReceiveCount } : {}),
+      });
+    }
+    for (const resource of this.model.ofType('AWS::Lambda::EventSourceMapping')) {
+      const p = this.model.resolvedProperties(resource);
+      const queueArn = String(p.EventSourceArn ?? '');
+      if (!queueArn.startsWith('arn:aws:sqs:')) {
+        throw new UnsupportedTemplateFeature(
+          `${resource.stack}/${resource.logicalId}`,
+          `event source ${queueArn}`,
+        );
+      }
+      if (p.Enabled === false) continue;
+      this.mappings.push({
+        resource,
+        queueArn,
+        functionName: String(p.FunctionName),
+        batchSize: Number(p.BatchSize ?? 10),
+        reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+      });
+    }
+  }
+
+  byArn(arn: string): LocalQueue | undefined {
+    return [...this.queues.values()].find((q) => q.arn === arn);
+  }
+
+  byUrlOrName(urlOrName: string): LocalQueue | undefined {
+    return [...this.queues.values()].find((q) => q.url === urlOrName || q.name === urlOrName);
+  }
+
+  async send(arn: string, body: string, attributes: Record<string, string> = {}): Promise<void> {
+    const queue = this.byArn(arn);
+    if (!queue) throw new Error(`no local queue ${arn}`);
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: queue.url,
+        MessageBody: body,
+        MessageAttributes: Object.fromEntries(
+          Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+        ),
+      }),
+    );
+  }
+
+  /** Starts one poller per event-source mapping, invoking the function as Lambda's SQS poller does. */
+  startPollers(lambda: LambdaRuntime): void {
+    for (const mapping of this.mappings) {
+      const queue = this.byArn(mapping.queueArn);
+      if (!queue)
+        throw new UnsupportedTemplateFeature(mapping.resource.logicalId, `unknown queue ${mapping.queueArn}`);
+      this.pollers.push(this.poll(queue, mapping, lambda));
+    }
+  }
+
+  private async poll(queue: LocalQueue, mapping: EventSourceMapping, lambda: LambdaRuntime): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      let messages: Message[] = [];
+      try {
+        const received = await this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.url,
+            MaxNumberOfMessages: Math.min(10, mapping.batchSize),
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        );
+        messages = received.Messages ?? [];
+      } catch (error) {
+        if (signal.aborted) return;
+        await this.clock.sleep(200).catch(() => undefined);
+        void error;
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const event = {
+        Records: messages.map((m) => ({
+          messageId: m.MessageId,
+          receiptHandle: m.ReceiptHandle,
+          body: m.Body,
+          attributes: m.Attributes ?? {},
+          messageAttributes: m.MessageAttributes ?? {},
+          md5OfBody: m.MD5OfBody,
+          eventSource: 'aws:sqs',
+          eventSourceARN: queue.arn,
+          awsRegion: LOCAL_REGION,
+        })),
+      };
+      let failed = new Set<string>();
+      try {
+        const result = (await lambda.invoke(mapping.functionName, event)) as
+          | { batchItemFailures?: { itemIdentifier: string }[] }
+          | undefined;
+        if (mapping.reportBatchItemFailures) {
+          failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        }
+      } catch {
+        // A failed invocation leaves the whole batch to reappear after the visibility timeout.
+        failed = new Set(messages.map((m) => m.MessageId ?? ''));
+      }
+      const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+      if (done.length > 0) {
+        await this.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queue.url,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+          }),
+        );
+      }
+    }
+  }
+
+  /**
+   * Moves every message of a DLQ back to a queue (StartMessageMoveTask, which fauxqs lacks). The target is
+   * the queue whose RedrivePolicy names the DLQ unless one is given. Returns the number moved.
+   */
+  async redrive(dlqName: string, targetName?: string): Promise<number> {
+    const dlq = this.byUrlOrName(dlqName);
+    if (!dlq) throw new Error(`no queue ${dlqName}`);
+    const target = targetName
+      ? this.byUrlOrName(targetName)
+      : [...this.queues.values()].find((q) => q.deadLetterArn === dlq.arn);
+    if (!target) throw new Error(`${dlq.name} is not the DLQ of any queue; name the queue to redrive to`);
+    let moved = 0;
+    for (;;) {
+      const { Messages = [] } = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlq.url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageAttributeNames: ['All'],
+        }),
+      );
+      if (Messages.length === 0) return moved;
+      await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: target.url,
+          Entries: Messages.map((m, i) => ({
+            Id: String(i),
+            MessageBody: m.Body ?? '',
+            ...(m.MessageAttributes ? { MessageAttributes: m.MessageAttributes } : {}),
+          })),
+        }),
+      );
+      await this.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: dlq.url,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+        }),
+      );
+      moved += Messages.length;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled(this.pollers);
+    this.client?.destroy();
+    await this.server?.stop();
+    this.restoreDns?.();
+  }
+}

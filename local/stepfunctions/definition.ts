@@ -1,0 +1,116 @@
+import { UnsupportedTemplateFeature } from '../template/model.ts';
+
+export const TASK_TOKEN_PLACEHOLDER = '__handoff_local_task_token__';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+interface State {
+  Type?: string;
+  Resource?: string;
+  Parameters?: Json;
+  ResultSelector?: Json;
+  Iterator?: Definition;
+  ItemProcessor?: Definition;
+  Branches?: Definition[];
+  [key: string]: unknown;
+}
+export interface Definition {
+  StartAt: string;
+  States: Record<string, State>;
+  QueryLanguage?: string;
+  [key: string]: unknown;
+}
+
+const SUPPORTED_RESOURCE = [
+  /^arn:aws:states:::lambda:invoke(\.waitForTaskToken)?$/,
+  /^arn:aws:lambda:[^:]+:\d+:function:[^:]+(:[^:]+)?$/,
+  /^arn:aws:states:::events:putEvents(\.waitForTaskToken)?$/,
+  /^arn:aws:states:::sqs:sendMessage(\.waitForTaskToken)?$/,
+  /^arn:aws:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/,
+];
+
+/** Replaces context-object paths that are static per state, and the task token, in a payload template. */
+function rewrite(value: Json, stateName: string, allowToken: boolean, where: string): Json {
+  if (Array.isArray(value)) return value.map((v) => rewrite(v, stateName, allowToken, where));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, Json> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key.endsWith('.$') && typeof v === 'string' && v.startsWith('$$.')) {
+      const field = key.slice(0, -2);
+      if (v === '$$.State.Name') {
+        out[field] = stateName;
+        continue;
+      }
+      if (v === '$$.Task.Token') {
+        if (!allowToken)
+          throw new UnsupportedTemplateFeature(where, `$$.Task.Token outside a .waitForTaskToken task`);
+        out[field] = TASK_TOKEN_PLACEHOLDER;
+        continue;
+      }
+      if (v.startsWith('$$.State.') || v.startsWith('$$.Task.')) {
+        throw new UnsupportedTemplateFeature(where, `context path ${v}`);
+      }
+    }
+    out[key] = rewrite(v as Json, stateName, allowToken, where);
+  }
+  return out;
+}
+
+/**
+ * Checks a state machine definition against what the local engine runs faithfully, and rewrites the
+ * context-object paths it lacks: `$$.State.Name` (static per state) and `$$.Task.Token` (filled in by the
+ * task handler). Anything else unsupported stops start-up with the state and the feature named.
+ */
+export function prepareDefinition(machine: string, definition: Definition): Definition {
+  const visit = (def: Definition, path: string): Definition => {
+    if (def.QueryLanguage === 'JSONata')
+      throw new UnsupportedTemplateFeature(`${machine}${path}`, 'QueryLanguage JSONata');
+    const states: Record<string, State> = {};
+    for (const [name, state] of Object.entries(def.States)) {
+      const where = `${machine}${path}/${name}`;
+      for (const field of [
+        'Assign',
+        'Arguments',
+        'Output',
+        'QueryLanguage',
+        'HeartbeatSeconds',
+        'HeartbeatSecondsPath',
+      ]) {
+        if (field in state) throw new UnsupportedTemplateFeature(where, field);
+      }
+      const next: State = { ...state };
+      if (state.Type === 'Task') {
+        const resource = String(state.Resource ?? '');
+        if (!SUPPORTED_RESOURCE.some((pattern) => pattern.test(resource))) {
+          throw new UnsupportedTemplateFeature(where, `Task resource ${resource}`);
+        }
+        const waits = resource.endsWith('.waitForTaskToken');
+        if (state.Parameters !== undefined) next.Parameters = rewrite(state.Parameters, name, waits, where);
+      } else if (state.Parameters !== undefined) {
+        next.Parameters = rewrite(state.Parameters, name, false, where);
+      }
+      if (state.ResultSelector !== undefined)
+        next.ResultSelector = rewrite(state.ResultSelector, name, false, where);
+      if (state.Iterator) next.Iterator = visit(state.Iterator, `${path}/${name}`);
+      if (state.ItemProcessor) next.ItemProcessor = visit(state.ItemProcessor, `${path}/${name}`);
+      if (state.Branches) next.Branches = state.Branches.map((b, i) => visit(b, `${path}/${name}[${i}]`));
+      states[name] = next;
+    }
+    return { ...def, States: states };
+  };
+  return visit(definition, '');
+}
+
+/** Every Task state (name → resource), including those inside Map and Parallel states. */
+export function taskStates(definition: Definition): Map<string, string> {
+  const tasks = new Map<string, string>();
+  const visit = (def: Definition) => {
+    for (const [name, state] of Object.entries(def.States)) {
+      if (state.Type === 'Task') tasks.set(name, String(state.Resource));
+      if (state.Iterator) visit(state.Iterator);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+      for (const branch of state.Branches ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return tasks;
+}

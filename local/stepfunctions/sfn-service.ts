@@ -1,0 +1,407 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import type { LocalClock } from '../clock/clock.ts';
+import { FunctionError, type LambdaRuntime } from '../lambda/runtime.ts';
+import type { CloudModel, TemplateResource } from '../template/model.ts';
+import { UnsupportedTemplateFeature } from '../template/model.ts';
+import { type Definition, prepareDefinition, TASK_TOKEN_PLACEHOLDER, taskStates } from './definition.ts';
+
+type JSONValue = Parameters<StateMachine['run']>[0];
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface HistoryEvent {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: Date;
+  readonly type: string;
+  readonly [details: string]: unknown;
+}
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  readonly stateMachineArn: string;
+  readonly name: string;
+  readonly input: string;
+  readonly startDate: Date;
+  status: ExecutionStatus;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  readonly history: HistoryEvent[];
+  /** Names of the states entered, in order: one Standard state transition each. */
+  readonly statesEntered: string[];
+  readonly done: Promise<void>;
+  abort?: () => void;
+}
+
+export interface LocalStateMachine {
+  readonly resource: TemplateResource;
+  readonly name: string;
+  readonly arn: string;
+  readonly type: 'STANDARD' | 'EXPRESS';
+  readonly definition: Definition;
+  readonly definitionText: string;
+  readonly roleArn: string;
+  readonly engine: StateMachine;
+  readonly tasks: Map<string, string>;
+  readonly createdAt: Date;
+}
+
+/** Named like the AWS API errors, so SDK callers and the CLI see the same names. */
+export class SfnApiError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export interface SfnIntegrations {
+  putEvents(entries: unknown[]): Promise<unknown>;
+  sendMessage(queueUrl: string, body: string): Promise<unknown>;
+  dynamodb(action: string, input: Record<string, unknown>): Promise<unknown>;
+}
+
+interface PendingToken {
+  readonly executionArn: string;
+  readonly stateName: string;
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+}
+
+const HISTORY_STATE_TYPES: Record<string, string> = {
+  Task: 'Task',
+  Choice: 'Choice',
+  Pass: 'Pass',
+  Wait: 'Wait',
+  Succeed: 'Succeed',
+  Fail: 'Fail',
+  Map: 'Map',
+  Parallel: 'Parallel',
+};
+
+/**
+ * Step Functions on aws-local-stepfunctions: the exact ASL of each template state machine (file asset or
+ * inline, substitutions resolved), Lambda and service integrations routed to the local services, a task
+ * token registry for `.waitForTaskToken`, the context object, and executions with history.
+ */
+export class SfnService {
+  readonly machines = new Map<string, LocalStateMachine>();
+  readonly executions = new Map<string, LocalExecution>();
+  private readonly tokens = new Map<string, PendingToken>();
+
+  constructor(
+    private readonly model: CloudModel,
+    private readonly lambda: LambdaRuntime,
+    private readonly integrations: SfnIntegrations,
+    private readonly clock: LocalClock,
+  ) {
+    for (const resource of model.ofType('AWS::StepFunctions::StateMachine')) {
+      const machine = this.load(resource);
+      this.machines.set(machine.arn, machine);
+    }
+  }
+
+  private load(resource: TemplateResource): LocalStateMachine {
+    const p = this.model.resolvedProperties(resource);
+    const id = `${resource.stack}/${resource.logicalId}`;
+    let text: string;
+    if (typeof p.DefinitionString === 'string') text = p.DefinitionString;
+    else if (p.Definition !== undefined) text = JSON.stringify(p.Definition);
+    else {
+      const key = (p.DefinitionS3Location as { Key?: string } | undefined)?.Key;
+      if (!key) throw new UnsupportedTemplateFeature(id, 'a state machine without a definition');
+      text = readFileSync(join(this.model.assemblyDir, `asset.${key}`), 'utf8');
+    }
+    for (const [name, value] of Object.entries(
+      (p.DefinitionSubstitutions ?? {}) as Record<string, unknown>,
+    )) {
+      text = text.replaceAll(`\${${name}}`, String(value));
+    }
+    const unresolved = text.match(/\$\{[A-Za-z0-9_]+\}/);
+    if (unresolved) throw new UnsupportedTemplateFeature(id, `unresolved substitution ${unresolved[0]}`);
+    const definition = prepareDefinition(id, JSON.parse(text) as Definition);
+    const type = p.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
+    return {
+      resource,
+      name: this.model.physicalName(resource),
+      arn: this.model.arn(resource),
+      type,
+      definition,
+      definitionText: text,
+      roleArn: String(p.RoleArn ?? ''),
+      // Construction parses and validates the definition (~60 ms): once per machine, never per execution.
+      engine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
+      tasks: taskStates(definition),
+      createdAt: this.clock.now(),
+    };
+  }
+
+  find(arnOrName: string): LocalStateMachine {
+    const machine =
+      this.machines.get(arnOrName) ?? [...this.machines.values()].find((m) => m.name === arnOrName);
+    if (!machine)
+      throw new SfnApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arnOrName}'`);
+    return machine;
+  }
+
+  /** StartExecution: a duplicate name with the same input returns the first execution, as for Standard. */
+  startExecution(stateMachineArn: string, name: string | undefined, input = '{}'): LocalExecution {
+    const machine = this.find(stateMachineArn);
+    const executionName = name ?? randomUUID();
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(executionName)) {
+      throw new SfnApiError('InvalidName', `Invalid Name: '${executionName}'`);
+    }
+    const executionArn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${executionName}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (existing.input === input && existing.status === 'RUNNING') return existing;
+      throw new SfnApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    let parsed: JSONValue;
+    try {
+      parsed = JSON.parse(input) as JSONValue;
+    } catch {
+      throw new SfnApiError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not JSON');
+    }
+    const startDate = this.clock.now();
+    const history: HistoryEvent[] = [];
+    const statesEntered: string[] = [];
+    const record = (type: string, details: Record<string, unknown> = {}) => {
+      history.push({
+        id: history.length + 1,
+        previousEventId: history.length,
+        timestamp: this.clock.now(),
+        type,
+        ...details,
+      });
+    };
+    const execution: LocalExecution = {
+      executionArn,
+      stateMachineArn: machine.arn,
+      name: executionName,
+      input,
+      startDate,
+      status: 'RUNNING',
+      history,
+      statesEntered,
+      done: Promise.resolve(),
+    };
+    const run = machine.engine.run(parsed, {
+      overrides: { taskResourceLocalHandlers: this.taskHandlers(machine, executionArn) },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: executionName,
+          StartTime: startDate.toISOString(),
+          Input: parsed,
+          RoleArn: machine.roleArn,
+        },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+      } as never,
+      noThrowOnAbort: true,
+    });
+    execution.abort = run.abort;
+    const events = (async () => {
+      for await (const event of run.eventLogs) {
+        const e = event as {
+          type: string;
+          state?: { name: string; type: string; input?: unknown; output?: unknown };
+          Error?: string;
+          Cause?: string;
+          input?: unknown;
+          output?: unknown;
+        };
+        const kind = e.state ? (HISTORY_STATE_TYPES[e.state.type] ?? e.state.type) : '';
+        switch (e.type) {
+          case 'ExecutionStarted':
+            record('ExecutionStarted', { executionStartedEventDetails: { input, roleArn: machine.roleArn } });
+            break;
+          case 'StateEntered':
+            statesEntered.push(e.state?.name ?? '');
+            record(`${kind}StateEntered`, {
+              stateEnteredEventDetails: { name: e.state?.name, input: JSON.stringify(e.state?.input ?? {}) },
+            });
+            break;
+          case 'StateExited':
+            record(`${kind}StateExited`, {
+              stateExitedEventDetails: { name: e.state?.name, output: JSON.stringify(e.state?.output ?? {}) },
+            });
+            break;
+          case 'StateFailed':
+            record(kind === 'Task' ? 'TaskFailed' : `${kind}StateFailed`, {
+              taskFailedEventDetails: { resource: e.state?.name, error: e.Error, cause: e.Cause },
+            });
+            break;
+          case 'StateRetried':
+            record('TaskStateRetried', { stateRetriedEventDetails: { name: e.state?.name } });
+            break;
+          default:
+            break;
+        }
+      }
+    })();
+    const finished = run.result.then(
+      (output) => {
+        execution.status = execution.status === 'ABORTED' ? 'ABORTED' : 'SUCCEEDED';
+        if (execution.status === 'SUCCEEDED') {
+          execution.output = JSON.stringify(output);
+        }
+      },
+      (error: unknown) => {
+        const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+        const name = cause?.name ?? (error as Error).name;
+        execution.status =
+          name === 'States.Timeout' || name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+        execution.error = name;
+        execution.cause = cause?.message ?? (error as Error).message;
+      },
+    );
+    (execution as { done: Promise<void> }).done = Promise.all([finished, events.catch(() => undefined)]).then(
+      () => {
+        execution.stopDate = this.clock.now();
+        if (execution.status === 'SUCCEEDED') {
+          record('ExecutionSucceeded', { executionSucceededEventDetails: { output: execution.output } });
+        } else if (execution.status === 'ABORTED') {
+          record('ExecutionAborted', {});
+        } else if (execution.status === 'TIMED_OUT') {
+          record('ExecutionTimedOut', {
+            executionTimedOutEventDetails: { error: execution.error, cause: execution.cause },
+          });
+        } else {
+          record('ExecutionFailed', {
+            executionFailedEventDetails: { error: execution.error, cause: execution.cause },
+          });
+        }
+        for (const [token, pending] of this.tokens) {
+          if (pending.executionArn === executionArn) this.tokens.delete(token);
+        }
+      },
+    );
+    this.executions.set(executionArn, execution);
+    return execution;
+  }
+
+  stopExecution(executionArn: string, error?: string, cause?: string): Date {
+    const execution = this.describe(executionArn);
+    if (execution.status === 'RUNNING') {
+      execution.status = 'ABORTED';
+      if (error) execution.error = error;
+      if (cause) execution.cause = cause;
+      execution.abort?.();
+    }
+    return this.clock.now();
+  }
+
+  describe(executionArn: string): LocalExecution {
+    const execution = this.executions.get(executionArn);
+    if (!execution)
+      throw new SfnApiError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return execution;
+  }
+
+  list(stateMachineArn: string, status?: ExecutionStatus): LocalExecution[] {
+    this.find(stateMachineArn);
+    return [...this.executions.values()]
+      .filter((e) => e.stateMachineArn === stateMachineArn && (!status || e.status === status))
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+  }
+
+  sendTaskSuccess(token: string, output: string): void {
+    const pending = this.takeToken(token);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(output);
+    } catch {
+      throw new SfnApiError('InvalidOutput', 'Invalid Output: not JSON');
+    }
+    pending.resolve(parsed);
+  }
+
+  sendTaskFailure(token: string, error = 'TaskFailed', cause = ''): void {
+    const pending = this.takeToken(token);
+    const failure = new Error(cause);
+    failure.name = error;
+    pending.reject(failure);
+  }
+
+  /** Tokens a workflow is waiting on (for operators and tests). */
+  pendingTokens(): { token: string; executionArn: string; stateName: string }[] {
+    return [...this.tokens.entries()].map(([token, p]) => ({
+      token,
+      executionArn: p.executionArn,
+      stateName: p.stateName,
+    }));
+  }
+
+  private takeToken(token: string): PendingToken {
+    const pending = this.tokens.get(token);
+    if (!pending)
+      throw new SfnApiError('TaskDoesNotExist', 'Task Does Not Exist: the token is unknown, used or expired');
+    this.tokens.delete(token);
+    return pending;
+  }
+
+  private taskHandlers(machine: LocalStateMachine, executionArn: string) {
+    const handlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
+    for (const [stateName, resource] of machine.tasks) {
+      const waits = resource.endsWith('.waitForTaskToken');
+      const base = resource.replace(/\.waitForTaskToken$/, '');
+      handlers[stateName] = async (input) => {
+        let effective: unknown = input;
+        let waiting: Promise<unknown> | undefined;
+        if (waits) {
+          const token = `${randomUUID()}${randomUUID()}`.replace(/-/g, '');
+          effective = JSON.parse(JSON.stringify(input).replaceAll(TASK_TOKEN_PLACEHOLDER, token));
+          waiting = new Promise((resolve, reject) => {
+            this.tokens.set(token, { executionArn, stateName, resolve, reject });
+          });
+        }
+        const call = this.callResource(base, effective as Record<string, unknown>);
+        if (!waiting) return (await call) as JSONValue;
+        // The integration's own failure fails the task; otherwise the task waits for its token.
+        const result = await Promise.race([waiting, call.then(() => waiting)]);
+        return result as JSONValue;
+      };
+    }
+    return handlers;
+  }
+
+  private async callResource(resource: string, input: Record<string, unknown>): Promise<unknown> {
+    try {
+      if (resource === 'arn:aws:states:::lambda:invoke') {
+        const payload = await this.lambda.invoke(String(input.FunctionName), input.Payload ?? {});
+        return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
+      }
+      if (resource.startsWith('arn:aws:lambda:')) return await this.lambda.invoke(resource, input);
+      if (resource === 'arn:aws:states:::events:putEvents') {
+        return await this.integrations.putEvents((input.Entries as unknown[]) ?? []);
+      }
+      if (resource === 'arn:aws:states:::sqs:sendMessage') {
+        const body =
+          typeof input.MessageBody === 'string' ? input.MessageBody : JSON.stringify(input.MessageBody);
+        return await this.integrations.sendMessage(String(input.QueueUrl), body);
+      }
+      const dynamo = resource.match(/^arn:aws:states:::dynamodb:(\w+)$/);
+      if (dynamo?.[1]) return await this.integrations.dynamodb(dynamo[1], input);
+    } catch (error) {
+      if (error instanceof FunctionError) {
+        // Step Functions names the failure after the function's errorType; the cause is Lambda's error payload.
+        const failure = new Error(
+          JSON.stringify({
+            errorType: error.errorType,
+            errorMessage: error.errorMessage,
+            trace: error.trace,
+          }),
+        );
+        failure.name = error.errorType;
+        throw failure;
+      }
+      throw error;
+    }
+    throw new UnsupportedTemplateFeature(resource, 'Task resource');
+  }
+}

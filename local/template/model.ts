@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+
+/** A resource of a synthesized template, with its stack and logical id. */
+export interface TemplateResource {
+  readonly stack: string;
+  readonly logicalId: string;
+  readonly type: string;
+  readonly properties: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** Raised at start-up for anything the local cloud cannot run faithfully; names the resource and feature. */
+export class UnsupportedTemplateFeature extends Error {
+  override readonly name = 'UnsupportedTemplateFeature';
+  constructor(
+    readonly resource: string,
+    readonly feature: string,
+  ) {
+    super(`${resource}: ${feature} is not supported by the local cloud`);
+  }
+}
+
+interface Template {
+  Resources?: Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
+  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+}
+
+interface Manifest {
+  artifacts: Record<string, { type: string; properties?: { templateFile?: string }; displayName?: string }>;
+}
+
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '-');
+}
+
+/**
+ * The synthesized stacks of a cloud assembly (`cdk.out`), with every intrinsic function resolvable to a
+ * local value. Physical names follow CloudFormation's `<stack>-<logicalId>` convention unless the template
+ * names the resource; ARNs use the local account and region.
+ */
+export class CloudModel {
+  readonly resources: TemplateResource[] = [];
+  private readonly byKey = new Map<string, TemplateResource>();
+  private readonly exports = new Map<string, { stack: string; value: unknown }>();
+  readonly account = LOCAL_ACCOUNT;
+  readonly region = LOCAL_REGION;
+
+  constructor(
+    readonly assemblyDir: string,
+    private readonly endpoints: { sqsQueueUrl: (name: string) => string },
+  ) {
+    const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as Manifest;
+    for (const [stack, artifact] of Object.entries(manifest.artifacts)) {
+      if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+      const template = JSON.parse(
+        readFileSync(join(assemblyDir, artifact.properties.templateFile), 'utf8'),
+      ) as Template;
+      for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
+        const resource: TemplateResource = {
+          stack,
+          logicalId,
+          type: r.Type,
+          properties: r.Properties ?? {},
+          metadata: r.Metadata ?? {},
+        };
+        this.resources.push(resource);
+        this.byKey.set(`${stack}/${logicalId}`, resource);
+      }
+      for (const output of Object.values(template.Outputs ?? {})) {
+        if (output.Export)
+          this.exports.set(String(this.resolve(stack, output.Export.Name)), { stack, value: output.Value });
+      }
+    }
+  }
+
+  ofType(type: string): TemplateResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  get(stack: string, logicalId: string): TemplateResource {
+    const resource = this.byKey.get(`${stack}/${logicalId}`);
+    if (!resource)
+      throw new UnsupportedTemplateFeature(`${stack}/${logicalId}`, 'a reference to a missing resource');
+    return resource;
+  }
+
+  /** The physical name CloudFormation would give the resource (or the name its template sets). */
+  physicalName(resource: TemplateResource): string {
+    const p = resource.properties;
+    const named =
+      p.TableName ??
+      p.QueueName ??
+      p.FunctionName ??
+      p.StateMachineName ??
+      p.ArchiveName ??
+      p.TopicName ??
+      p.AlarmName;
+    if (named !== undefined) return String(this.resolve(resource.stack, named));
+    if (resource.type === 'AWS::Events::EventBus' || resource.type === 'AWS::Events::Rule') {
+      if (p.Name !== undefined) return String(this.resolve(resource.stack, p.Name));
+    }
+    return sanitize(`${resource.stack}-${resource.logicalId}`).slice(0, 64);
+  }
+
+  arn(resource: TemplateResource): string {
+    const name = this.physicalName(resource);
+    const { account, region } = this;
+    switch (resource.type) {
+      case 'AWS::DynamoDB::GlobalTable':
+      case 'AWS::DynamoDB::Table':
+        return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+      case 'AWS::SQS::Queue':
+        return `arn:aws:sqs:${region}:${account}:${name}`;
+      case 'AWS::Lambda::Function':
+        return `arn:aws:lambda:${region}:${account}:function:${name}`;
+      case 'AWS::StepFunctions::StateMachine':
+        return `arn:aws:states:${region}:${account}:stateMachine:${name}`;
+      case 'AWS::Events::EventBus':
+        return `arn:aws:events:${region}:${account}:event-bus/${name}`;
+      case 'AWS::Events::Rule': {
+        const bus = resource.properties.EventBusName;
+        const busName = bus === undefined ? 'default' : String(this.resolve(resource.stack, bus));
+        return `arn:aws:events:${region}:${account}:rule/${busName === 'default' ? '' : `${busName}/`}${name}`;
+      }
+      case 'AWS::Events::Archive':
+        return `arn:aws:events:${region}:${account}:archive/${name}`;
+      case 'AWS::SNS::Topic':
+        return `arn:aws:sns:${region}:${account}:${name}`;
+      case 'AWS::KMS::Key':
+        return `arn:aws:kms:${region}:${account}:key/${name}`;
+      case 'AWS::IAM::Role':
+        return `arn:aws:iam::${account}:role/${name}`;
+      case 'AWS::Logs::LogGroup':
+        return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
+      case 'AWS::CloudWatch::Alarm':
+        return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+      default:
+        return `arn:aws:local:${region}:${account}:${resource.type.replace(/::/g, '-')}/${name}`;
+    }
+  }
+
+  ref(resource: TemplateResource): string {
+    switch (resource.type) {
+      case 'AWS::SQS::Queue':
+        return this.endpoints.sqsQueueUrl(this.physicalName(resource));
+      case 'AWS::StepFunctions::StateMachine':
+      case 'AWS::SNS::Topic':
+        return this.arn(resource);
+      default:
+        return this.physicalName(resource);
+    }
+  }
+
+  getAtt(resource: TemplateResource, attribute: string): string {
+    switch (attribute) {
+      case 'Arn':
+        return this.arn(resource);
+      case 'QueueName':
+      case 'Name':
+        return this.physicalName(resource);
+      case 'QueueUrl':
+        return this.ref(resource);
+      case 'StreamArn':
+        return `${this.arn(resource)}/stream/local`;
+      case 'TopicArn':
+        return this.arn(resource);
+      default:
+        throw new UnsupportedTemplateFeature(
+          `${resource.stack}/${resource.logicalId}`,
+          `Fn::GetAtt ${attribute}`,
+        );
+    }
+  }
+
+  /** Resolves intrinsic functions in a template value, as CloudFormation would at deploy time. */
+  resolve(stack: string, value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.resolve(stack, v));
+    if (value === null || typeof value !== 'object') return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    const [fn, arg] = entries[0] ?? [];
+    if (entries.length === 1 && fn !== undefined) {
+      switch (fn) {
+        case 'Ref':
+          return this.pseudo(stack, String(arg)) ?? this.ref(this.get(stack, String(arg)));
+        case 'Fn::GetAtt': {
+          const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
+          return this.getAtt(this.get(stack, String(id)), String(attribute));
+        }
+        case 'Fn::Join': {
+          const [separator, parts] = arg as [string, unknown[]];
+          return (this.resolve(stack, parts) as unknown[]).join(separator);
+        }
+        case 'Fn::Select': {
+          const [index, list] = arg as [unknown, unknown];
+          return (this.resolve(stack, list) as unknown[])[Number(this.resolve(stack, index))];
+        }
+        case 'Fn::Split': {
+          const [separator, source] = arg as [string, unknown];
+          return String(this.resolve(stack, source)).split(separator);
+        }
+        case 'Fn::Sub':
+          return this.sub(stack, arg);
+        case 'Fn::ImportValue': {
+          const name = String(this.resolve(stack, arg));
+          const exported = this.exports.get(name);
+          if (!exported)
+            throw new UnsupportedTemplateFeature(stack, `Fn::ImportValue of unknown export ${name}`);
+          return this.resolve(exported.stack, exported.value);
+        }
+        default:
+          if (fn.startsWith('Fn::') || fn === 'Condition') {
+            throw new UnsupportedTemplateFeature(stack, `intrinsic ${fn}`);
+          }
+      }
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, this.resolve(stack, v)]));
+  }
+
+  private sub(stack: string, arg: unknown): string {
+    const [text, variables] = Array.isArray(arg)
+      ? (arg as [string, Record<string, unknown>])
+      : [String(arg), {}];
+    return text.replace(/\$\{([^}]+)\}/g, (_match, name: string) => {
+      if (name.startsWith('!')) return `\${${name.slice(1)}}`;
+      if (variables[name] !== undefined) return String(this.resolve(stack, variables[name]));
+      const pseudo = this.pseudo(stack, name);
+      if (pseudo !== undefined) return pseudo;
+      const [id, attribute] = name.split('.');
+      const resource = this.get(stack, String(id));
+      return attribute ? this.getAtt(resource, attribute) : this.ref(resource);
+    });
+  }
+
+  private pseudo(stack: string, name: string): string | undefined {
+    switch (name) {
+      case 'AWS::AccountId':
+        return this.account;
+      case 'AWS::Region':
+        return this.region;
+      case 'AWS::Partition':
+        return 'aws';
+      case 'AWS::URLSuffix':
+        return 'amazonaws.com';
+      case 'AWS::StackName':
+        return stack;
+      case 'AWS::StackId':
+        return `arn:aws:cloudformation:${this.region}:${this.account}:stack/${stack}/local`;
+      case 'AWS::NoValue':
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** A resource's properties with every intrinsic resolved. */
+  resolvedProperties(resource: TemplateResource): Record<string, unknown> {
+    return this.resolve(resource.stack, resource.properties) as Record<string, unknown>;
+  }
+
+  /** Finds the resource a resolved ARN, name or URL points to. */
+  findByArn(arn: string): TemplateResource | undefined {
+    return this.resources.find((r) => {
+      try {
+        return this.arn(r) === arn || this.ref(r) === arn;
+      } catch {
+        return false;
+      }
+    });
+  }
+}

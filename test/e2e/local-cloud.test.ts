@@ -1,0 +1,307 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListStateMachinesCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app.ts';
+import { repoRoot } from '../../lib/paths.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { sampleOrders } from '../../local/demo/sample-orders.ts';
+import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
+import { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import { seedSandbox } from '../../local/partners/seed.ts';
+
+const sandbox = new PartnerSandbox();
+let cloud: LocalCloud;
+let outdir: string;
+let clients: { sfn: SFNClient; sqs: SQSClient; events: EventBridgeClient };
+
+/** A stack that exists only in this test: proof that local/ runs whatever lib/ (or anyone) synthesizes. */
+function addCallbackStack(app: App): void {
+  const stack = new Stack(app, 'CallbackProbe', { env: { region: 'us-east-1' } });
+  const fn = new lambda.Function(stack, 'Notify', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+  });
+  (fn.node.defaultChild as lambda.CfnFunction).addMetadata(
+    'handoff:handler-source',
+    'test/e2e/fixtures/echo-handler.ts',
+  );
+  new sfn.StateMachine(stack, 'AwaitDecision', {
+    definitionBody: sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        StartAt: 'AskForDecision',
+        States: {
+          AskForDecision: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: {
+              FunctionName: fn.functionArn,
+              Payload: { 'token.$': '$$.Task.Token', 'state.$': '$$.State.Name' },
+            },
+            TimeoutSeconds: 30,
+            ResultPath: '$.decision',
+            Next: 'Decided',
+          },
+          Decided: { Type: 'Succeed' },
+        },
+      }),
+    ),
+  });
+}
+
+beforeAll(async () => {
+  await sandbox.start();
+  seedSandbox(sandbox);
+  outdir = mkdtempSync(join(tmpdir(), 'handoff-e2e-'));
+  const app = new App({
+    outdir,
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      // The probe stack below is test scaffolding, not product: nag is gated by test/cdk/nag.test.ts.
+      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
+      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
+      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
+    },
+  });
+  buildApp(app);
+  addCallbackStack(app);
+  app.synth();
+  cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort() });
+  cloud.lambda.asyncRetryScale = 0.0001;
+  cloud.events.retryScale = 0.0001;
+  const config = {
+    endpoint: cloud.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  };
+  clients = { sfn: new SFNClient(config), sqs: new SQSClient(config), events: new EventBridgeClient(config) };
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  await sandbox.stop();
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+const queueNamed = (prefix: string) => {
+  const queue = [...cloud.sqs.queues.values()].find((q) => q.resource.logicalId.startsWith(prefix));
+  if (!queue) throw new Error(`no queue ${prefix}`);
+  return queue;
+};
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the local cloud runs the synthesized stack', () => {
+  it('starts every table, queue, function, state machine and rule the templates declare', () => {
+    expect(cloud.tables.map((t) => t.resource.logicalId.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'ExceptionsTable',
+      'OrdersTable',
+      'SlaClocksTable',
+    ]);
+    expect(cloud.sqs.queues.size).toBe(4);
+    expect(cloud.lambda.functions.size).toBe(7);
+    expect(cloud.sfn.machines.size).toBe(2);
+    expect(cloud.events.rules.map((r) => r.resource.logicalId)).toEqual([
+      expect.stringMatching(/^OrderReceivedToRouter/),
+    ]);
+  });
+
+  it('takes an ERP order from the ingress queue through the standard path to the warehouse', async () => {
+    const sample = sampleOrders(new Date(), 'E2E1')[0];
+    await clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueNamed('ErpIngressQueue').url,
+        MessageBody: JSON.stringify(sample?.body),
+      }),
+    );
+    const execution = await waitFor('the path execution', () =>
+      [...cloud.sfn.executions.values()].find((e) => e.name === 'ERP-E2E1-1' && e.status !== 'RUNNING'),
+    );
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(execution.statesEntered.at(-1)).toBe('HandedToWarehouse');
+    const described = await clients.sfn.send(
+      new DescribeExecutionCommand({ executionArn: execution.executionArn }),
+    );
+    expect(described.status).toBe('SUCCEEDED');
+    const history = await clients.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: execution.executionArn }),
+    );
+    expect(history.events?.[0]).toMatchObject({ id: 1, previousEventId: 0, type: 'ExecutionStarted' });
+    expect(history.events?.at(-1)?.type).toBe('ExecutionSucceeded');
+    expect(history.events?.filter((e) => e.type === 'TaskStateEntered')).toHaveLength(3);
+    expect(sandbox.callsTo('POST', '/wms/releases').map((c) => c.idempotencyKey)).toContain(
+      'ERP-E2E1-1:release',
+    );
+  });
+
+  it('resumes a callback task when SendTaskSuccess arrives with its token', async () => {
+    const machine = [...cloud.sfn.machines.values()].find((m) => m.resource.stack === 'CallbackProbe');
+    if (!machine) throw new Error('callback probe machine missing');
+    const { executionArn } = await clients.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: machine.arn,
+        name: 'callback-1',
+        input: '{"orderId":"X"}',
+      }),
+    );
+    const pending = await waitFor('a task token', () =>
+      cloud.sfn.pendingTokens().find((t) => t.executionArn === executionArn),
+    );
+    expect(pending.stateName).toBe('AskForDecision');
+    const echoed = cloud.lambda.logs.find((l) => l.text.includes(pending.token));
+    expect(echoed?.text).toContain('"state":"AskForDecision"');
+    await clients.sfn.send(
+      new SendTaskSuccessCommand({ taskToken: pending.token, output: '{"approved":true}' }),
+    );
+    const done = await waitFor('the callback execution', async () => {
+      const d = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return d.status === 'RUNNING' ? undefined : d;
+    });
+    expect(done.status).toBe('SUCCEEDED');
+    expect(JSON.parse(done.output ?? '{}')).toEqual({ orderId: 'X', decision: { approved: true } });
+    await expect(
+      clients.sfn.send(new SendTaskSuccessCommand({ taskToken: pending.token, output: '{}' })),
+    ).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
+  });
+
+  it('retries a failing rule target, then lands the event in the function DLQ', async () => {
+    const dlq = queueNamed('FunctionFailureDlq');
+    const before = await depth(dlq.url);
+    // The router cannot find an order that was never ingested: every attempt fails with OrderNotFound.
+    const order = { orderId: 'ERP-GHOST-1' };
+    const result = await clients.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: cloud.events.rules[0]?.busName,
+            Source: 'handoff.orders',
+            DetailType: 'order.received.v1',
+            Detail: JSON.stringify(ghostOrderReceived(order.orderId)),
+          },
+        ],
+      }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    await waitFor('the DLQ message', async () => ((await depth(dlq.url)) > before ? true : undefined));
+    // One attempt and Lambda's two asynchronous retries, each failing with the router's named error.
+    const attempts = cloud.lambda.invocations.filter(
+      (i) => i.functionName.includes('OrderRouter') && i.error?.includes('ERP-GHOST-1'),
+    );
+    expect(attempts.map((a) => a.error?.split(':')[0])).toEqual([
+      'OrderNotFound',
+      'OrderNotFound',
+      'OrderNotFound',
+    ]);
+  });
+
+  it('redrives a DLQ back to its source queue, where the message is processed', async () => {
+    const dlq = queueNamed('ErpIngressDlq');
+    const sample = sampleOrders(new Date(), 'E2E3')[0];
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: JSON.stringify(sample?.body) }),
+    );
+    expect(await cloud.sqs.redrive(dlq.name)).toBe(1);
+    const execution = await waitFor('the redriven order', () =>
+      [...cloud.sfn.executions.values()].find((e) => e.name === 'ERP-E2E3-1' && e.status !== 'RUNNING'),
+    );
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(await depth(dlq.url)).toBe(0);
+  });
+
+  it('replays archived events to the rules, marked with the replay name', async () => {
+    const archive = cloud.events.archives[0];
+    if (!archive) throw new Error('no archive');
+    await cloud.idle();
+    const routed = cloud.events.deliveries.length;
+    const from = new Date(Date.now() - 3_600_000);
+    const count = cloud.events.replay(archive.name, from, new Date(Date.now() + 1000), {
+      replayName: 'drill',
+    });
+    expect(count).toBeGreaterThan(0);
+    await cloud.idle();
+    const received = archive.events.filter((e) => e.event['detail-type'] === 'order.received.v1').length;
+    expect(cloud.events.deliveries.length - routed).toBe(received);
+  });
+
+  it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
+    const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
+    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(2);
+    const rules = await clients.events.send(
+      new ListRulesCommand({ EventBusName: cloud.events.rules[0]?.busName }),
+    );
+    expect(rules.Rules?.[0]?.State).toBe('ENABLED');
+    // Asynchronously: the endpoint is served by this very process.
+    const { stdout: cli } = await promisify(execFile)(
+      'aws',
+      ['--endpoint-url', cloud.endpoint, '--region', 'us-east-1', 'stepfunctions', 'list-state-machines'],
+      {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' },
+        encoding: 'utf8',
+      },
+    );
+    expect(JSON.parse(cli).stateMachines).toHaveLength(2);
+  });
+});
+
+async function depth(queueUrl: string): Promise<number> {
+  const { Attributes } = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
+  return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+}
+
+function ghostOrderReceived(orderId: string) {
+  return {
+    schemaVersion: 1,
+    orderId,
+    correlationId: orderId,
+    idempotencyKey: `${orderId}:received`,
+    occurredAt: new Date().toISOString(),
+    order: {
+      orderId,
+      source: { system: 'erp', reference: 'GHOST-1' },
+      channel: 'wholesale',
+      serviceLevel: 'standard',
+      customer: {
+        id: 'C-1001',
+        segment: 'mid-market',
+        priority: 'standard',
+        terms: { paymentTerms: 'NET30', fulfilment: 'ship-partial' },
+      },
+      shipTo: { name: 'Dock', line1: '1 Road', city: 'Columbus', postalCode: '43004', country: 'US' },
+      currency: 'USD',
+      orderedAt: new Date().toISOString(),
+      promiseDate: new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10),
+      lines: [{ lineNo: 1, sku: 'WIDGET-100', quantity: 1, uom: 'EA', unitPrice: 1, unitCost: 1 }],
+    },
+  };
+}
