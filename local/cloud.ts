@@ -1,12 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { LocalClock } from './clock/clock.ts';
 import { realClock } from './clock/clock.ts';
+import { CloudWatchService } from './cloudwatch/cloudwatch-service.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTables, type LocalTable } from './dynamodb/tables.ts';
+import { serveInProcess } from './endpoint/in-process.ts';
 import { LocalEndpoint } from './endpoint/server.ts';
 import { EventBridgeService } from './eventbridge/bus-service.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
+import { SdkMeter } from './metering.ts';
 import { fauxqsQueueUrl, SqsService } from './sqs/sqs-service.ts';
 import { SfnService } from './stepfunctions/sfn-service.ts';
 import { CloudModel, LOCAL_REGION } from './template/model.ts';
@@ -24,6 +27,10 @@ export interface LocalCloudOptions {
 
 export interface LocalCloud {
   readonly endpoint: string;
+  /** Requests the endpoint served, by `<service>.<operation>`. */
+  readonly requests: ReadonlyMap<string, number>;
+  /** Every AWS SDK call made in this process (the handlers' included), by `<service>.<Command>`. */
+  readonly meter: SdkMeter;
   readonly model: CloudModel;
   readonly dynamodb: DynamoDbLocal;
   readonly tables: readonly LocalTable[];
@@ -31,7 +38,10 @@ export interface LocalCloud {
   readonly lambda: LambdaRuntime;
   readonly sfn: SfnService;
   readonly events: EventBridgeService;
+  readonly cloudwatch: CloudWatchService;
   readonly startedInMs: number;
+  /** Evaluates every alarm now, as CloudWatch's next minute would. */
+  evaluateAlarmsNow(): Promise<unknown>;
   /** Waits until no event delivery, queue message or execution is in flight. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -48,12 +58,12 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   // The JVM takes the longest to start: begin it before anything else and join it last.
   const dynamodbStarting = startDynamoDbLocal();
   let sqs: SqsService | undefined;
-  const model = new CloudModel(options.assemblyDir, {
-    sqsQueueUrl: (name) => fauxqsQueueUrl(sqs?.port ?? 0, name),
-  });
-  sqs = new SqsService(model, clock);
   const stopping: (() => Promise<void> | void)[] = [];
   try {
+    const model = new CloudModel(options.assemblyDir, {
+      sqsQueueUrl: (name) => fauxqsQueueUrl(sqs?.port ?? 0, name),
+    });
+    sqs = new SqsService(model, clock);
     await sqs.start();
     stopping.push(() => sqs?.stop());
     const dynamodb = await dynamodbStarting;
@@ -68,7 +78,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         AWS_DEFAULT_REGION: LOCAL_REGION,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL: `http://localhost:${options.port ?? 4566}`,
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${options.port ?? 4566}`,
+        // Handlers reach DynamoDB Local and fauxqs directly, as functions reach DynamoDB and SQS on AWS;
+        // the endpoint still proxies both for the CLI and other processes.
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_EC2_METADATA_DISABLED: 'true',
       },
       clock,
@@ -103,31 +117,41 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       clock,
     );
     events = new EventBridgeService(model, { lambda, sfn, sqs }, clock);
+    const cloudwatch = wireCloudWatch(new CloudWatchService(model, clock), { lambda, sfn, sqs });
     const endpoint = new LocalEndpoint({
       events,
       sfn,
       lambda,
+      cloudwatch,
       dynamodbEndpoint: dynamodb.endpoint,
       sqsEndpoint: sqs.endpoint,
     });
     await endpoint.start(options.port ?? 4566);
     stopping.push(() => endpoint.stop());
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL: endpoint.url,
+      AWS_ENDPOINT_URL: endpoint.url.replace('localhost', '127.0.0.1'),
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'local',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
     });
+    stopping.push(serveInProcess(endpoint));
+    const meter = new SdkMeter();
+    meter.install();
+    stopping.push(() => meter.uninstall());
     lambda.captureLogs();
     stopping.push(() => lambda.stop());
     await lambda.warm();
     sqs.startPollers(lambda);
     events.startSchedules();
     stopping.push(() => events?.stop());
+    cloudwatch.start();
+    stopping.push(() => cloudwatch.stop());
     const eventsService = events;
 
     return {
       endpoint: endpoint.url,
+      requests: endpoint.requests,
+      meter,
       model,
       dynamodb,
       tables,
@@ -135,6 +159,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       lambda,
       sfn,
       events: eventsService,
+      cloudwatch,
+      evaluateAlarmsNow: () => cloudwatch.evaluate(),
       startedInMs: Math.round(performance.now() - started),
       idle: async () => {
         for (;;) {
@@ -155,4 +181,77 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await (await dynamodbStarting.catch(() => undefined))?.stop();
     throw error;
   }
+}
+
+/**
+ * Feeds CloudWatch the way AWS does: EMF log lines, Lambda invocation metrics, Step Functions execution
+ * metrics, and SQS queue depth read when an alarm needs it. Alarm actions publish to the SNS topic.
+ */
+function wireCloudWatch(
+  cloudwatch: CloudWatchService,
+  services: { lambda: LambdaRuntime; sfn: SfnService; sqs: SqsService },
+): CloudWatchService {
+  const { lambda, sfn, sqs } = services;
+  lambda.onLog = (line) => {
+    cloudwatch.ingestLog(line.text);
+  };
+  lambda.onInvocation = (record) => {
+    const dimensions = [{ Name: 'FunctionName', Value: record.functionName }];
+    cloudwatch.put({ namespace: 'AWS/Lambda', name: 'Invocations', dimensions, value: 1, unit: 'Count' });
+    cloudwatch.put({
+      namespace: 'AWS/Lambda',
+      name: 'Errors',
+      dimensions,
+      value: record.error ? 1 : 0,
+      unit: 'Count',
+    });
+    cloudwatch.put({
+      namespace: 'AWS/Lambda',
+      name: 'Duration',
+      dimensions,
+      value: record.durationMs,
+      unit: 'Milliseconds',
+    });
+  };
+  const STATUS_METRIC: Record<string, string> = {
+    RUNNING: 'ExecutionsStarted',
+    SUCCEEDED: 'ExecutionsSucceeded',
+    FAILED: 'ExecutionsFailed',
+    TIMED_OUT: 'ExecutionsTimedOut',
+    ABORTED: 'ExecutionsAborted',
+  };
+  sfn.onExecution = (execution) => {
+    const name = STATUS_METRIC[execution.status];
+    if (!name) return;
+    cloudwatch.put({
+      namespace: 'AWS/States',
+      name,
+      dimensions: [{ Name: 'StateMachineArn', Value: execution.stateMachineArn }],
+      value: 1,
+      unit: 'Count',
+    });
+  };
+  cloudwatch.addSampler('AWS/SQS', async (_namespace, name, dimensions) => {
+    if (name !== 'ApproximateNumberOfMessagesVisible') return undefined;
+    const queueName = dimensions.find((d) => d.Name === 'QueueName')?.Value;
+    const queue = queueName ? sqs.byUrlOrName(queueName) : undefined;
+    if (!queue) return undefined;
+    const { Attributes } = await sqs.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+  });
+  cloudwatch.onNotify = (notification) => {
+    if (sqs.topics.has(notification.topicArn)) {
+      sqs.publish(
+        notification.topicArn,
+        JSON.stringify({
+          AlarmName: notification.alarmName,
+          NewStateValue: notification.newState,
+          NewStateReason: notification.reason,
+        }),
+      );
+    }
+  };
+  return cloudwatch;
 }

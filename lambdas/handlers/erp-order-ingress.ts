@@ -23,24 +23,27 @@ const deps: IngestDeps = {
  * and finally moves to the DLQ.
  */
 export const lambdaHandler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const batchItemFailures: SQSBatchItemFailure[] = [];
-  for (const record of event.Records) {
-    try {
-      const outcome = await ingestErpOrder(record.body, deps);
-      logger.info('erp order ingested', { messageId: record.messageId, ...outcome, violations: undefined });
-      if (outcome.kind === 'quarantined') {
-        logger.warn('erp order quarantined', {
-          orderId: outcome.orderId,
-          exceptionId: outcome.exceptionId,
-          violations: outcome.violations,
-        });
+  // Records are independent orders: ingest them concurrently; each failure fails only its own message.
+  const outcomes = await Promise.all(
+    event.Records.map(async (record): Promise<SQSBatchItemFailure | undefined> => {
+      try {
+        const outcome = await ingestErpOrder(record.body, deps);
+        logger.info('erp order ingested', { messageId: record.messageId, ...outcome, violations: undefined });
+        if (outcome.kind === 'quarantined') {
+          logger.warn('erp order quarantined', {
+            orderId: outcome.orderId,
+            exceptionId: outcome.exceptionId,
+            violations: outcome.violations,
+          });
+        }
+        return undefined;
+      } catch (error) {
+        logger.error('erp order ingestion failed; SQS will retry', { messageId: record.messageId, error });
+        return { itemIdentifier: record.messageId };
       }
-    } catch (error) {
-      logger.error('erp order ingestion failed; SQS will retry', { messageId: record.messageId, error });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures };
+    }),
+  );
+  return { batchItemFailures: outcomes.filter((f): f is SQSBatchItemFailure => f !== undefined) };
 };
 
 export const handler = middy(lambdaHandler).use(injectLambdaContext(logger));

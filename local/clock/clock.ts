@@ -27,15 +27,20 @@ export const realClock: LocalClock = {
 };
 
 /**
- * Virtual time: `now()` only moves when `advance()` is called or when every pending sleeper is waiting,
- * in which case `runUntilIdle` jumps straight to the earliest wake-up. Deterministic for simulation.
+ * Virtual time: `now()` moves only when `advance()`/`advanceTo()` is called. Due sleepers are woken one at
+ * a time in time order, each seeing `now()` at its own wake-up time, and a sleeper that sleeps again within
+ * the advanced span is woken again: a `rate()` schedule ticks every period of a long jump. Await the
+ * returned promise to know the jump is done. Deterministic for simulation.
  */
 export class VirtualClock implements LocalClock {
   private current: number;
+  private target: number;
   private sleepers: { at: number; resolve: () => void }[] = [];
+  private draining: Promise<void> | undefined;
 
   constructor(start: Date) {
     this.current = start.getTime();
+    this.target = this.current;
   }
 
   now(): Date {
@@ -46,8 +51,9 @@ export class VirtualClock implements LocalClock {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const sleeper = { at: this.current + Math.max(0, ms), resolve };
-      this.sleepers.push(sleeper);
-      this.sleepers.sort((a, b) => a.at - b.at);
+      // Stable: same-time sleepers wake in the order they slept.
+      const index = this.sleepers.findIndex((s) => s.at > sleeper.at);
+      this.sleepers.splice(index === -1 ? this.sleepers.length : index, 0, sleeper);
       signal?.addEventListener(
         'abort',
         () => {
@@ -59,19 +65,30 @@ export class VirtualClock implements LocalClock {
     });
   }
 
-  /** Moves time forward by `ms`, waking every sleeper whose time has come, in order. */
-  advance(ms: number): void {
-    this.advanceTo(this.current + ms);
+  /** Moves time forward by `ms`, waking every sleeper whose time comes, in order. */
+  advance(ms: number): Promise<void> {
+    return this.advanceTo(this.target + Math.max(0, ms));
   }
 
-  advanceTo(at: number): void {
-    while (this.sleepers.length > 0 && (this.sleepers[0]?.at ?? Number.POSITIVE_INFINITY) <= at) {
-      const next = this.sleepers.shift();
-      if (!next) break;
+  advanceTo(at: number): Promise<void> {
+    this.target = Math.max(this.target, at);
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const next = this.sleepers[0];
+      if (!next || next.at > this.target) break;
+      this.sleepers.shift();
       this.current = Math.max(this.current, next.at);
       next.resolve();
+      // Let the woken continuation run (and perhaps sleep again) before time moves on.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    this.current = Math.max(this.current, at);
+    this.current = Math.max(this.current, this.target);
   }
 
   /** The earliest pending wake-up, if any. */

@@ -1,10 +1,20 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { cbor, dateToTag } from '@smithy/core/cbor';
+import type { CloudWatchService, Dimension, Statistic } from '../cloudwatch/cloudwatch-service.ts';
 import type { EventBridgeService } from '../eventbridge/bus-service.ts';
 import type { FunctionError, LambdaRuntime } from '../lambda/runtime.ts';
 import type { SfnService } from '../stepfunctions/sfn-service.ts';
 
 export interface EndpointServices {
   readonly events: EventBridgeService;
+  readonly cloudwatch: CloudWatchService;
   readonly sfn: SfnService;
   readonly lambda: LambdaRuntime;
   readonly dynamodbEndpoint: string;
@@ -31,6 +41,8 @@ function serviceOf(req: IncomingMessage): string {
   if (target.startsWith('AWSStepFunctions.')) return 'states';
   if (target.startsWith('DynamoDB_')) return 'dynamodb';
   if (target.startsWith('AmazonSQS.')) return 'sqs';
+  if (target.startsWith('GraniteServiceVersion20100801.')) return 'monitoring';
+  if ((req.url ?? '').startsWith('/service/GraniteServiceVersion20100801/')) return 'monitoring';
   const scope = String(req.headers.authorization ?? '').match(/Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//);
   return scope?.[1] ?? '';
 }
@@ -42,6 +54,9 @@ function serviceOf(req: IncomingMessage): string {
  */
 export class LocalEndpoint {
   private server: Server | undefined;
+  /** Requests served, by `<service>.<operation>` (e.g. `dynamodb.PutItem`): what the benchmarks meter. */
+  readonly requests = new Map<string, number>();
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
   constructor(private readonly services: EndpointServices) {}
 
@@ -62,6 +77,7 @@ export class LocalEndpoint {
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
+    this.agent.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
@@ -70,6 +86,11 @@ export class LocalEndpoint {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
     const service = serviceOf(req);
+    const operation =
+      String(req.headers['x-amz-target'] ?? '').split('.')[1] ??
+      (service === 'lambda' ? 'Invoke' : (req.method ?? ''));
+    const key = `${service}.${operation}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     try {
       switch (service) {
         case 'dynamodb':
@@ -78,13 +99,13 @@ export class LocalEndpoint {
           return await this.proxy(this.services.sqsEndpoint, req, body, res);
         case 'lambda':
           return await this.lambda(req, body, res);
+        case 'monitoring':
+          return await this.monitoring(req, body, res);
         case 'events':
         case 'states': {
-          const operation = String(req.headers['x-amz-target']).split('.')[1] ?? '';
-          const input = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
-          const output =
-            service === 'events' ? this.events(operation, input) : await this.states(operation, input);
-          return this.json(res, 200, output, service === 'events' ? '1.1' : '1.0');
+          const reply = await this.serveJson(String(req.headers['x-amz-target']), body.toString('utf8'));
+          res.writeHead(reply.status, reply.headers).end(reply.body);
+          return;
         }
         default:
           throw new ApiError(
@@ -98,6 +119,41 @@ export class LocalEndpoint {
     }
   }
 
+  /**
+   * Serves one EventBridge or Step Functions JSON-protocol request (`X-Amz-Target`, body): the same code
+   * path for the HTTP server and for in-process SDK calls.
+   */
+  async serveJson(
+    target: string,
+    body: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const [prefix, operation = ''] = target.split('.');
+    const service = prefix === 'AWSEvents' ? 'events' : 'states';
+    const version = service === 'events' ? '1.1' : '1.0';
+    const headers = {
+      'content-type': `application/x-amz-json-${version}`,
+      'x-amzn-requestid': crypto.randomUUID(),
+    };
+    try {
+      const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+      const output =
+        service === 'events' ? this.events(operation, input) : await this.states(operation, input);
+      return { status: 200, headers, body: JSON.stringify(output) };
+    } catch (error) {
+      const e = error as Error;
+      return {
+        status: e instanceof ApiError ? e.status : 400,
+        headers,
+        body: JSON.stringify({ __type: e.name, message: e.message }),
+      };
+    }
+  }
+
+  get port(): number {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  }
+
   private json(res: ServerResponse, status: number, body: unknown, version: '1.0' | '1.1'): void {
     res
       .writeHead(status, {
@@ -107,29 +163,34 @@ export class LocalEndpoint {
       .end(JSON.stringify(body));
   }
 
-  private async proxy(
-    target: string,
-    req: IncomingMessage,
-    body: Buffer,
-    res: ServerResponse,
-  ): Promise<void> {
-    const headers = new Headers();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value === undefined || key === 'host' || key === 'connection' || key === 'content-length') continue;
-      headers.set(key, Array.isArray(value) ? value.join(',') : value);
-    }
-    const upstream = await fetch(new URL(req.url ?? '/', target), {
-      method: req.method ?? 'POST',
-      headers,
-      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+  /** Forwards a request as is, over kept-alive connections (node's native HTTP parser, not fetch's). */
+  private proxy(target: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const upstream = new URL(target);
+    const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
+    delete headers.connection;
+    return new Promise((resolve, reject) => {
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent: this.agent,
+        },
+        (reply) => {
+          const replyHeaders = { ...reply.headers };
+          delete replyHeaders.connection;
+          delete replyHeaders['keep-alive'];
+          res.writeHead(reply.statusCode ?? 502, replyHeaders);
+          reply.pipe(res);
+          reply.on('end', () => resolve());
+          reply.on('error', reject);
+        },
+      );
+      forward.on('error', reject);
+      forward.end(body);
     });
-    const out = Buffer.from(await upstream.arrayBuffer());
-    const responseHeaders: Record<string, string> = {};
-    upstream.headers.forEach((value, key) => {
-      if (key !== 'content-length' && key !== 'transfer-encoding' && key !== 'connection')
-        responseHeaders[key] = value;
-    });
-    res.writeHead(upstream.status, responseHeaders).end(out);
   }
 
   private async lambda(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
@@ -231,6 +292,156 @@ export class LocalEndpoint {
       }
       default:
         throw new ApiError('UnknownOperationException', `EventBridge ${operation} is not served locally`);
+    }
+  }
+
+  /**
+   * CloudWatch in both protocols current clients use: Smithy RPC v2 CBOR (SDK v3, AWS CLI) and JSON 1.0.
+   */
+  private async monitoring(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const rpc = (req.url ?? '').match(/\/operation\/(\w+)$/);
+    const operation = rpc?.[1] ?? String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+    const useCbor = Boolean(rpc);
+    const input = body.length
+      ? ((useCbor ? cbor.deserialize(new Uint8Array(body)) : JSON.parse(body.toString('utf8'))) as Record<
+          string,
+          unknown
+        >)
+      : {};
+    let status = 200;
+    let output: unknown;
+    try {
+      output = await this.cloudwatch(operation, input, useCbor);
+    } catch (error) {
+      status = error instanceof ApiError ? error.status : 400;
+      output = { __type: (error as Error).name, message: (error as Error).message };
+    }
+    if (useCbor) {
+      res
+        .writeHead(status, { 'content-type': 'application/cbor', 'smithy-protocol': 'rpc-v2-cbor' })
+        .end(Buffer.from(cbor.serialize(output)));
+    } else {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(output));
+    }
+  }
+
+  private async cloudwatch(
+    operation: string,
+    input: Record<string, unknown>,
+    useCbor: boolean,
+  ): Promise<unknown> {
+    const { cloudwatch } = this.services;
+    const time = (date: Date) => (useCbor ? dateToTag(date) : date.getTime() / 1000);
+    const toMs = (value: unknown) =>
+      value instanceof Date
+        ? value.getTime()
+        : typeof value === 'number'
+          ? value * 1000
+          : new Date(String(value)).getTime();
+    switch (operation) {
+      case 'DescribeAlarms': {
+        const names = input.AlarmNames as string[] | undefined;
+        const prefix = input.AlarmNamePrefix as string | undefined;
+        const state = input.StateValue as string | undefined;
+        return {
+          MetricAlarms: cloudwatch.alarms
+            .filter(
+              (a) =>
+                (!names || names.includes(a.name)) &&
+                (!prefix || a.name.startsWith(prefix)) &&
+                (!state || a.state === state),
+            )
+            .map((a) => ({
+              AlarmName: a.name,
+              AlarmArn: a.arn,
+              AlarmDescription: a.description,
+              StateValue: a.state,
+              StateReason: a.stateReason,
+              StateUpdatedTimestamp: time(a.stateUpdatedAt),
+              Namespace: a.namespace,
+              MetricName: a.metricName,
+              Dimensions: a.dimensions,
+              Statistic: a.statistic,
+              Period: a.periodSeconds,
+              EvaluationPeriods: a.evaluationPeriods,
+              DatapointsToAlarm: a.datapointsToAlarm,
+              Threshold: a.threshold,
+              ComparisonOperator: a.comparison,
+              TreatMissingData: a.treatMissingData,
+              AlarmActions: a.alarmActions,
+              OKActions: a.okActions,
+              ActionsEnabled: true,
+            })),
+        };
+      }
+      case 'ListMetrics':
+        return {
+          Metrics: cloudwatch.listMetrics({
+            ...(input.Namespace ? { Namespace: String(input.Namespace) } : {}),
+            ...(input.MetricName ? { MetricName: String(input.MetricName) } : {}),
+          }),
+        };
+      case 'GetMetricData': {
+        const start = toMs(input.StartTime);
+        const end = toMs(input.EndTime);
+        const queries =
+          (input.MetricDataQueries as {
+            Id: string;
+            Label?: string;
+            MetricStat?: {
+              Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] };
+              Period: number;
+              Stat: string;
+            };
+          }[]) ?? [];
+        return {
+          MetricDataResults: queries.map((q) => {
+            if (!q.MetricStat)
+              throw new ApiError(
+                'InvalidParameterValue',
+                `${q.Id}: only MetricStat queries are served locally`,
+              );
+            const { Metric, Period, Stat } = q.MetricStat;
+            const { timestamps, values } = cloudwatch.statistics(
+              Metric.Namespace,
+              Metric.MetricName,
+              Metric.Dimensions ?? [],
+              Stat as Statistic,
+              Period,
+              start,
+              end,
+            );
+            return {
+              Id: q.Id,
+              Label: q.Label ?? Metric.MetricName,
+              Timestamps: timestamps.map((t) => time(new Date(t))).reverse(),
+              Values: [...values].reverse(),
+              StatusCode: 'Complete',
+            };
+          }),
+        };
+      }
+      case 'PutMetricData': {
+        for (const datum of (input.MetricData as {
+          MetricName: string;
+          Dimensions?: Dimension[];
+          Value?: number;
+          Unit?: string;
+          Timestamp?: unknown;
+        }[]) ?? []) {
+          cloudwatch.put({
+            namespace: String(input.Namespace),
+            name: datum.MetricName,
+            dimensions: datum.Dimensions ?? [],
+            value: Number(datum.Value ?? 0),
+            unit: datum.Unit ?? 'None',
+            ...(datum.Timestamp !== undefined ? { at: toMs(datum.Timestamp) } : {}),
+          });
+        }
+        return {};
+      }
+      default:
+        throw new ApiError('UnknownOperationException', `CloudWatch ${operation} is not served locally`);
     }
   }
 

@@ -80,13 +80,19 @@ export interface DeliveryRecord {
 /** 256 KB: the PutEvents entry limit, counted as AWS does over source, detail-type, detail and resources. */
 export const MAX_ENTRY_BYTES = 256 * 1024;
 
+/** A JSONPath of dotted names and array indices (`$.detail.lines[0].sku`), as EventBridge accepts. */
 function valueAt(document: unknown, path: string): unknown {
   if (path === '$') return document;
-  if (!path.startsWith('$.')) return undefined;
+  if (!path.startsWith('$.') && !path.startsWith('$[')) return undefined;
   let current: unknown = document;
-  for (const segment of path.slice(2).split('.')) {
+  for (const [, name, index] of path.slice(1).matchAll(/\.([^.[\]]+)|\[(\d+)\]/g)) {
     if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<string, unknown>)[segment];
+    current =
+      index !== undefined
+        ? Array.isArray(current)
+          ? current[Number(index)]
+          : undefined
+        : (current as Record<string, unknown>)[name ?? ''];
   }
   return current;
 }
@@ -97,8 +103,10 @@ export function transformInput(
   event: BusEvent,
   rule: { name: string; arn: string },
 ): string {
+  const { detail: _detail, ...withoutDetail } = event;
   const values: Record<string, unknown> = {
-    'aws.events.event': event,
+    // The event without its detail; `.json` is the whole event.
+    'aws.events.event': withoutDetail,
     'aws.events.event.json': event,
     'aws.events.rule-arn': rule.arn,
     'aws.events.rule-name': rule.name,
@@ -111,7 +119,11 @@ export function transformInput(
   const template = transformer.InputTemplate;
   for (let i = 0; i < template.length; i++) {
     const char = template[i];
-    if (char === '"' && template[i - 1] !== '\\') inQuotes = !inQuotes;
+    if (char === '"') {
+      let backslashes = 0;
+      for (let j = i - 1; j >= 0 && template[j] === '\\'; j--) backslashes += 1;
+      if (backslashes % 2 === 0) inQuotes = !inQuotes;
+    }
     if (char === '<') {
       const end = template.indexOf('>', i);
       const name = end > i ? template.slice(i + 1, end) : '';
@@ -261,7 +273,9 @@ export class EventBridgeService {
       Buffer.byteLength(entry.Source) +
       Buffer.byteLength(entry.DetailType) +
       Buffer.byteLength(entry.Detail) +
-      (entry.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0);
+      (entry.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0) +
+      // AWS counts a Time as 14 bytes.
+      (entry.Time ? 14 : 0);
     if (size > MAX_ENTRY_BYTES) {
       return {
         ErrorCode: 'ValidationException',

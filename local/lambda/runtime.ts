@@ -62,6 +62,7 @@ export class LambdaRuntime {
   private readonly modules = new Map<string, Promise<Handler>>();
   private restoreOutput: (() => void) | undefined;
   onLog: ((line: LogLine) => void) | undefined;
+  onInvocation: ((record: InvocationRecord) => void) | undefined;
   /** Sends a failed async event to a DLQ ARN (wired by the cloud to SQS). */
   deadLetter: ((arn: string, body: string, attributes: Record<string, string>) => Promise<void>) | undefined;
 
@@ -223,13 +224,15 @@ export class LambdaRuntime {
       throw failure;
     } finally {
       timeout.abort();
-      this.invocations.push({
+      const record: InvocationRecord = {
         functionName: fn.name,
         requestId,
         startedAt: startedAt.toISOString(),
         durationMs: this.clock.now().getTime() - startedAt.getTime(),
         ...(failure ? { error: `${failure.errorType}: ${failure.errorMessage}` } : {}),
-      });
+      };
+      this.invocations.push(record);
+      this.onInvocation?.(record);
     }
   }
 

@@ -33,6 +33,7 @@ export interface EventSourceMapping {
   readonly functionName: string;
   readonly batchSize: number;
   readonly reportBatchItemFailures: boolean;
+  readonly maximumConcurrency?: number;
 }
 
 const ATTRIBUTES: Record<string, (value: unknown) => string> = {
@@ -55,6 +56,8 @@ const ATTRIBUTES: Record<string, (value: unknown) => string> = {
 export class SqsService {
   readonly queues = new Map<string, LocalQueue>();
   readonly mappings: EventSourceMapping[] = [];
+  /** SNS topics (fauxqs serves SNS too), by ARN → name. */
+  readonly topics = new Map<string, string>();
   private server: FauxqsServer | undefined;
   private restoreDns: (() => void) | undefined;
   private readonly stopping = new AbortController();
@@ -111,6 +114,11 @@ export class SqsService {
         ...(redrive?.maxReceiveCount ? { maxReceiveCount: redrive.maxReceiveCount } : {}),
       });
     }
+    for (const resource of this.model.ofType('AWS::SNS::Topic')) {
+      const name = this.model.physicalName(resource);
+      this.server.createTopic(name);
+      this.topics.set(this.model.arn(resource), name);
+    }
     for (const resource of this.model.ofType('AWS::Lambda::EventSourceMapping')) {
       const p = this.model.resolvedProperties(resource);
       const queueArn = String(p.EventSourceArn ?? '');
@@ -129,6 +137,9 @@ export class SqsService {
         reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
           'ReportBatchItemFailures',
         ),
+        ...((p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency
+          ? { maximumConcurrency: (p.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency }
+          : {}),
       });
     }
   }
@@ -155,13 +166,23 @@ export class SqsService {
     );
   }
 
+  /** Publishes to a template SNS topic (fans out to its SQS subscriptions, as SNS does). */
+  publish(topicArn: string, message: string): void {
+    const name = this.topics.get(topicArn);
+    if (!name) throw new Error(`no local topic ${topicArn}`);
+    this.server?.publish(name, message);
+  }
+
   /** Starts one poller per event-source mapping, invoking the function as Lambda's SQS poller does. */
   startPollers(lambda: LambdaRuntime): void {
     for (const mapping of this.mappings) {
       const queue = this.byArn(mapping.queueArn);
       if (!queue)
         throw new UnsupportedTemplateFeature(mapping.resource.logicalId, `unknown queue ${mapping.queueArn}`);
-      this.pollers.push(this.poll(queue, mapping, lambda));
+      // Lambda starts five concurrent pollers per SQS mapping (more as the backlog grows, up to
+      // ScalingConfig.MaximumConcurrency); five is what a fresh mapping gets.
+      const pollers = Math.min(5, mapping.maximumConcurrency ?? 5);
+      for (let i = 0; i < pollers; i++) this.pollers.push(this.poll(queue, mapping, lambda));
     }
   }
 

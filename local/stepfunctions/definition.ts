@@ -8,6 +8,7 @@ interface State {
   Resource?: string;
   Parameters?: Json;
   ResultSelector?: Json;
+  ItemSelector?: Json;
   Iterator?: Definition;
   ItemProcessor?: Definition;
   Branches?: Definition[];
@@ -34,7 +35,7 @@ function rewrite(value: Json, stateName: string, allowToken: boolean, where: str
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, Json> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (key.endsWith('.$') && typeof v === 'string' && v.startsWith('$$.')) {
+    if (key.endsWith('.$') && typeof v === 'string' && v.includes('$$.')) {
       const field = key.slice(0, -2);
       if (v === '$$.State.Name') {
         out[field] = stateName;
@@ -46,7 +47,9 @@ function rewrite(value: Json, stateName: string, allowToken: boolean, where: str
         out[field] = TASK_TOKEN_PLACEHOLDER;
         continue;
       }
-      if (v.startsWith('$$.State.') || v.startsWith('$$.Task.')) {
+      // Anything else on State or Task, also inside an intrinsic (States.Format('{}', $$.State.EnteredTime)),
+      // has no value in the local engine.
+      if (/\$\$\.(State|Task)\./.test(v)) {
         throw new UnsupportedTemplateFeature(where, `context path ${v}`);
       }
     }
@@ -90,6 +93,8 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
       }
       if (state.ResultSelector !== undefined)
         next.ResultSelector = rewrite(state.ResultSelector, name, false, where);
+      if (state.ItemSelector !== undefined)
+        next.ItemSelector = rewrite(state.ItemSelector, name, false, where);
       if (state.Iterator) next.Iterator = visit(state.Iterator, `${path}/${name}`);
       if (state.ItemProcessor) next.ItemProcessor = visit(state.ItemProcessor, `${path}/${name}`);
       if (state.Branches) next.Branches = state.Branches.map((b, i) => visit(b, `${path}/${name}[${i}]`));

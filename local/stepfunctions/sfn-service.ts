@@ -92,6 +92,8 @@ export class SfnService {
   readonly machines = new Map<string, LocalStateMachine>();
   readonly executions = new Map<string, LocalExecution>();
   private readonly tokens = new Map<string, PendingToken>();
+  /** Called when an execution starts and when it reaches a terminal status. */
+  onExecution: ((execution: LocalExecution) => void) | undefined;
 
   constructor(
     private readonly model: CloudModel,
@@ -279,9 +281,11 @@ export class SfnService {
         for (const [token, pending] of this.tokens) {
           if (pending.executionArn === executionArn) this.tokens.delete(token);
         }
+        this.onExecution?.(execution);
       },
     );
     this.executions.set(executionArn, execution);
+    this.onExecution?.(execution);
     return execution;
   }
 

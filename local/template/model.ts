@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCAL_ACCOUNT = '000000000000';
+/** `Ref: AWS::NoValue`: the property (or list item) is dropped, as CloudFormation does. */
+const NO_VALUE = Symbol('AWS::NoValue');
 export const LOCAL_REGION = 'us-east-1';
 
 /** A resource of a synthesized template, with its stack and logical id. */
@@ -181,13 +183,14 @@ export class CloudModel {
 
   /** Resolves intrinsic functions in a template value, as CloudFormation would at deploy time. */
   resolve(stack: string, value: unknown): unknown {
-    if (Array.isArray(value)) return value.map((v) => this.resolve(stack, v));
+    if (Array.isArray(value)) return value.map((v) => this.resolve(stack, v)).filter((v) => v !== NO_VALUE);
     if (value === null || typeof value !== 'object') return value;
     const entries = Object.entries(value as Record<string, unknown>);
     const [fn, arg] = entries[0] ?? [];
     if (entries.length === 1 && fn !== undefined) {
       switch (fn) {
         case 'Ref':
+          if (arg === 'AWS::NoValue') return NO_VALUE;
           return this.pseudo(stack, String(arg)) ?? this.ref(this.get(stack, String(arg)));
         case 'Fn::GetAtt': {
           const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
@@ -220,7 +223,9 @@ export class CloudModel {
           }
       }
     }
-    return Object.fromEntries(entries.map(([k, v]) => [k, this.resolve(stack, v)]));
+    return Object.fromEntries(
+      entries.map(([k, v]) => [k, this.resolve(stack, v)] as const).filter(([, v]) => v !== NO_VALUE),
+    );
   }
 
   private sub(stack: string, arg: unknown): string {

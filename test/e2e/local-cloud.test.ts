@@ -252,6 +252,45 @@ describe('the local cloud runs the synthesized stack', () => {
     expect(cloud.events.deliveries.length - routed).toBe(received);
   });
 
+  it('evaluates the template alarms: a non-empty DLQ alarms and notifies the alerts topic', async () => {
+    await cloud.evaluateAlarmsNow();
+    const dlqAlarm = cloud.cloudwatch.alarms.find((a) =>
+      a.resource.logicalId.startsWith('FunctionFailureDlqNotEmpty'),
+    );
+    expect(dlqAlarm?.state).toBe('ALARM');
+    expect(dlqAlarm?.stateReason).toContain('GreaterThanThreshold 0');
+    expect(cloud.cloudwatch.notifications).toContainEqual(
+      expect.objectContaining({
+        alarmName: dlqAlarm?.name,
+        newState: 'ALARM',
+        topicArn: expect.stringContaining(':sns:'),
+      }),
+    );
+    const emptyDlq = cloud.cloudwatch.alarms.find((a) =>
+      a.resource.logicalId.startsWith('ErpIngressDlqNotEmpty'),
+    );
+    expect(emptyDlq?.state).toBe('OK');
+    const invocations = cloud.cloudwatch.listMetrics({ Namespace: 'AWS/Lambda', MetricName: 'Invocations' });
+    expect(invocations.length).toBeGreaterThanOrEqual(5);
+    const { stdout } = await promisify(execFile)(
+      'aws',
+      [
+        '--endpoint-url',
+        cloud.endpoint,
+        '--region',
+        'us-east-1',
+        'cloudwatch',
+        'describe-alarms',
+        '--state-value',
+        'ALARM',
+      ],
+      { env: { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' }, encoding: 'utf8' },
+    );
+    expect(JSON.parse(stdout).MetricAlarms.map((a: { AlarmName: string }) => a.AlarmName)).toContain(
+      dlqAlarm?.name,
+    );
+  });
+
   it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
     const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
     expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(2);

@@ -1,0 +1,53 @@
+import { Readable } from 'node:stream';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { LocalEndpoint } from './server.ts';
+
+interface SdkRequest {
+  hostname?: string;
+  port?: number;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+const LOCAL_TARGETS = /^(AWSEvents|AWSStepFunctions)\./;
+
+/**
+ * Lets SDK clients in this process reach the endpoint's EventBridge and Step Functions without a socket:
+ * requests addressed to the endpoint are served by the very handler the HTTP server uses. In-process
+ * Lambda handlers make several such calls per order, and on this machine each HTTP round trip costs more
+ * CPU than the operation itself. Signing, serialization and error handling are unchanged.
+ */
+export function serveInProcess(endpoint: LocalEndpoint): () => void {
+  const prototype = NodeHttpHandler.prototype as unknown as {
+    handle: (this: unknown, request: SdkRequest, options?: unknown) => Promise<{ response: unknown }>;
+  };
+  const original = prototype.handle;
+  prototype.handle = async function handle(this: unknown, request: SdkRequest, options?: unknown) {
+    const local =
+      request.port === endpoint.port &&
+      (request.hostname === '127.0.0.1' || request.hostname === 'localhost');
+    const target = Object.entries(request.headers).find(
+      ([name]) => name.toLowerCase() === 'x-amz-target',
+    )?.[1];
+    if (local && target && LOCAL_TARGETS.test(target)) {
+      const body =
+        typeof request.body === 'string'
+          ? request.body
+          : request.body instanceof Uint8Array
+            ? Buffer.from(request.body).toString('utf8')
+            : '';
+      const reply = await endpoint.serveJson(target, body);
+      return {
+        response: {
+          statusCode: reply.status,
+          headers: reply.headers,
+          body: Readable.from([Buffer.from(reply.body)]),
+        },
+      };
+    }
+    return original.call(this, request, options);
+  };
+  return () => {
+    prototype.handle = original;
+  };
+}

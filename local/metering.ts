@@ -1,0 +1,44 @@
+import { Client } from '@smithy/core/client';
+
+/**
+ * Counts every AWS SDK v3 call made in this process, by `<service>.<Command>`, whatever endpoint it goes to:
+ * the local cloud's Lambda handlers call DynamoDB and SQS directly, so the endpoint alone cannot meter them.
+ */
+export class SdkMeter {
+  readonly calls = new Map<string, number>();
+  private restore: (() => void) | undefined;
+
+  install(): void {
+    if (this.restore) return;
+    const prototype = Client.prototype as unknown as {
+      send: (this: { config?: { serviceId?: string } }, command: object, ...rest: unknown[]) => unknown;
+    };
+    const original = prototype.send;
+    const calls = this.calls;
+    prototype.send = function send(
+      this: { config?: { serviceId?: string } },
+      command: object,
+      ...rest: unknown[]
+    ) {
+      const key = `${this.config?.serviceId ?? 'unknown'}.${command.constructor.name.replace(/Command$/, '')}`;
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      return original.call(this, command, ...rest);
+    };
+    this.restore = () => {
+      prototype.send = original;
+    };
+  }
+
+  uninstall(): void {
+    this.restore?.();
+    this.restore = undefined;
+  }
+
+  /** Calls to one service (`DynamoDB`, `SQS`, `EventBridge`, `SFN`) since a snapshot. */
+  count(service: string, since: ReadonlyMap<string, number> = new Map()): number {
+    let total = 0;
+    for (const [key, value] of this.calls)
+      if (key.startsWith(`${service}.`)) total += value - (since.get(key) ?? 0);
+    return total;
+  }
+}

@@ -1,0 +1,217 @@
+import { describe, expect, it } from 'vitest';
+import { realClock, VirtualClock } from '../../../local/clock/clock.ts';
+
+const START = new Date('2030-06-01T12:00:00.000Z');
+const T0 = START.getTime();
+
+/** Lets every promise continuation queued so far run, however many microtask turns it takes. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('VirtualClock: time', async () => {
+  it('starts at the given time and stands still until advanced', async () => {
+    const clock = new VirtualClock(START);
+    expect(clock.now()).toEqual(START);
+    void clock.sleep(1000);
+    await settle();
+    expect(clock.now()).toEqual(START);
+    await clock.advance(250);
+    expect(clock.now().getTime()).toBe(T0 + 250);
+  });
+
+  it('returns a fresh Date each time, so callers cannot move the clock', async () => {
+    const clock = new VirtualClock(START);
+    clock.now().setTime(0);
+    expect(clock.now()).toEqual(START);
+  });
+
+  it('never moves backwards', async () => {
+    const clock = new VirtualClock(START);
+    await clock.advance(1000);
+    await clock.advanceTo(T0);
+    expect(clock.now().getTime()).toBe(T0 + 1000);
+    await clock.advance(-500);
+    expect(clock.now().getTime()).toBe(T0 + 1000);
+  });
+});
+
+describe('VirtualClock: sleep and advance', async () => {
+  it('wakes a sleeper only once its time has come', async () => {
+    const clock = new VirtualClock(START);
+    let woke = false;
+    void clock.sleep(1000).then(() => {
+      woke = true;
+    });
+    await clock.advance(999);
+    await settle();
+    expect(woke).toBe(false);
+    await clock.advance(1);
+    await settle();
+    expect(woke).toBe(true);
+  });
+
+  it('wakes sleepers in time order, whatever order they slept in, and same-time ones in sleep order', async () => {
+    const clock = new VirtualClock(START);
+    const woke: string[] = [];
+    for (const [name, ms] of [
+      ['c', 300],
+      ['a', 100],
+      ['b1', 200],
+      ['d', 5000],
+      ['b2', 200],
+    ] as const) {
+      void clock.sleep(ms).then(() => woke.push(name));
+    }
+    await clock.advance(300);
+    await settle();
+    expect(woke).toEqual(['a', 'b1', 'b2', 'c']);
+    expect(clock.nextWakeUp()).toBe(T0 + 5000);
+  });
+
+  it('measures a sleep from the time it started', async () => {
+    const clock = new VirtualClock(START);
+    await clock.advance(1000);
+    let woke = false;
+    void clock.sleep(500).then(() => {
+      woke = true;
+    });
+    expect(clock.nextWakeUp()).toBe(T0 + 1500);
+    await clock.advanceTo(T0 + 1499);
+    await settle();
+    expect(woke).toBe(false);
+    await clock.advanceTo(T0 + 1500);
+    await settle();
+    expect(woke).toBe(true);
+  });
+
+  it('treats a zero or negative sleep as due now', async () => {
+    const clock = new VirtualClock(START);
+    let woke = 0;
+    void clock.sleep(0).then(() => woke++);
+    void clock.sleep(-50).then(() => woke++);
+    expect(clock.nextWakeUp()).toBe(T0);
+    await clock.advance(0);
+    await settle();
+    expect(woke).toBe(2);
+    expect(clock.now()).toEqual(START);
+  });
+
+  it('advanceTo jumps to the target time once the due sleepers are woken', async () => {
+    const clock = new VirtualClock(START);
+    const sleeps = [clock.sleep(10), clock.sleep(20)];
+    await clock.advanceTo(T0 + 60_000);
+    await Promise.all(sleeps);
+    expect(clock.now().getTime()).toBe(T0 + 60_000);
+    expect(clock.nextWakeUp()).toBeUndefined();
+  });
+
+  // The contract the brief and the class comment give: advanceTo wakes sleepers in order and sets now() to
+  // each sleeper's time. Sleepers are resolved synchronously but run their continuations only after
+  // advanceTo has returned, when now() is already the target time, so none of them sees its own time.
+  it('lets each woken sleeper see now() at its own wake-up time', async () => {
+    const clock = new VirtualClock(START);
+    const seen: [string, number][] = [];
+    for (const [name, ms] of [
+      ['late', 300],
+      ['early', 100],
+      ['middle', 200],
+    ] as const) {
+      void clock.sleep(ms).then(() => seen.push([name, clock.now().getTime() - T0]));
+    }
+    await clock.advanceTo(T0 + 1000);
+    await settle();
+    expect(seen).toEqual([
+      ['early', 100],
+      ['middle', 200],
+      ['late', 300],
+    ]);
+  });
+
+  // Same root cause, as a schedule sees it: a loop sleeping 100 ms at a time (a rate() rule, a poller, a
+  // retry backoff) runs once per advance(), however far the clock is advanced.
+  it('runs every wake-up of a repeating sleeper that falls within one advance', async () => {
+    const clock = new VirtualClock(START);
+    const ticks: number[] = [];
+    const stop = new AbortController();
+    void (async () => {
+      while (!stop.signal.aborted) {
+        await clock.sleep(100, stop.signal).catch(() => undefined);
+        if (!stop.signal.aborted) ticks.push(clock.now().getTime() - T0);
+      }
+    })();
+    await clock.advance(300);
+    await settle();
+    stop.abort();
+    expect(ticks).toEqual([100, 200, 300]);
+  });
+});
+
+describe('VirtualClock: abort', async () => {
+  it('rejects at once, without sleeping, when the signal is already aborted', async () => {
+    const clock = new VirtualClock(START);
+    const reason = new Error('stopped');
+    await expect(clock.sleep(100, AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(clock.nextWakeUp()).toBeUndefined();
+  });
+
+  it('rejects a sleeper with the abort reason and removes it from the wake-ups', async () => {
+    const clock = new VirtualClock(START);
+    const controller = new AbortController();
+    const woke: string[] = [];
+    const aborted = clock.sleep(100, controller.signal).then(
+      () => woke.push('aborted one woke'),
+      (reason: unknown) => reason,
+    );
+    void clock.sleep(200).then(() => woke.push('other'));
+    expect(clock.nextWakeUp()).toBe(T0 + 100);
+    const reason = new Error('shutdown');
+    controller.abort(reason);
+    expect(await aborted).toBe(reason);
+    expect(clock.nextWakeUp()).toBe(T0 + 200);
+    await clock.advance(1000);
+    await settle();
+    expect(woke).toEqual(['other']);
+  });
+
+  it('ignores an abort after the sleeper has woken', async () => {
+    const clock = new VirtualClock(START);
+    const controller = new AbortController();
+    const sleeping = clock.sleep(100, controller.signal);
+    await clock.advance(100);
+    await expect(sleeping).resolves.toBeUndefined();
+    controller.abort();
+    expect(clock.nextWakeUp()).toBeUndefined();
+  });
+});
+
+describe('VirtualClock: nextWakeUp', async () => {
+  it('is undefined with no sleepers, then the earliest pending wake-up as sleepers come and go', async () => {
+    const clock = new VirtualClock(START);
+    expect(clock.nextWakeUp()).toBeUndefined();
+    void clock.sleep(500);
+    expect(clock.nextWakeUp()).toBe(T0 + 500);
+    void clock.sleep(50);
+    expect(clock.nextWakeUp()).toBe(T0 + 50);
+    await clock.advance(50);
+    expect(clock.nextWakeUp()).toBe(T0 + 500);
+    await clock.advanceTo(clock.nextWakeUp() ?? 0);
+    expect(clock.nextWakeUp()).toBeUndefined();
+    expect(clock.now().getTime()).toBe(T0 + 500);
+  });
+});
+
+describe('realClock', async () => {
+  it('tells the real time and rejects an aborted sleep with the reason', async () => {
+    const before = Date.now();
+    const now = realClock.now().getTime();
+    expect(now).toBeGreaterThanOrEqual(before);
+    expect(now).toBeLessThanOrEqual(Date.now());
+    const controller = new AbortController();
+    const sleeping = realClock.sleep(60_000, controller.signal);
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(sleeping).rejects.toBe(reason);
+    await expect(realClock.sleep(10, AbortSignal.abort(reason))).rejects.toBe(reason);
+  });
+});
