@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * SDK clients, created lazily once per process and reused across invocations. They take region, credentials
@@ -11,15 +10,13 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  */
 const shared = { cacheMiddleware: true } as const;
 
-let documentClient: DynamoDBDocumentClient | undefined;
+let dynamoClient: DynamoDBClient | undefined;
 let eventBridgeClient: EventBridgeClient | undefined;
 let sfnClient: SFNClient | undefined;
 
-export function dynamoDocumentClient(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return documentClient;
+export function dynamoDb(): DynamoDBClient {
+  dynamoClient ??= new DynamoDBClient(shared);
+  return dynamoClient;
 }
 
 export function eventBridge(): EventBridgeClient {

@@ -2,16 +2,16 @@ import { DynamoExceptionRepository } from '../adapters/aws/dynamo-exception-repo
 import { DynamoOrderRepository } from '../adapters/aws/dynamo-order-repository.ts';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { PartnerClient } from '../adapters/http/partner-client.ts';
-import { dynamoDocumentClient, eventBridge } from './aws-clients.ts';
+import { dynamoDb, eventBridge } from './aws-clients.ts';
 import { systemClock } from './clock.ts';
 import { requireHttpUrl } from './config.ts';
 
 /** Adapter factories shared by the handlers; each handler builds only the ones it uses, once, at load. */
 export const orderRepository = (tableName: string) =>
-  new DynamoOrderRepository(dynamoDocumentClient(), tableName, systemClock);
+  new DynamoOrderRepository(dynamoDb(), tableName, systemClock);
 
 export const exceptionRepository = (tableName: string) =>
-  new DynamoExceptionRepository(dynamoDocumentClient(), tableName);
+  new DynamoExceptionRepository(dynamoDb(), tableName);
 
 export const eventPublisher = (busName: string) => new EventBridgePublisher(eventBridge(), busName);
 

@@ -83,9 +83,9 @@ export class StandardPathHarness {
       if (!entry) throw new Error(`no ${prefix} in the stateful template`);
       return entry[1];
     };
-    this.orders = new DynamoOrderRepository(ddb.documents, tableName('OrdersTable'), this.clock);
+    this.orders = new DynamoOrderRepository(ddb.client, tableName('OrdersTable'), this.clock);
     this.exceptionsTableName = tableName('ExceptionsTable');
-    this.exceptions = new DynamoExceptionRepository(ddb.documents, this.exceptionsTableName);
+    this.exceptions = new DynamoExceptionRepository(ddb.client, this.exceptionsTableName);
 
     const machines = Template.fromStack(stateless).findResources('AWS::StepFunctions::StateMachine');
     const machine = Object.values(machines)[0] as { Properties: { DefinitionSubstitutions: object } };

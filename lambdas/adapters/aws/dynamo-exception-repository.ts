@@ -1,5 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { ExceptionRepository, OwnedException } from '../../ports/index.ts';
 
 /** Largest raw payload kept inline with an exception; DynamoDB items stop at 400 KB. */
@@ -11,20 +15,23 @@ export const MAX_INLINE_PAYLOAD_BYTES = 256 * 1024;
  */
 export class DynamoExceptionRepository implements ExceptionRepository {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
   ) {}
 
   async raiseIfAbsent(exception: OwnedException): Promise<{ created: boolean }> {
     try {
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: exception.exceptionId,
-            ...exception,
-            ownerState: `${exception.ownerTeam}#${exception.state}`,
-          },
+          Item: marshall(
+            {
+              pk: exception.exceptionId,
+              ...exception,
+              ownerState: `${exception.ownerTeam}#${exception.state}`,
+            },
+            { removeUndefinedValues: true },
+          ),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

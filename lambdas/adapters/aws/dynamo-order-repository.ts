@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { OrderStage } from '../../../contracts/vocabulary.ts';
 import { canTransition } from '../../core/order-lifecycle.ts';
 import type { Clock, CreateResult, OrderPatch, OrderRecord, OrderRepository } from '../../ports/index.ts';
@@ -9,6 +15,7 @@ import { shardOf } from '../../shared/ids.ts';
 /** Index key shards for the by-stage index: 16 × 1,000 WCU per stage covers 100× the article's peak. */
 export const STAGE_INDEX_SHARDS = 16;
 const ORDER_SK = 'ORDER';
+const MARSHALL = { removeUndefinedValues: true } as const;
 
 function stageKeys(orderId: string, stage: OrderStage, at: string) {
   return { stageShard: `${stage}#${shardOf(orderId, STAGE_INDEX_SHARDS)}`, stageEnteredAt: at };
@@ -21,7 +28,7 @@ function stageKeys(orderId: string, stage: OrderStage, at: string) {
  */
 export class DynamoOrderRepository implements OrderRepository {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
+    private readonly client: DynamoDBClient,
     private readonly tableName: string,
     private readonly clock: Clock,
   ) {}
@@ -29,14 +36,17 @@ export class DynamoOrderRepository implements OrderRepository {
   async createIfAbsent(record: OrderRecord): Promise<CreateResult> {
     try {
       await this.client.send(
-        new PutCommand({
+        new PutItemCommand({
           TableName: this.tableName,
-          Item: {
-            pk: record.orderId,
-            sk: ORDER_SK,
-            ...record,
-            ...stageKeys(record.orderId, record.stage, record.updatedAt),
-          },
+          Item: marshall(
+            {
+              pk: record.orderId,
+              sk: ORDER_SK,
+              ...record,
+              ...stageKeys(record.orderId, record.stage, record.updatedAt),
+            },
+            MARSHALL,
+          ),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -51,10 +61,20 @@ export class DynamoOrderRepository implements OrderRepository {
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
     const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: orderId, sk: ORDER_SK }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: orderId, sk: ORDER_SK }),
+        ConsistentRead: true,
+      }),
     );
     if (!result.Item) return undefined;
-    const { pk: _pk, sk: _sk, stageShard: _shard, stageEnteredAt: _entered, ...record } = result.Item;
+    const {
+      pk: _pk,
+      sk: _sk,
+      stageShard: _shard,
+      stageEnteredAt: _entered,
+      ...record
+    } = unmarshall(result.Item);
     return record as OrderRecord;
   }
 
@@ -98,13 +118,13 @@ export class DynamoOrderRepository implements OrderRepository {
     }
     try {
       const result = await this.client.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk: current.orderId, sk: ORDER_SK },
+          Key: marshall({ pk: current.orderId, sk: ORDER_SK }),
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: '#version = :expected',
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: marshall(values, MARSHALL),
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -114,7 +134,7 @@ export class DynamoOrderRepository implements OrderRepository {
         stageShard: _shard,
         stageEnteredAt: _entered,
         ...record
-      } = result.Attributes ?? {};
+      } = unmarshall(result.Attributes ?? {});
       return record as OrderRecord;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
