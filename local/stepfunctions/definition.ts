@@ -1,6 +1,15 @@
 import { UnsupportedTemplateFeature } from '../template/model.ts';
 
 export const TASK_TOKEN_PLACEHOLDER = '__handoff_local_task_token__';
+/** Wait states run as tasks on this resource, so they wait on the local cloud's clock (real or virtual). */
+export const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::handoff-local:wait';
+
+export interface WaitSpec {
+  readonly Seconds?: number;
+  readonly SecondsPath?: string;
+  readonly Timestamp?: string;
+  readonly TimestampPath?: string;
+}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 interface State {
@@ -28,6 +37,15 @@ const SUPPORTED_RESOURCE = [
   /^arn:aws:states:::sqs:sendMessage(\.waitForTaskToken)?$/,
   /^arn:aws:states:::dynamodb:(getItem|putItem|updateItem|deleteItem)$/,
 ];
+
+/**
+ * A Wait state as a Task on LOCAL_WAIT_RESOURCE that returns its input unchanged: InputPath, OutputPath and
+ * Next/End keep their meaning, and the wait itself uses the clock. The original spec is kept for the task.
+ */
+function waitAsTask(state: State): State {
+  const { Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, Type: _type, ...rest } = state;
+  return { ...rest, Type: 'Task', Resource: LOCAL_WAIT_RESOURCE };
+}
 
 /** Replaces context-object paths that are static per state, and the task token, in a payload template. */
 function rewrite(value: Json, stateName: string, allowToken: boolean, where: string): Json {
@@ -80,7 +98,11 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
       ]) {
         if (field in state) throw new UnsupportedTemplateFeature(where, field);
       }
-      const next: State = { ...state };
+      const next: State = state.Type === 'Wait' ? waitAsTask(state) : { ...state };
+      if (state.Type === 'Wait') {
+        states[name] = next;
+        continue;
+      }
       if (state.Type === 'Task') {
         const resource = String(state.Resource ?? '');
         if (!SUPPORTED_RESOURCE.some((pattern) => pattern.test(resource))) {
@@ -118,4 +140,26 @@ export function taskStates(definition: Definition): Map<string, string> {
   };
   visit(definition);
   return tasks;
+}
+
+/** The Wait states of a definition (before it is prepared), by name, with their wait spec. */
+export function waitStates(definition: Definition): Map<string, WaitSpec> {
+  const waits = new Map<string, WaitSpec>();
+  const visit = (def: Definition) => {
+    for (const [name, state] of Object.entries(def.States)) {
+      if (state.Type === 'Wait') {
+        waits.set(name, {
+          ...(state.Seconds !== undefined ? { Seconds: Number(state.Seconds) } : {}),
+          ...(state.SecondsPath !== undefined ? { SecondsPath: String(state.SecondsPath) } : {}),
+          ...(state.Timestamp !== undefined ? { Timestamp: String(state.Timestamp) } : {}),
+          ...(state.TimestampPath !== undefined ? { TimestampPath: String(state.TimestampPath) } : {}),
+        });
+      }
+      if (state.Iterator) visit(state.Iterator);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+      for (const branch of state.Branches ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return waits;
 }

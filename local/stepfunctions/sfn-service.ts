@@ -6,7 +6,15 @@ import type { LocalClock } from '../clock/clock.ts';
 import { FunctionError, type LambdaRuntime } from '../lambda/runtime.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
-import { type Definition, prepareDefinition, TASK_TOKEN_PLACEHOLDER, taskStates } from './definition.ts';
+import {
+  type Definition,
+  LOCAL_WAIT_RESOURCE,
+  prepareDefinition,
+  TASK_TOKEN_PLACEHOLDER,
+  taskStates,
+  type WaitSpec,
+  waitStates,
+} from './definition.ts';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 
@@ -48,6 +56,7 @@ export interface LocalStateMachine {
   readonly roleArn: string;
   readonly engine: StateMachine;
   readonly tasks: Map<string, string>;
+  readonly waits: Map<string, WaitSpec>;
   readonly createdAt: Date;
 }
 
@@ -125,7 +134,9 @@ export class SfnService {
     }
     const unresolved = text.match(/\$\{[A-Za-z0-9_]+\}/);
     if (unresolved) throw new UnsupportedTemplateFeature(id, `unresolved substitution ${unresolved[0]}`);
-    const definition = prepareDefinition(id, JSON.parse(text) as Definition);
+    const original = JSON.parse(text) as Definition;
+    const waits = waitStates(original);
+    const definition = prepareDefinition(id, original);
     const type = p.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
     return {
       resource,
@@ -138,6 +149,7 @@ export class SfnService {
       // Construction parses and validates the definition (~60 ms): once per machine, never per execution.
       engine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
       tasks: taskStates(definition),
+      waits,
       createdAt: this.clock.now(),
     };
   }
@@ -217,7 +229,8 @@ export class SfnService {
           input?: unknown;
           output?: unknown;
         };
-        const kind = e.state ? (HISTORY_STATE_TYPES[e.state.type] ?? e.state.type) : '';
+        const type = e.state && machine.waits.has(e.state.name) ? 'Wait' : e.state?.type;
+        const kind = type ? (HISTORY_STATE_TYPES[type] ?? type) : '';
         switch (e.type) {
           case 'ExecutionStarted':
             record('ExecutionStarted', { executionStartedEventDetails: { input, roleArn: machine.roleArn } });
@@ -352,6 +365,14 @@ export class SfnService {
   private taskHandlers(machine: LocalStateMachine, executionArn: string) {
     const handlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
     for (const [stateName, resource] of machine.tasks) {
+      const spec = machine.waits.get(stateName);
+      if (resource === LOCAL_WAIT_RESOURCE && spec) {
+        handlers[stateName] = async (input) => {
+          await this.clock.sleep(this.waitMs(spec, input));
+          return input;
+        };
+        continue;
+      }
       const waits = resource.endsWith('.waitForTaskToken');
       const base = resource.replace(/\.waitForTaskToken$/, '');
       handlers[stateName] = async (input) => {
@@ -372,6 +393,32 @@ export class SfnService {
       };
     }
     return handlers;
+  }
+
+  /** How long a Wait state waits for this input, on the local clock. */
+  private waitMs(spec: WaitSpec, input: unknown): number {
+    const at = (path: string) =>
+      path
+        .replace(/^\$\.?/, '')
+        .split('.')
+        .filter(Boolean)
+        .reduce<unknown>(
+          (value, key) =>
+            value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined,
+          input,
+        );
+    if (spec.Seconds !== undefined) return spec.Seconds * 1000;
+    if (spec.SecondsPath !== undefined) return Number(at(spec.SecondsPath)) * 1000;
+    const timestamp =
+      spec.Timestamp ?? (spec.TimestampPath !== undefined ? String(at(spec.TimestampPath)) : undefined);
+    if (timestamp === undefined) return 0;
+    const ms = Date.parse(timestamp);
+    if (Number.isNaN(ms)) {
+      throw Object.assign(new Error(`Wait timestamp ${timestamp} is not an ISO-8601 date`), {
+        name: 'States.Runtime',
+      });
+    }
+    return Math.max(0, ms - this.clock.now().getTime());
   }
 
   private async callResource(resource: string, input: Record<string, unknown>): Promise<unknown> {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Definition,
+  LOCAL_WAIT_RESOURCE,
   prepareDefinition,
   TASK_TOKEN_PLACEHOLDER,
   taskStates,
+  waitStates,
 } from '../../../local/stepfunctions/definition.ts';
 import { UnsupportedTemplateFeature } from '../../../local/template/model.ts';
 
@@ -389,8 +391,44 @@ describe('prepareDefinition: what it rewrites', () => {
     expect(definition).toEqual(before);
     expect(prepared).toEqual({
       ...before,
-      States: { ...before.States, A: { ...before.States.A, Parameters: { n: 'A' } } },
+      States: {
+        ...before.States,
+        A: { ...before.States.A, Parameters: { n: 'A' } },
+        // Wait states become tasks on the local clock (see the next test).
+        W: { Type: 'Task', Resource: LOCAL_WAIT_RESOURCE, Next: 'C' },
+      },
     });
+  });
+
+  it('turns Wait states into pass-through tasks on the local clock and keeps their wait spec aside', () => {
+    const definition: Definition = {
+      StartAt: 'Hold',
+      States: {
+        Hold: {
+          Type: 'Wait',
+          TimestampPath: '$.release.releaseAt',
+          InputPath: '$',
+          OutputPath: '$',
+          Next: 'Sleep',
+        },
+        Sleep: { Type: 'Wait', Seconds: 90, End: true },
+      },
+    };
+    const prepared = prepareDefinition(MACHINE, definition);
+    expect(prepared.States.Hold).toEqual({
+      Type: 'Task',
+      Resource: LOCAL_WAIT_RESOURCE,
+      InputPath: '$',
+      OutputPath: '$',
+      Next: 'Sleep',
+    });
+    expect(taskStates(prepared).get('Sleep')).toBe(LOCAL_WAIT_RESOURCE);
+    expect(waitStates(definition)).toEqual(
+      new Map([
+        ['Hold', { TimestampPath: '$.release.releaseAt' }],
+        ['Sleep', { Seconds: 90 }],
+      ]),
+    );
   });
 });
 

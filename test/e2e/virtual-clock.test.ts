@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app.ts';
+import { repoRoot } from '../../lib/paths.ts';
+import { VirtualClock } from '../../local/clock/clock.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { sampleOrders } from '../../local/demo/sample-orders.ts';
+import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
+import { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import { seedSandbox } from '../../local/partners/seed.ts';
+
+const START = new Date('2026-11-23T09:00:00.000Z');
+const clock = new VirtualClock(START);
+const sandbox = new PartnerSandbox();
+let cloud: LocalCloud;
+let outdir: string;
+
+beforeAll(async () => {
+  await sandbox.start();
+  seedSandbox(sandbox);
+  outdir = mkdtempSync(join(tmpdir(), 'handoff-virtual-'));
+  const app = new App({
+    outdir,
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
+      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
+    },
+  });
+  buildApp(app);
+  app.synth();
+  cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort(), clock });
+});
+
+afterAll(async () => {
+  await cloud?.stop();
+  await sandbox.stop();
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+async function until<T>(probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+it('a future-dated order waits on the virtual clock for its release window, then releases', async () => {
+  const future = sampleOrders(START, 'VC').find((o) => o.label.includes('three weeks'));
+  const queue = [...cloud.sqs.queues.values()].find((q) =>
+    q.resource.logicalId.startsWith('ErpIngressQueue'),
+  );
+  const sqs = new SQSClient({
+    endpoint: cloud.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queue?.url, MessageBody: JSON.stringify(future?.body) }));
+
+  const execution = await until(() =>
+    [...cloud.sfn.executions.values()].find(
+      (e) => e.name === 'ERP-VC-8' && e.statesEntered.includes('WaitForReleaseWindow'),
+    ),
+  );
+  // Real time passes; virtual time does not: the order stays waiting.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(execution.status).toBe('RUNNING');
+  const waiting = execution.history.find((h) => h.type === 'WaitStateEntered');
+  expect(waiting).toBeDefined();
+
+  // Promise date 14 Dec (START + 21 days), 3 days' transit, released 2 days before ship-by: 9 Dec 00:00Z.
+  await clock.advanceTo(Date.parse('2026-12-09T00:00:00.000Z'));
+  await until(() => (execution.status === 'RUNNING' ? undefined : execution.status));
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(execution.statesEntered.slice(-3)).toEqual([
+    'DecideWarehouseRelease',
+    'RouteOnReleaseDecision',
+    'HandedToWarehouse',
+  ]);
+  const released = cloud.events.archives[0]?.events.find(
+    (e) =>
+      e.event['detail-type'] === 'warehouse.released.v1' &&
+      (e.event.detail as { orderId: string }).orderId === 'ERP-VC-8',
+  );
+  expect(released?.event.time).toBe('2026-12-09T00:00:00Z');
+});
