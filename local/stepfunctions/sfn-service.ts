@@ -57,6 +57,8 @@ export interface LocalStateMachine {
   readonly engine: StateMachine;
   readonly tasks: Map<string, string>;
   readonly waits: Map<string, WaitSpec>;
+  /** Retry rules of each task state, applied on the local clock (see taskHandlers). */
+  readonly retriers: Map<string, Retrier[]>;
   readonly createdAt: Date;
 }
 
@@ -72,6 +74,29 @@ export interface SfnIntegrations {
   putEvents(entries: unknown[]): Promise<unknown>;
   sendMessage(queueUrl: string, body: string): Promise<unknown>;
   dynamodb(action: string, input: Record<string, unknown>): Promise<unknown>;
+}
+
+interface Retrier {
+  readonly ErrorEquals: string[];
+  readonly IntervalSeconds?: number;
+  readonly MaxAttempts?: number;
+  readonly BackoffRate?: number;
+  readonly MaxDelaySeconds?: number;
+  readonly JitterStrategy?: 'FULL' | 'NONE';
+}
+
+function retriersOf(definition: Definition): Map<string, Retrier[]> {
+  const retriers = new Map<string, Retrier[]>();
+  const visit = (def: Definition) => {
+    for (const [name, state] of Object.entries(def.States)) {
+      if (state.Type === 'Task' && Array.isArray(state.Retry)) retriers.set(name, state.Retry as Retrier[]);
+      if (state.Iterator) visit(state.Iterator);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+      for (const branch of state.Branches ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return retriers;
 }
 
 interface PendingToken {
@@ -150,6 +175,7 @@ export class SfnService {
       engine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
       tasks: taskStates(definition),
       waits,
+      retriers: retriersOf(definition),
       createdAt: this.clock.now(),
     };
   }
@@ -205,7 +231,11 @@ export class SfnService {
       done: Promise.resolve(),
     };
     const run = machine.engine.run(parsed, {
-      overrides: { taskResourceLocalHandlers: this.taskHandlers(machine, executionArn) },
+      overrides: {
+        taskResourceLocalHandlers: this.taskHandlers(machine, executionArn),
+        // The engine retries at once; each task handler first waits the retry interval on the local clock.
+        retryIntervalOverrides: Object.fromEntries([...machine.retriers.keys()].map((name) => [name, 0])),
+      },
       context: {
         Execution: {
           Id: executionArn,
@@ -363,6 +393,51 @@ export class SfnService {
   }
 
   private taskHandlers(machine: LocalStateMachine, executionArn: string) {
+    const handlers = this.rawTaskHandlers(machine, executionArn);
+    const attempts = new Map<string, number[]>();
+    const delays = new Map<string, number>();
+    for (const [stateName, retriers] of machine.retriers) {
+      const inner = handlers[stateName];
+      if (!inner) continue;
+      handlers[stateName] = async (input) => {
+        const delay = delays.get(stateName);
+        if (delay !== undefined) {
+          delays.delete(stateName);
+          await this.clock.sleep(delay);
+        }
+        try {
+          const output = await inner(input);
+          attempts.delete(stateName);
+          return output;
+        } catch (error) {
+          const name = (error as Error).name;
+          const index = retriers.findIndex(
+            (r) =>
+              r.ErrorEquals.includes(name) ||
+              (r.ErrorEquals.includes('States.ALL') && name !== 'States.Runtime'),
+          );
+          const retrier = retriers[index];
+          const counts = attempts.get(stateName) ?? retriers.map(() => 0);
+          if (retrier && (counts[index] ?? 0) < (retrier.MaxAttempts ?? 3)) {
+            counts[index] = (counts[index] ?? 0) + 1;
+            attempts.set(stateName, counts);
+            const n = counts[index] ?? 1;
+            const base = Math.min(
+              (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** (n - 1),
+              retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+            );
+            delays.set(stateName, (retrier.JitterStrategy === 'FULL' ? Math.random() * base : base) * 1000);
+          } else {
+            attempts.delete(stateName);
+          }
+          throw error;
+        }
+      };
+    }
+    return handlers;
+  }
+
+  private rawTaskHandlers(machine: LocalStateMachine, executionArn: string) {
     const handlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
     for (const [stateName, resource] of machine.tasks) {
       const spec = machine.waits.get(stateName);

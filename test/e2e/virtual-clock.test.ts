@@ -91,3 +91,35 @@ it('a future-dated order waits on the virtual clock for its release window, then
   );
   expect(released?.event.time).toBe('2026-12-09T00:00:00Z');
 });
+
+it('waits the path Retry interval on the virtual clock after a partner outage, then completes', async () => {
+  // The WMS refuses the availability call three times: all the HTTP client's own attempts fail.
+  sandbox.failNext.set('GET /wms/availability', 3);
+  const callsBefore = sandbox.callsTo('GET', '/wms/availability').length;
+  const order = sampleOrders(clock.now(), 'VR')[0];
+  const queue = [...cloud.sqs.queues.values()].find((q) =>
+    q.resource.logicalId.startsWith('ErpIngressQueue'),
+  );
+  const sqs = new SQSClient({
+    endpoint: cloud.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: queue?.url, MessageBody: JSON.stringify(order?.body) }));
+
+  const execution = await until(() =>
+    [...cloud.sfn.executions.values()].find(
+      (e) => e.name === 'ERP-VR-1' && e.history.some((h) => h.type === 'TaskFailed'),
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(execution.status).toBe('RUNNING');
+  expect(sandbox.callsTo('GET', '/wms/availability').length - callsBefore).toBe(3);
+
+  // IntervalSeconds 2 with full jitter: at most 2 s of virtual time.
+  await clock.advance(2_000);
+  await until(() => (execution.status === 'RUNNING' ? undefined : execution.status));
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(execution.statesEntered.at(-1)).toBe('HandedToWarehouse');
+  expect(execution.history.filter((h) => h.type === 'TaskStateRetried')).toHaveLength(1);
+});
