@@ -504,7 +504,16 @@ export class SfnService {
       }
       if (resource.startsWith('arn:aws:lambda:')) return await this.lambda.invoke(resource, input);
       if (resource === 'arn:aws:states:::events:putEvents') {
-        return await this.integrations.putEvents((input.Entries as unknown[]) ?? []);
+        // The optimized integration serializes an object Detail, and fails the task on any failed entry.
+        const entries = ((input.Entries as Record<string, unknown>[]) ?? []).map((entry) => ({
+          ...entry,
+          Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail ?? {}),
+        }));
+        const result = (await this.integrations.putEvents(entries)) as { FailedEntryCount?: number };
+        if ((result.FailedEntryCount ?? 0) > 0) {
+          throw Object.assign(new Error(JSON.stringify(result)), { name: 'EventBridge.FailedEntry' });
+        }
+        return result;
       }
       if (resource === 'arn:aws:states:::sqs:sendMessage') {
         const body =

@@ -11,10 +11,16 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +70,84 @@ function addCallbackStack(app: App): void {
       }),
     ),
   });
+
+  // A poison-message path: a queue whose consumer always fails, redriving to its DLQ after 2 receives.
+  const probe = new lambda.Function(stack, 'Probe', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    timeout: Duration.seconds(1),
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+  });
+  (probe.node.defaultChild as lambda.CfnFunction).addMetadata(
+    'handoff:handler-source',
+    'test/e2e/fixtures/probe-handler.ts',
+  );
+  const poisonDlq = new sqsLib.Queue(stack, 'PoisonDlq');
+  const poison = new sqsLib.Queue(stack, 'Poison', {
+    visibilityTimeout: Duration.seconds(1),
+    deadLetterQueue: { queue: poisonDlq, maxReceiveCount: 2 },
+  });
+  probe.addEventSource(new SqsEventSource(poison, { batchSize: 1 }));
+
+  // A rule whose target cannot be started: EventBridge retries, then dead-letters the event.
+  const ruleDlq = new sqsLib.Queue(stack, 'GhostRuleDlq');
+  new events.Rule(stack, 'ToGhost', { eventPattern: { source: ['probe.ghost'] } }).addTarget(
+    new targets.SfnStateMachine(
+      sfn.StateMachine.fromStateMachineArn(
+        stack,
+        'Ghost',
+        'arn:aws:states:us-east-1:000000000000:stateMachine:ghost',
+      ),
+      { deadLetterQueue: ruleDlq, retryAttempts: 2 },
+    ),
+  );
+
+  // Service integrations a path may use directly from ASL.
+  const sink = new sqsLib.Queue(stack, 'IntegrationSink');
+  const table = new dynamodb.TableV2(stack, 'ProbeTable', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+  });
+  new sfn.StateMachine(stack, 'Integrations', {
+    definitionBody: sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        StartAt: 'Announce',
+        States: {
+          Announce: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::events:putEvents',
+            Parameters: { Entries: [{ Source: 'probe.sfn', DetailType: 'probe', 'Detail.$': '$' }] },
+            ResultPath: '$.announced',
+            Next: 'Queue',
+          },
+          Queue: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::sqs:sendMessage',
+            Parameters: { QueueUrl: sink.queueUrl, 'MessageBody.$': '$.id' },
+            ResultPath: null,
+            Next: 'Store',
+          },
+          Store: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::dynamodb:putItem',
+            Parameters: {
+              TableName: table.tableName,
+              Item: { pk: { 'S.$': '$.id' }, note: { S: 'stored' } },
+            },
+            ResultPath: null,
+            Next: 'Read',
+          },
+          Read: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::dynamodb:getItem',
+            Parameters: { TableName: table.tableName, Key: { pk: { 'S.$': '$.id' } } },
+            ResultSelector: { 'note.$': '$.Item.note.S' },
+            ResultPath: '$.read',
+            End: true,
+          },
+        },
+      }),
+    ),
+  });
 }
 
 beforeAll(async () => {
@@ -100,9 +184,12 @@ afterAll(async () => {
   rmSync(outdir, { recursive: true, force: true });
 });
 
-const queueNamed = (prefix: string) => {
-  const queue = [...cloud.sqs.queues.values()].find((q) => q.resource.logicalId.startsWith(prefix));
-  if (!queue) throw new Error(`no queue ${prefix}`);
+/** The queue with this construct id (its logical id is the id plus CDK's 8-character hash). */
+const queueNamed = (id: string) => {
+  const queue = [...cloud.sqs.queues.values()].find((q) =>
+    new RegExp(`^${id}[0-9A-F]{8}$`).test(q.resource.logicalId),
+  );
+  if (!queue) throw new Error(`no queue ${id}`);
   return queue;
 };
 
@@ -121,17 +208,86 @@ async function waitFor<T>(
 }
 
 describe('the local cloud runs the synthesized stack', () => {
+  it('moves a message its consumer keeps failing to the DLQ after maxReceiveCount receives', async () => {
+    const poison = queueNamed('Poison');
+    const dlq = queueNamed('PoisonDlq');
+    expect(poison.maxReceiveCount).toBe(2);
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: poison.url, MessageBody: '{"bad":true}' }));
+    await waitFor(
+      'the poison message in its DLQ',
+      async () => ((await depth(dlq.url)) === 1 ? true : undefined),
+      20_000,
+    );
+    const failures = cloud.lambda.invocations.filter((i) => i.error?.startsWith('ProbeFailure'));
+    expect(failures).toHaveLength(2);
+  });
+
+  it('retries a rule target that cannot be started, then dead-letters the event with the error', async () => {
+    const dlq = queueNamed('GhostRuleDlq');
+    await clients.events.send(
+      new PutEventsCommand({ Entries: [{ Source: 'probe.ghost', DetailType: 'probe', Detail: '{"n":1}' }] }),
+    );
+    await waitFor('the dead-lettered event', async () => ((await depth(dlq.url)) === 1 ? true : undefined));
+    const delivery = cloud.events.deliveries.find((d) => d.ruleName.includes('ToGhost'));
+    expect(delivery).toMatchObject({ outcome: 'dead-lettered', attempts: 3 });
+    expect(delivery?.error).toContain('StateMachineDoesNotExist');
+  });
+
+  it('runs events:putEvents, sqs:sendMessage and dynamodb putItem/getItem tasks against the local services', async () => {
+    const machine = [...cloud.sfn.machines.values()].find((m) =>
+      m.resource.logicalId.startsWith('Integrations'),
+    );
+    const execution = cloud.sfn.startExecution(machine?.arn ?? '', 'integrations-1', '{"id":"probe-1"}');
+    await execution.done;
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output ?? '{}')).toMatchObject({
+      id: 'probe-1',
+      read: { note: 'stored' },
+      announced: { FailedEntryCount: 0 },
+    });
+    expect(await depth(queueNamed('IntegrationSink').url)).toBe(1);
+  });
+
+  it('stops a waiting execution, and times out a function that outlives its timeout', async () => {
+    const machine = [...cloud.sfn.machines.values()].find(
+      (m) => m.resource.stack === 'CallbackProbe' && m.name.includes('AwaitDecision'),
+    );
+    const { executionArn } = await clients.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: machine?.arn, name: 'to-stop', input: '{}' }),
+    );
+    await waitFor('the waiting task', () =>
+      cloud.sfn.pendingTokens().find((t) => t.executionArn === executionArn),
+    );
+    await clients.sfn.send(
+      new StopExecutionCommand({ executionArn, error: 'Operator', cause: 'cancelled by test' }),
+    );
+    const stopped = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    expect(stopped.status).toBe('ABORTED');
+    await expect(
+      cloud.lambda.invoke(
+        [...cloud.lambda.functions.values()].find((f) => /^Probe[0-9A-F]{8}$/.test(f.resource.logicalId))
+          ?.name ?? '',
+        { sleepMs: 2000 },
+      ),
+    ).rejects.toMatchObject({
+      errorType: 'Sandbox.Timedout',
+    });
+  });
+
   it('starts every table, queue, function, state machine and rule the templates declare', () => {
     expect(cloud.tables.map((t) => t.resource.logicalId.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
       'ExceptionsTable',
       'OrdersTable',
+      'ProbeTable',
       'SlaClocksTable',
     ]);
-    expect(cloud.sqs.queues.size).toBe(4);
-    expect(cloud.lambda.functions.size).toBe(7);
-    expect(cloud.sfn.machines.size).toBe(2);
-    expect(cloud.events.rules.map((r) => r.resource.logicalId)).toEqual([
+    // The product's 4 queues, 6 functions, 1 path and 1 rule, plus what the probe stack adds.
+    expect(cloud.sqs.queues.size).toBe(4 + 4);
+    expect(cloud.lambda.functions.size).toBe(6 + 2);
+    expect(cloud.sfn.machines.size).toBe(1 + 2);
+    expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^OrderReceivedToRouter/),
+      expect.stringMatching(/^ToGhost/),
     ]);
   });
 
@@ -293,7 +449,7 @@ describe('the local cloud runs the synthesized stack', () => {
 
   it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
     const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
-    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(2);
+    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(3);
     const rules = await clients.events.send(
       new ListRulesCommand({ EventBusName: cloud.events.rules[0]?.busName }),
     );
@@ -307,7 +463,7 @@ describe('the local cloud runs the synthesized stack', () => {
         encoding: 'utf8',
       },
     );
-    expect(JSON.parse(cli).stateMachines).toHaveLength(2);
+    expect(JSON.parse(cli).stateMachines).toHaveLength(3);
   });
 });
 

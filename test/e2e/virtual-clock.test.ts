@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as sqsLib from 'aws-cdk-lib/aws-sqs';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
 import { repoRoot } from '../../lib/paths.ts';
@@ -27,11 +31,17 @@ beforeAll(async () => {
     outdir,
     context: {
       'aws:cdk:bundling-stacks': [],
+      // The schedule probe below is test scaffolding; nag is gated by test/cdk/nag.test.ts.
+      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
       'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
       'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
     },
   });
   buildApp(app);
+  const probe = new Stack(app, 'ScheduleProbe', { env: { region: 'us-east-1' } });
+  new events.Rule(probe, 'Daily', {
+    schedule: events.Schedule.rate(Duration.days(1)),
+  }).addTarget(new targets.SqsQueue(new sqsLib.Queue(probe, 'Ticks')));
   app.synth();
   cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort(), clock });
 });
@@ -122,4 +132,23 @@ it('waits the path Retry interval on the virtual clock after a partner outage, t
   expect(execution.status).toBe('SUCCEEDED');
   expect(execution.statesEntered.at(-1)).toBe('HandedToWarehouse');
   expect(execution.history.filter((h) => h.type === 'TaskStateRetried')).toHaveLength(1);
+});
+
+it('runs rate() schedules on the virtual clock: three ticks in three virtual days', async () => {
+  const ticks = [...cloud.sqs.queues.values()].find((q) => q.resource.logicalId.startsWith('Ticks'));
+  const depth = async () =>
+    Number(
+      (
+        await cloud.sqs.client.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: ticks?.url,
+            AttributeNames: ['ApproximateNumberOfMessages'],
+          }),
+        )
+      ).Attributes?.ApproximateNumberOfMessages ?? 0,
+    );
+  const before = await depth();
+  await clock.advance(3 * 86_400_000);
+  await cloud.events.idle();
+  expect((await depth()) - before).toBe(3);
 });
