@@ -31,7 +31,7 @@ const { values } = parseArgs({
   options: {
     orders: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '32' },
-    workers: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '0' },
   },
 });
 const ORDERS = Number(values.orders);
@@ -138,6 +138,8 @@ try {
   // The emulator bound: the very requests the orders made, replayed straight at DynamoDB Local (with worker
   // threads the requests are made off the main thread and not recorded: a synthetic get/put/update mix).
   const replayed = recorded.length >= dynamoOps;
+  if (!replayed)
+    console.log(`(${recorded.length} of ${dynamoOps} DynamoDB requests recorded: synthetic bound)`);
   const bound = replayed
     ? await replayBound(recorded)
     : await emulatorBound(
