@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { systemClock } from '../lambdas/shared/clock.ts';
 import type { LocalClock } from './clock/clock.ts';
 import { realClock } from './clock/clock.ts';
@@ -255,14 +255,12 @@ function wireCloudWatch(
     });
   };
   cloudwatch.addSampler('AWS/SQS', async (_namespace, name, dimensions) => {
-    if (name !== 'ApproximateNumberOfMessagesVisible') return undefined;
     const queueName = dimensions.find((d) => d.Name === 'QueueName')?.Value;
-    const queue = queueName ? sqs.byUrlOrName(queueName) : undefined;
-    if (!queue) return undefined;
-    const { Attributes } = await sqs.client.send(
-      new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
-    );
-    return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
+    const metrics = queueName ? sqs.queueMetrics(queueName) : undefined;
+    if (!metrics) return undefined;
+    if (name === 'ApproximateNumberOfMessagesVisible') return metrics.visible;
+    if (name === 'ApproximateAgeOfOldestMessage') return metrics.ageOfOldestSeconds;
+    return undefined;
   });
   cloudwatch.onNotify = (notification) => {
     if (sqs.topics.has(notification.topicArn)) {

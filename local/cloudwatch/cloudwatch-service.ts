@@ -70,6 +70,18 @@ const COMPARE: Record<string, (value: number, threshold: number) => boolean> = {
   LessThanOrEqualToThreshold: (v, t) => v <= t,
 };
 
+/** Index of the first datapoint at or after `at` in a time-ordered list. */
+function firstAtOrAfter(points: readonly Datapoint[], at: number): number {
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((points[mid]?.at ?? 0) < at) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 export function statistic(values: readonly number[], stat: Statistic): number | undefined {
   if (values.length === 0) return undefined;
   switch (stat) {
@@ -157,7 +169,10 @@ export class CloudWatchService {
       list = [];
       this.series.set(k, list);
     }
-    list.push({ ...datapoint, at });
+    // Kept in time order (EMF may carry earlier timestamps), so a window is found by binary search.
+    const point = { ...datapoint, at };
+    if (list.length === 0 || (list[list.length - 1]?.at ?? 0) <= at) list.push(point);
+    else list.splice(firstAtOrAfter(list, at), 0, point);
   }
 
   /** Reads Embedded Metric Format from a log line (Powertools Metrics writes it); other lines are ignored. */
@@ -233,8 +248,10 @@ export class CloudWatchService {
     const timestamps: number[] = [];
     const values: number[] = [];
     for (let from = Math.floor(start / periodMs) * periodMs; from < end; from += periodMs) {
+      const first = firstAtOrAfter(points, from);
+      const last = firstAtOrAfter(points, from + periodMs);
       const value = statistic(
-        points.filter((p) => p.at >= from && p.at < from + periodMs).map((p) => p.value),
+        points.slice(first, last).map((p) => p.value),
         stat,
       );
       if (value === undefined) continue;

@@ -166,6 +166,25 @@ export class SqsService {
     );
   }
 
+  /**
+   * SQS's CloudWatch queue metrics, read without receiving anything: visible messages, and the age in
+   * seconds of the oldest message not yet deleted (fauxqs keeps real send times).
+   */
+  queueMetrics(name: string): { visible: number; ageOfOldestSeconds: number } | undefined {
+    const state = this.server?.inspectQueue(name);
+    if (!state) return undefined;
+    const all = [
+      ...state.messages.ready,
+      ...state.messages.delayed,
+      ...state.messages.inflight.map((m) => m.message),
+    ];
+    const oldest = Math.min(...all.map((m) => m.sentTimestamp));
+    return {
+      visible: state.messages.ready.length,
+      ageOfOldestSeconds: all.length ? Math.max(0, Math.floor((Date.now() - oldest) / 1000)) : 0,
+    };
+  }
+
   /** Publishes to a template SNS topic (fans out to its SQS subscriptions, as SNS does). */
   publish(topicArn: string, message: string): void {
     const name = this.topics.get(topicArn);

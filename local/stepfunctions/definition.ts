@@ -104,6 +104,9 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
         continue;
       }
       if (state.Type === 'Task') {
+        // Timeouts are enforced by the task handlers on the local clock (see taskTimeouts).
+        delete next.TimeoutSeconds;
+        delete next.TimeoutSecondsPath;
         const resource = String(state.Resource ?? '');
         if (!SUPPORTED_RESOURCE.some((pattern) => pattern.test(resource))) {
           throw new UnsupportedTemplateFeature(where, `Task resource ${resource}`);
@@ -162,4 +165,22 @@ export function waitStates(definition: Definition): Map<string, WaitSpec> {
   };
   visit(definition);
   return waits;
+}
+
+/** Each Task state's timeout in seconds (TimeoutSeconds; TimeoutSecondsPath is read per execution). */
+export function taskTimeouts(definition: Definition): Map<string, number | string> {
+  const timeouts = new Map<string, number | string>();
+  const visit = (def: Definition) => {
+    for (const [name, state] of Object.entries(def.States)) {
+      if (state.Type === 'Task' && state.TimeoutSeconds !== undefined)
+        timeouts.set(name, Number(state.TimeoutSeconds));
+      if (state.Type === 'Task' && state.TimeoutSecondsPath !== undefined)
+        timeouts.set(name, String(state.TimeoutSecondsPath));
+      if (state.Iterator) visit(state.Iterator);
+      if (state.ItemProcessor) visit(state.ItemProcessor);
+      for (const branch of state.Branches ?? []) visit(branch);
+    }
+  };
+  visit(definition);
+  return timeouts;
 }

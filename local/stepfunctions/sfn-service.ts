@@ -12,6 +12,7 @@ import {
   prepareDefinition,
   TASK_TOKEN_PLACEHOLDER,
   taskStates,
+  taskTimeouts,
   type WaitSpec,
   waitStates,
 } from './definition.ts';
@@ -59,6 +60,8 @@ export interface LocalStateMachine {
   readonly waits: Map<string, WaitSpec>;
   /** Retry rules of each task state, applied on the local clock (see taskHandlers). */
   readonly retriers: Map<string, Retrier[]>;
+  /** TimeoutSeconds (or TimeoutSecondsPath) of each task, enforced on the local clock. */
+  readonly timeouts: Map<string, number | string>;
   readonly createdAt: Date;
 }
 
@@ -161,6 +164,7 @@ export class SfnService {
     if (unresolved) throw new UnsupportedTemplateFeature(id, `unresolved substitution ${unresolved[0]}`);
     const original = JSON.parse(text) as Definition;
     const waits = waitStates(original);
+    const timeouts = taskTimeouts(original);
     const definition = prepareDefinition(id, original);
     const type = p.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD';
     return {
@@ -176,6 +180,7 @@ export class SfnService {
       tasks: taskStates(definition),
       waits,
       retriers: retriersOf(definition),
+      timeouts,
       createdAt: this.clock.now(),
     };
   }
@@ -394,6 +399,43 @@ export class SfnService {
 
   private taskHandlers(machine: LocalStateMachine, executionArn: string) {
     const handlers = this.rawTaskHandlers(machine, executionArn);
+    for (const [stateName, timeout] of machine.timeouts) {
+      const inner = handlers[stateName];
+      if (!inner) continue;
+      handlers[stateName] = async (input) => {
+        const seconds =
+          typeof timeout === 'number'
+            ? timeout
+            : Number(
+                timeout
+                  .replace(/^\$\.?/, '')
+                  .split('.')
+                  .filter(Boolean)
+                  .reduce<unknown>(
+                    (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+                    input,
+                  ),
+              );
+        const expired = new AbortController();
+        try {
+          return await Promise.race([
+            inner(input),
+            this.clock.sleep(seconds * 1000, expired.signal).then(() => {
+              // A callback that times out can no longer be answered: its token is gone, as on AWS.
+              for (const [token, pending] of this.tokens) {
+                if (pending.executionArn === executionArn && pending.stateName === stateName)
+                  this.tokens.delete(token);
+              }
+              throw Object.assign(new Error(`${stateName} did not finish within ${seconds} s`), {
+                name: 'States.Timeout',
+              });
+            }),
+          ]);
+        } finally {
+          expired.abort();
+        }
+      };
+    }
     const attempts = new Map<string, number[]>();
     const delays = new Map<string, number>();
     for (const [stateName, retriers] of machine.retriers) {

@@ -5,7 +5,9 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-s
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqsLib from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
@@ -42,6 +44,33 @@ beforeAll(async () => {
   new events.Rule(probe, 'Daily', {
     schedule: events.Schedule.rate(Duration.days(1)),
   }).addTarget(new targets.SqsQueue(new sqsLib.Queue(probe, 'Ticks')));
+  const ask = new lambda.Function(probe, 'Ask', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+  });
+  (ask.node.defaultChild as lambda.CfnFunction).addMetadata(
+    'handoff:handler-source',
+    'test/e2e/fixtures/echo-handler.ts',
+  );
+  new sfn.StateMachine(probe, 'Decision', {
+    definitionBody: sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        StartAt: 'AwaitApproval',
+        States: {
+          AwaitApproval: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+            Parameters: { FunctionName: ask.functionArn, Payload: { 'token.$': '$$.Task.Token' } },
+            TimeoutSeconds: 3600,
+            Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'Escalated' }],
+            End: true,
+          },
+          Escalated: { Type: 'Pass', End: true },
+        },
+      }),
+    ),
+  });
   app.synth();
   cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort(), clock });
 });
@@ -151,4 +180,25 @@ it('runs rate() schedules on the virtual clock: three ticks in three virtual day
   await clock.advance(3 * 86_400_000);
   await cloud.events.idle();
   expect((await depth()) - before).toBe(3);
+});
+
+it('times out a callback task after TimeoutSeconds of virtual time and takes its escalation branch', async () => {
+  const machine = [...cloud.sfn.machines.values()].find((m) => m.resource.logicalId.startsWith('Decision'));
+  const execution = cloud.sfn.startExecution(machine?.arn ?? '', 'approval-1', '{}');
+  const token = await until(() =>
+    cloud.sfn.pendingTokens().find((t) => t.executionArn === execution.executionArn),
+  );
+  // Virtual time may only move once the work in flight (the notifying Lambda) has finished.
+  await until(() => cloud.lambda.invocations.find((i) => i.functionName.includes('Ask')));
+  await clock.advance(3_599_000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(execution.status).toBe('RUNNING');
+  await clock.advance(1_000);
+  await execution.done;
+  expect(execution.status).toBe('SUCCEEDED');
+  expect(execution.statesEntered).toEqual(['AwaitApproval', 'Escalated']);
+  expect(JSON.parse(execution.output ?? '{}').timeout.Error).toBe('States.Timeout');
+  expect(() => cloud.sfn.sendTaskSuccess(token.token, '{}')).toThrow(
+    expect.objectContaining({ name: 'TaskDoesNotExist' }),
+  );
 });
