@@ -2,11 +2,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LocalClock } from '../clock/clock.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
+import {
+  captureOutput,
+  type Handler,
+  type InvocationScope,
+  importHandler,
+  lambdaContext,
+} from './handler-module.ts';
 import type { FromWorker, ToWorker } from './worker.ts';
 
 export interface LocalFunction {
@@ -48,9 +54,7 @@ export class FunctionError extends Error {
   }
 }
 
-type Handler = (event: unknown, context: object) => Promise<unknown> | unknown;
-
-const invocationScope = new AsyncLocalStorage<{ functionName: string; requestId: string }>();
+const invocationScope = new AsyncLocalStorage<InvocationScope>();
 
 /**
  * Runs the template's Lambda functions in this process, from source. Each function gets the environment its
@@ -108,27 +112,11 @@ export class LambdaRuntime {
   /** Captures stdout and stderr lines written during an invocation and attributes them to it. */
   captureLogs(): void {
     if (this.restoreOutput) return;
-    const restore = [process.stdout, process.stderr].map((stream) => {
-      const original = stream.write.bind(stream);
-      stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-        const scope = invocationScope.getStore();
-        if (!scope) return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-        for (const text of String(chunk).split('\n')) {
-          if (!text.trim()) continue;
-          const line = { ...scope, at: this.clock.now().toISOString(), text };
-          this.logs.push(line);
-          this.onLog?.(line);
-        }
-        (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
-        return true;
-      }) as typeof stream.write;
-      return () => {
-        stream.write = original;
-      };
+    this.restoreOutput = captureOutput(invocationScope, (invocation, text) => {
+      const line = { ...invocation, at: this.clock.now().toISOString(), text };
+      this.logs.push(line);
+      this.onLog?.(line);
     });
-    this.restoreOutput = () => {
-      for (const undo of restore) undo();
-    };
   }
 
   stop(): void {
@@ -144,24 +132,9 @@ export class LambdaRuntime {
   private load(fn: LocalFunction): Promise<Handler> {
     let loaded = this.modules.get(fn.name);
     if (!loaded) {
-      loaded = (async () => {
-        // Handlers read their configuration at import: give this module instance its own environment.
-        Object.assign(process.env, this.baseEnvironment, fn.environment, {
-          AWS_LAMBDA_FUNCTION_NAME: fn.name,
-          AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutMs / 1000),
-        });
-        const module = (await import(
-          `${pathToFileURL(fn.source).href}?function=${encodeURIComponent(fn.name)}`
-        )) as Record<string, unknown>;
-        const handler = module[fn.exportName];
-        if (typeof handler !== 'function') {
-          throw new UnsupportedTemplateFeature(
-            fn.name,
-            `handler export '${fn.exportName}' missing in ${fn.source}`,
-          );
-        }
-        return handler as Handler;
-      })();
+      loaded = importHandler(fn, this.baseEnvironment).catch((error: Error) => {
+        throw new UnsupportedTemplateFeature(fn.name, error.message);
+      });
       this.modules.set(fn.name, loaded);
     }
     return loaded;
@@ -177,17 +150,7 @@ export class LambdaRuntime {
     const handler = this.pool.length ? () => undefined : await this.load(fn);
     const requestId = randomUUID();
     const deadline = this.clock.now().getTime() + fn.timeoutMs;
-    const context = {
-      functionName: fn.name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: fn.arn,
-      memoryLimitInMB: '512',
-      awsRequestId: requestId,
-      logGroupName: `/aws/lambda/${fn.name}`,
-      logStreamName: `local/${requestId}`,
-      callbackWaitsForEmptyEventLoop: false,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - this.clock.now().getTime()),
-    };
+    const context = lambdaContext(fn, requestId, () => deadline - this.clock.now().getTime());
     const timeout = new AbortController();
     const startedAt = this.clock.now();
     let failure: FunctionError | undefined;

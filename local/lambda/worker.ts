@@ -4,18 +4,18 @@
  * do on AWS, where they are separate processes). Log lines and SDK call counts are posted back.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import { SdkMeter } from '../metering.ts';
+import {
+  captureOutput,
+  type Handler,
+  type HandlerSpec,
+  type InvocationScope,
+  importHandler,
+  lambdaContext,
+} from './handler-module.ts';
 
-export interface WorkerFunction {
-  readonly name: string;
-  readonly source: string;
-  readonly exportName: string;
-  readonly environment: Readonly<Record<string, string>>;
-  readonly timeoutMs: number;
-  readonly arn: string;
-}
+export type WorkerFunction = HandlerSpec;
 
 export type ToWorker =
   | { type: 'invoke'; id: number; fn: WorkerFunction; event: unknown; requestId: string; deadline: number }
@@ -32,45 +32,22 @@ export type FromWorker =
     }
   | { type: 'log'; functionName: string; requestId: string; text: string };
 
-type Handler = (event: unknown, context: object) => unknown;
-
 const port = parentPort;
 if (!port) throw new Error('local/lambda/worker.ts runs as a worker thread');
-const scope = new AsyncLocalStorage<{ functionName: string; requestId: string }>();
+const scope = new AsyncLocalStorage<InvocationScope>();
 const modules = new Map<string, Promise<Handler>>();
 const meter = new SdkMeter();
 meter.install();
 let baseEnv: Record<string, string> = {};
 
-for (const stream of [process.stdout, process.stderr]) {
-  const original = stream.write.bind(stream);
-  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-    const current = scope.getStore();
-    if (!current) return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-    for (const text of String(chunk).split('\n')) {
-      if (text.trim()) port.postMessage({ type: 'log', ...current, text } satisfies FromWorker);
-    }
-    (rest.find((r) => typeof r === 'function') as (() => void) | undefined)?.();
-    return true;
-  }) as typeof stream.write;
-}
+captureOutput(scope, (invocation, text) =>
+  port.postMessage({ type: 'log', ...invocation, text } satisfies FromWorker),
+);
 
 function load(fn: WorkerFunction): Promise<Handler> {
   let loaded = modules.get(fn.name);
   if (!loaded) {
-    loaded = (async () => {
-      Object.assign(process.env, baseEnv, fn.environment, {
-        AWS_LAMBDA_FUNCTION_NAME: fn.name,
-        AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.timeoutMs / 1000),
-      });
-      const module = (await import(
-        `${pathToFileURL(fn.source).href}?function=${encodeURIComponent(fn.name)}`
-      )) as Record<string, unknown>;
-      const handler = module[fn.exportName];
-      if (typeof handler !== 'function')
-        throw new Error(`handler export '${fn.exportName}' missing in ${fn.source}`);
-      return handler as Handler;
-    })();
+    loaded = importHandler(fn, baseEnv);
     modules.set(fn.name, loaded);
   }
   return loaded;
@@ -97,17 +74,7 @@ port.on('message', (message: ToWorker) => {
   void (async () => {
     try {
       const handler = await load(fn);
-      const context = {
-        functionName: fn.name,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: fn.arn,
-        memoryLimitInMB: '512',
-        awsRequestId: requestId,
-        logGroupName: `/aws/lambda/${fn.name}`,
-        logStreamName: `local/${requestId}`,
-        callbackWaitsForEmptyEventLoop: false,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      };
+      const context = lambdaContext(fn, requestId, () => deadline - Date.now());
       const result = await scope.run({ functionName: fn.name, requestId }, () => handler(event, context));
       port.postMessage({ type: 'result', id, ok: true, result, calls: meterDelta() } satisfies FromWorker);
     } catch (error) {

@@ -1,42 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App } from 'aws-cdk-lib';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../lib/app.ts';
-import { repoRoot } from '../../lib/paths.ts';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import type { LocalCloud } from '../../local/cloud.ts';
 import { sampleOrders } from '../../local/demo/sample-orders.ts';
-import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
-import { PartnerSandbox } from '../../local/partners/sandbox.ts';
-import { seedSandbox } from '../../local/partners/seed.ts';
+import { startTestCloud, type TestCloud } from '../support/test-cloud.ts';
 
-const sandbox = new PartnerSandbox();
+let world: TestCloud;
 let cloud: LocalCloud;
-let outdir: string;
 
 beforeAll(async () => {
-  await sandbox.start();
-  seedSandbox(sandbox);
-  outdir = mkdtempSync(join(tmpdir(), 'handoff-workers-'));
-  const app = new App({
-    outdir,
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
-      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
-    },
-  });
-  buildApp(app);
-  app.synth();
-  cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort(), lambdaWorkers: 2 });
+  world = await startTestCloud({ lambdaWorkers: 2 });
+  cloud = world.cloud;
 });
 
 afterAll(async () => {
-  await cloud?.stop();
-  await sandbox.stop();
-  rmSync(outdir, { recursive: true, force: true });
+  await world?.stop();
 });
 
 it('runs handlers on worker threads with their logs and SDK calls reported to the cloud', async () => {
@@ -44,11 +21,7 @@ it('runs handlers on worker threads with their logs and SDK calls reported to th
   const queue = [...cloud.sqs.queues.values()].find((q) =>
     q.resource.logicalId.startsWith('ErpIngressQueue'),
   );
-  const sqs = new SQSClient({
-    endpoint: cloud.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  const { sqs } = world;
   await sqs.send(new SendMessageCommand({ QueueUrl: queue?.url, MessageBody: JSON.stringify(order?.body) }));
   const deadline = Date.now() + 30_000;
   let execution = [...cloud.sfn.executions.values()].find((e) => e.name === 'ERP-WK-1');

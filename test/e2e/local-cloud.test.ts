@@ -1,7 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -13,8 +10,8 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { GetQueueAttributesCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type App, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -22,19 +19,21 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../lib/app.ts';
-import { repoRoot } from '../../lib/paths.ts';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import type { LocalCloud } from '../../local/cloud.ts';
 import { sampleOrders } from '../../local/demo/sample-orders.ts';
-import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
-import { PartnerSandbox } from '../../local/partners/sandbox.ts';
-import { seedSandbox } from '../../local/partners/seed.ts';
+import type { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import {
+  queueNamed as queueNamedIn,
+  startTestCloud,
+  TEST_CREDENTIALS,
+  type TestCloud,
+  until,
+} from '../support/test-cloud.ts';
 
-const sandbox = new PartnerSandbox();
+let world: TestCloud;
 let cloud: LocalCloud;
-let outdir: string;
+let sandbox: PartnerSandbox;
 let clients: { sfn: SFNClient; sqs: SQSClient; events: EventBridgeClient };
 
 /** A stack that exists only in this test: proof that local/ runs whatever lib/ (or anyone) synthesizes. */
@@ -151,61 +150,20 @@ function addCallbackStack(app: App): void {
 }
 
 beforeAll(async () => {
-  await sandbox.start();
-  seedSandbox(sandbox);
-  outdir = mkdtempSync(join(tmpdir(), 'handoff-e2e-'));
-  const app = new App({
-    outdir,
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      // The probe stack below is test scaffolding, not product: nag is gated by test/cdk/nag.test.ts.
-      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
-      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
-      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
-    },
-  });
-  buildApp(app);
-  addCallbackStack(app);
-  app.synth();
-  cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort() });
+  world = await startTestCloud({ extend: addCallbackStack });
+  ({ cloud, sandbox } = world);
   cloud.lambda.asyncRetryScale = 0.0001;
   cloud.events.retryScale = 0.0001;
-  const config = {
-    endpoint: cloud.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  };
-  clients = { sfn: new SFNClient(config), sqs: new SQSClient(config), events: new EventBridgeClient(config) };
+  const config = { endpoint: cloud.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS };
+  clients = { sfn: new SFNClient(config), sqs: world.sqs, events: new EventBridgeClient(config) };
 });
 
 afterAll(async () => {
-  await cloud?.stop();
-  await sandbox.stop();
-  rmSync(outdir, { recursive: true, force: true });
+  await world?.stop();
 });
 
-/** The queue with this construct id (its logical id is the id plus CDK's 8-character hash). */
-const queueNamed = (id: string) => {
-  const queue = [...cloud.sqs.queues.values()].find((q) =>
-    new RegExp(`^${id}[0-9A-F]{8}$`).test(q.resource.logicalId),
-  );
-  if (!queue) throw new Error(`no queue ${id}`);
-  return queue;
-};
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const queueNamed = (id: string) => queueNamedIn(cloud, id);
+const waitFor = until;
 
 describe('the local cloud runs the synthesized stack', () => {
   it('moves a message its consumer keeps failing to the DLQ after maxReceiveCount receives', async () => {

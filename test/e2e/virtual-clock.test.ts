@@ -1,45 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { type App, Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../lib/app.ts';
-import { repoRoot } from '../../lib/paths.ts';
 import { VirtualClock } from '../../local/clock/clock.ts';
-import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import type { LocalCloud } from '../../local/cloud.ts';
 import { sampleOrders } from '../../local/demo/sample-orders.ts';
-import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
-import { PartnerSandbox } from '../../local/partners/sandbox.ts';
-import { seedSandbox } from '../../local/partners/seed.ts';
+import type { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import { startTestCloud, type TestCloud, until as waitUntil } from '../support/test-cloud.ts';
 
 const START = new Date('2026-11-23T09:00:00.000Z');
 const clock = new VirtualClock(START);
-const sandbox = new PartnerSandbox();
+let world: TestCloud;
 let cloud: LocalCloud;
-let outdir: string;
+let sandbox: PartnerSandbox;
 
-beforeAll(async () => {
-  await sandbox.start();
-  seedSandbox(sandbox);
-  outdir = mkdtempSync(join(tmpdir(), 'handoff-virtual-'));
-  const app = new App({
-    outdir,
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      // The schedule probe below is test scaffolding; nag is gated by test/cdk/nag.test.ts.
-      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
-      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
-      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
-    },
-  });
-  buildApp(app);
+function addProbes(app: App): void {
   const probe = new Stack(app, 'ScheduleProbe', { env: { region: 'us-east-1' } });
   new events.Rule(probe, 'Daily', {
     schedule: events.Schedule.rate(Duration.days(1)),
@@ -71,36 +50,25 @@ beforeAll(async () => {
       }),
     ),
   });
-  app.synth();
-  cloud = await startLocalCloud({ assemblyDir: outdir, repoRoot, port: await freePort(), clock });
+}
+
+beforeAll(async () => {
+  world = await startTestCloud({ extend: addProbes, clock });
+  ({ cloud, sandbox } = world);
 });
 
 afterAll(async () => {
-  await cloud?.stop();
-  await sandbox.stop();
-  rmSync(outdir, { recursive: true, force: true });
+  await world?.stop();
 });
 
-async function until<T>(probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const until = <T>(probe: () => T | undefined) => waitUntil('the condition', probe);
 
 it('a future-dated order waits on the virtual clock for its release window, then releases', async () => {
   const future = sampleOrders(START, 'VC').find((o) => o.label.includes('three weeks'));
   const queue = [...cloud.sqs.queues.values()].find((q) =>
     q.resource.logicalId.startsWith('ErpIngressQueue'),
   );
-  const sqs = new SQSClient({
-    endpoint: cloud.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  const { sqs } = world;
   await sqs.send(new SendMessageCommand({ QueueUrl: queue?.url, MessageBody: JSON.stringify(future?.body) }));
 
   const execution = await until(() =>
@@ -139,11 +107,7 @@ it('waits the path Retry interval on the virtual clock after a partner outage, t
   const queue = [...cloud.sqs.queues.values()].find((q) =>
     q.resource.logicalId.startsWith('ErpIngressQueue'),
   );
-  const sqs = new SQSClient({
-    endpoint: cloud.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-  });
+  const { sqs } = world;
   await sqs.send(new SendMessageCommand({ QueueUrl: queue?.url, MessageBody: JSON.stringify(order?.body) }));
 
   const execution = await until(() =>

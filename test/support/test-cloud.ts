@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
+import { buildApp } from '../../lib/app.ts';
+import { repoRoot } from '../../lib/paths.ts';
+import type { LocalClock } from '../../local/clock/clock.ts';
+import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
+import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
+import { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import { seedSandbox } from '../../local/partners/seed.ts';
+import type { LocalQueue } from '../../local/sqs/sqs-service.ts';
+
+export interface TestCloud {
+  readonly cloud: LocalCloud;
+  readonly sandbox: PartnerSandbox;
+  /** An SQS client on the cloud's endpoint, as any SDK user would configure it. */
+  readonly sqs: SQSClient;
+  stop(): Promise<void>;
+}
+
+export const TEST_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * The real app synthesized into a temp dir (plus whatever `extend` adds: probe stacks are test scaffolding,
+ * so synth does not fail on their nag findings; test/cdk/nag.test.ts gates the product), a seeded partner
+ * sandbox it points at, and the local cloud running it on a free port.
+ */
+export async function startTestCloud(
+  options: { extend?: (app: App) => void; clock?: LocalClock; lambdaWorkers?: number } = {},
+): Promise<TestCloud> {
+  const sandbox = new PartnerSandbox();
+  await sandbox.start();
+  seedSandbox(sandbox);
+  const outdir = mkdtempSync(join(tmpdir(), 'handoff-cloud-'));
+  const app = new App({
+    outdir,
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
+      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
+      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
+    },
+  });
+  buildApp(app);
+  options.extend?.(app);
+  app.synth();
+  const cloud = await startLocalCloud({
+    assemblyDir: outdir,
+    repoRoot,
+    port: await freePort(),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.lambdaWorkers ? { lambdaWorkers: options.lambdaWorkers } : {}),
+  });
+  const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
+  return {
+    cloud,
+    sandbox,
+    sqs,
+    stop: async () => {
+      sqs.destroy();
+      await cloud.stop();
+      await sandbox.stop();
+      rmSync(outdir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `probe` (real time) until it returns a value. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  ms = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The queue with this construct id (its logical id is the id plus CDK's 8-character hash). */
+export function queueNamed(cloud: LocalCloud, id: string): LocalQueue {
+  const queue = [...cloud.sqs.queues.values()].find((q) =>
+    new RegExp(`^${id}[0-9A-F]{8}$`).test(q.resource.logicalId),
+  );
+  if (!queue) throw new Error(`no queue ${id}`);
+  return queue;
+}
