@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -16,6 +17,12 @@ import { shardOf } from '../../shared/ids.ts';
 export const STAGE_INDEX_SHARDS = 16;
 const ORDER_SK = 'ORDER';
 const MARSHALL = { removeUndefinedValues: true } as const;
+
+/** The order record of a stored item: its keys and index attributes are storage, not order state. */
+function toRecord(item: Record<string, AttributeValue>): OrderRecord {
+  const { pk: _pk, sk: _sk, stageShard: _shard, stageEnteredAt: _entered, ...record } = unmarshall(item);
+  return record as OrderRecord;
+}
 
 function stageKeys(orderId: string, stage: OrderStage, at: string) {
   return { stageShard: `${stage}#${shardOf(orderId, STAGE_INDEX_SHARDS)}`, stageEnteredAt: at };
@@ -67,15 +74,7 @@ export class DynamoOrderRepository implements OrderRepository {
         ConsistentRead: true,
       }),
     );
-    if (!result.Item) return undefined;
-    const {
-      pk: _pk,
-      sk: _sk,
-      stageShard: _shard,
-      stageEnteredAt: _entered,
-      ...record
-    } = unmarshall(result.Item);
-    return record as OrderRecord;
+    return result.Item ? toRecord(result.Item) : undefined;
   }
 
   async transition(
@@ -128,14 +127,7 @@ export class DynamoOrderRepository implements OrderRepository {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const {
-        pk: _pk,
-        sk: _sk,
-        stageShard: _shard,
-        stageEnteredAt: _entered,
-        ...record
-      } = unmarshall(result.Attributes ?? {});
-      return record as OrderRecord;
+      return toRecord(result.Attributes ?? {});
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new ConcurrentOrderUpdate(current.orderId, current.version);
