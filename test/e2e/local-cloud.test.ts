@@ -40,7 +40,7 @@ let clients: { sfn: SFNClient; sqs: SQSClient; events: EventBridgeClient };
 function addCallbackStack(app: App): void {
   const stack = new Stack(app, 'CallbackProbe', { env: { region: 'us-east-1' } });
   const fn = new lambda.Function(stack, 'Notify', {
-    runtime: lambda.Runtime.NODEJS_22_X,
+    runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({})'),
   });
@@ -72,7 +72,7 @@ function addCallbackStack(app: App): void {
 
   // A poison-message path: a queue whose consumer always fails, redriving to its DLQ after 2 receives.
   const probe = new lambda.Function(stack, 'Probe', {
-    runtime: lambda.Runtime.NODEJS_22_X,
+    runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',
     timeout: Duration.seconds(1),
     code: lambda.Code.fromInline('exports.handler = async () => ({})'),

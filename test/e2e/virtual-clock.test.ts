@@ -24,7 +24,7 @@ function addProbes(app: App): void {
     schedule: events.Schedule.rate(Duration.days(1)),
   }).addTarget(new targets.SqsQueue(new sqsLib.Queue(probe, 'Ticks')));
   const ask = new lambda.Function(probe, 'Ask', {
-    runtime: lambda.Runtime.NODEJS_22_X,
+    runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',
     code: lambda.Code.fromInline('exports.handler = async () => ({})'),
   });
