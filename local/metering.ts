@@ -4,6 +4,23 @@ import { Client } from '@smithy/core/client';
  * Counts every AWS SDK v3 call made in this process, by `<service>.<Command>`, whatever endpoint it goes to:
  * the local cloud's Lambda handlers call DynamoDB and SQS directly, so the endpoint alone cannot meter them.
  */
+const keys = new Map<string, WeakMap<object, string>>();
+
+/** `<service>.<Operation>`, built once per command class (this runs on every SDK call in the process). */
+function keyOf(service: string, command: { name: string }): string {
+  let byCommand = keys.get(service);
+  if (!byCommand) {
+    byCommand = new WeakMap();
+    keys.set(service, byCommand);
+  }
+  let key = byCommand.get(command);
+  if (key === undefined) {
+    key = `${service}.${command.name.replace(/Command$/, '')}`;
+    byCommand.set(command, key);
+  }
+  return key;
+}
+
 export class SdkMeter {
   readonly calls = new Map<string, number>();
   /** When set, sees every command sent (benchmarks use it to replay a workload). */
@@ -24,7 +41,7 @@ export class SdkMeter {
       ...rest: unknown[]
     ) {
       const service = this.config?.serviceId ?? 'unknown';
-      const key = `${service}.${command.constructor.name.replace(/Command$/, '')}`;
+      const key = keyOf(service, command.constructor);
       calls.set(key, (calls.get(key) ?? 0) + 1);
       meter.recorder?.(service, command);
       return original.call(this, command, ...rest);

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { LocalEndpoint } from './server.ts';
 
@@ -10,6 +9,13 @@ interface SdkRequest {
 }
 
 const LOCAL_TARGETS = /^(AWSEvents|AWSStepFunctions)\./;
+
+function targetOf(headers: Record<string, string>): string | undefined {
+  const exact = headers['x-amz-target'] ?? headers['X-Amz-Target'];
+  if (exact !== undefined) return exact;
+  for (const name in headers) if (name.toLowerCase() === 'x-amz-target') return headers[name];
+  return undefined;
+}
 
 /**
  * Lets SDK clients in this process reach the endpoint's EventBridge and Step Functions without a socket:
@@ -26,10 +32,8 @@ export function serveInProcess(endpoint: LocalEndpoint): () => void {
     const local =
       request.port === endpoint.port &&
       (request.hostname === '127.0.0.1' || request.hostname === 'localhost');
-    const target = Object.entries(request.headers).find(
-      ([name]) => name.toLowerCase() === 'x-amz-target',
-    )?.[1];
-    if (local && target && LOCAL_TARGETS.test(target)) {
+    const target = local ? targetOf(request.headers) : undefined;
+    if (target && LOCAL_TARGETS.test(target)) {
       const body =
         typeof request.body === 'string'
           ? request.body
@@ -41,7 +45,8 @@ export function serveInProcess(endpoint: LocalEndpoint): () => void {
         response: {
           statusCode: reply.status,
           headers: reply.headers,
-          body: Readable.from([Buffer.from(reply.body)]),
+          // The SDK collects a Uint8Array body as is: no stream to build and drain for a JSON reply.
+          body: Buffer.from(reply.body),
         },
       };
     }

@@ -60,9 +60,11 @@ export class LocalEndpoint {
 
   constructor(private readonly services: EndpointServices) {}
 
+  /** The port listened on (0 until started); read once, since in-process SDK calls compare it per request. */
+  private listening = 0;
+
   get url(): string {
-    const address = this.server?.address();
-    return typeof address === 'object' && address ? `http://localhost:${address.port}` : '';
+    return this.listening ? `http://localhost:${this.listening}` : '';
   }
 
   async start(port: number): Promise<void> {
@@ -71,6 +73,8 @@ export class LocalEndpoint {
       this.server?.once('error', reject);
       this.server?.listen(port, '127.0.0.1', () => resolve());
     });
+    const address = this.server.address();
+    this.listening = typeof address === 'object' && address ? address.port : 0;
   }
 
   async stop(): Promise<void> {
@@ -79,6 +83,7 @@ export class LocalEndpoint {
     server.closeAllConnections();
     this.agent.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.listening = 0;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -150,8 +155,7 @@ export class LocalEndpoint {
   }
 
   get port(): number {
-    const address = this.server?.address();
-    return typeof address === 'object' && address ? address.port : 0;
+    return this.listening;
   }
 
   private json(res: ServerResponse, status: number, body: unknown, version: '1.0' | '1.1'): void {

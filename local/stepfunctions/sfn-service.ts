@@ -29,6 +29,22 @@ export interface HistoryEvent {
   readonly [details: string]: unknown;
 }
 
+/**
+ * History details whose `key` is `value` as JSON, serialized only when read (GetExecutionHistory, a test):
+ * most executions' history is never read, and each state's payload carries the whole order. Safe because the
+ * engine never changes a payload in place (ResultPath and Parameters build new objects).
+ */
+function lazyJson<T extends object>(details: T, key: 'input' | 'output', value: unknown): T {
+  let text: string | undefined;
+  return Object.defineProperty(details, key, {
+    enumerable: true,
+    get: () => {
+      text ??= JSON.stringify(value ?? {});
+      return text;
+    },
+  });
+}
+
 export interface LocalExecution {
   readonly executionArn: string;
   readonly stateMachineArn: string;
@@ -273,12 +289,12 @@ export class SfnService {
           case 'StateEntered':
             statesEntered.push(e.state?.name ?? '');
             record(`${kind}StateEntered`, {
-              stateEnteredEventDetails: { name: e.state?.name, input: JSON.stringify(e.state?.input ?? {}) },
+              stateEnteredEventDetails: lazyJson({ name: e.state?.name }, 'input', e.state?.input),
             });
             break;
           case 'StateExited':
             record(`${kind}StateExited`, {
-              stateExitedEventDetails: { name: e.state?.name, output: JSON.stringify(e.state?.output ?? {}) },
+              stateExitedEventDetails: lazyJson({ name: e.state?.name }, 'output', e.state?.output),
             });
             break;
           case 'StateFailed':
