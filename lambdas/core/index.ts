@@ -29,9 +29,17 @@ export {
 } from './priority.ts';
 export type { ReleaseDecision, ReleaseInput } from './release.ts';
 export { DEFAULT_RELEASE_WINDOW_DAYS, decideRelease, InvalidReleaseInput } from './release.ts';
-export type { RoutingDecision, RoutingInput, RoutingLine } from './routing.ts';
+export type {
+  InventoryConfidence,
+  RoutingDecision,
+  RoutingInput,
+  RoutingLine,
+  RoutingPolicy,
+  TransportConstraints,
+} from './routing.ts';
 export {
   classifyOrder,
+  DEFAULT_ROUTING_POLICY,
   InvalidRoutingInput,
   LOW_MARGIN_THRESHOLD_PCT,
   NoDeployedPath,

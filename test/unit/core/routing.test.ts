@@ -340,3 +340,103 @@ describe('resolveDeployedPath', () => {
     expect(resolved.reasonCodes).toEqual(['SERVICE_LEVEL_EXPEDITED', 'PATH_NOT_DEPLOYED:expedited']);
   });
 });
+
+describe('classifyOrder: inventory confidence, margin profile and transport constraints', () => {
+  const splitStock = { bestSiteFillPct: 60, networkFillPct: 100, confidence: 'high' as const };
+
+  it('splits across facilities when no single site fills, the network does and terms allow partial shipments', () => {
+    const decision = classifyOrder(input({ inventory: splitStock }));
+    expect(decision.path).toBe('multi-site-split');
+    expect(decision.reasonCodes).toEqual(['NO_SINGLE_SITE_FILLS', 'NETWORK_FILLS']);
+  });
+
+  it('keeps a ship-complete order on one site (it waits for stock there) and says the split was blocked', () => {
+    const decision = classifyOrder(input({ terms: 'ship-complete', inventory: splitStock }));
+    expect(decision.path).toBe('standard-single-site');
+    expect(decision.reasonCodes).toEqual(['SPLIT_BLOCKED_SHIP_COMPLETE', 'SHIP_COMPLETE']);
+  });
+
+  it('does not split on a stock snapshot it cannot trust', () => {
+    const decision = classifyOrder(input({ inventory: { ...splitStock, confidence: 'low' } }));
+    expect(decision.path).toBe('standard-single-site');
+    expect(decision.reasonCodes).toEqual(['DEFAULT_STANDARD', 'LOW_INVENTORY_CONFIDENCE']);
+  });
+
+  it('stays single-site when one facility fills the order', () => {
+    const decision = classifyOrder(
+      input({ inventory: { bestSiteFillPct: 100, networkFillPct: 100, confidence: 'high' } }),
+    );
+    expect(decision).toMatchObject({ path: 'standard-single-site', reasonCodes: ['DEFAULT_STANDARD'] });
+  });
+
+  it('flags an order the whole network cannot fill, without splitting it', () => {
+    const decision = classifyOrder(
+      input({ inventory: { bestSiteFillPct: 40, networkFillPct: 70, confidence: 'high' } }),
+    );
+    expect(decision.path).toBe('standard-single-site');
+    expect(decision.reasonCodes).toEqual(['DEFAULT_STANDARD', 'SHORT_ACROSS_NETWORK']);
+  });
+
+  it('sends an expedite that needs two sites down the split path rather than shipping it short', () => {
+    const decision = classifyOrder(input({ serviceLevel: 'next-day', inventory: splitStock }));
+    expect(decision.path).toBe('multi-site-split');
+    expect(decision.reasonCodes.slice(0, 2)).toEqual(['SERVICE_LEVEL_NEXT_DAY', 'EXPEDITE_NEEDS_SPLIT']);
+  });
+
+  it('ships a loss-making expedite standard unless the customer is a key account', () => {
+    const thin = classifyOrder(input({ serviceLevel: 'expedited', marginPct: 3 }));
+    expect(thin.path).toBe('standard-single-site');
+    expect(thin.reasonCodes).toEqual(['EXPEDITE_BLOCKED_LOW_MARGIN', 'LOW_MARGIN']);
+
+    const keyAccount = classifyOrder(
+      input({ serviceLevel: 'expedited', marginPct: 3, customerPriority: 'key-account' }),
+    );
+    expect(keyAccount.path).toBe('expedited');
+    expect(keyAccount.reasonCodes).toEqual(['SERVICE_LEVEL_EXPEDITED', 'LOW_MARGIN', 'KEY_ACCOUNT']);
+  });
+
+  it('takes the expedite margin floor from the policy', () => {
+    expect(classifyOrder(input({ serviceLevel: 'expedited', marginPct: 8 })).path).toBe('expedited');
+    expect(
+      classifyOrder(input({ serviceLevel: 'expedited', marginPct: 8 }), { expediteMinMarginPct: 12 }).path,
+    ).toBe('standard-single-site');
+  });
+
+  it('observes a passed premium cut-off on an expedite without changing its path', () => {
+    const decision = classifyOrder(
+      input({ serviceLevel: 'expedited', transport: { premiumCutoffPassed: true } }),
+    );
+    expect(decision.path).toBe('expedited');
+    expect(decision.reasonCodes).toEqual(['SERVICE_LEVEL_EXPEDITED', 'PREMIUM_CUTOFF_PASSED']);
+    expect(classifyOrder(input({ transport: { premiumCutoffPassed: true } })).reasonCodes).not.toContain(
+      'PREMIUM_CUTOFF_PASSED',
+    );
+  });
+
+  it('keeps drop-ship first even when stock would need a split', () => {
+    const decision = classifyOrder(
+      input({
+        lines: [{ sku: 'VENDOR-1', quantity: 1, dropShip: true }],
+        inventory: splitStock,
+      }),
+    );
+    expect(decision.path).toBe('drop-ship');
+    expect(decision.reasonCodes.slice(0, 3)).toEqual([
+      'ALL_LINES_VENDOR_DIRECT',
+      'NO_SINGLE_SITE_FILLS',
+      'NETWORK_FILLS',
+    ]);
+  });
+
+  it.each([
+    ['inventory.bestSiteFillPct', { bestSiteFillPct: 120, networkFillPct: 120, confidence: 'high' }],
+    ['inventory.networkFillPct', { bestSiteFillPct: 80, networkFillPct: 50, confidence: 'high' }],
+    ['inventory.confidence', { bestSiteFillPct: 80, networkFillPct: 90, confidence: 'maybe' }],
+  ])('rejects a bad %s with a named error', (field, inventory) => {
+    const error = captureError(() =>
+      classifyOrder(input({ inventory: inventory as RoutingInput['inventory'] })),
+    );
+    expect(error).toBeInstanceOf(InvalidRoutingInput);
+    expect((error as InvalidRoutingInput).field).toBe(field);
+  });
+});
