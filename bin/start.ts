@@ -50,6 +50,8 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 const ordersTable = cloud.tables.find((t) => t.resource.logicalId.startsWith('OrdersTable'))?.name ?? '';
+const exceptionsTable =
+  cloud.tables.find((t) => t.resource.logicalId.startsWith('ExceptionsTable'))?.name ?? '';
 const ingress = [...cloud.sqs.queues.values()].find((q) =>
   q.resource.logicalId.startsWith('ErpIngressQueue'),
 );
@@ -91,7 +93,11 @@ for (const sample of samples) {
     const settled =
       record &&
       RESTING.has(String(record.stage)) &&
-      (execution?.status !== 'RUNNING' || record.stage === 'release-deferred');
+      (execution?.status !== 'RUNNING' ||
+        record.stage === 'release-deferred' ||
+        // A held order's path waits in a callback task for finance's decision.
+        (record.stage === 'credit-hold' &&
+          execution.statesEntered.includes('AwaitCreditControllerDecision')));
     if (settled || (!record && rejected) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -104,6 +110,15 @@ for (const sample of samples) {
     lines.push(`    stages      ${history.join(' → ')}`);
     const allocation = record.allocation as { siteId?: string | null } | undefined;
     if (allocation?.siteId) lines.push(`    site        ${allocation.siteId}`);
+    const held = (record.credit as { exceptionId?: string } | undefined)?.exceptionId;
+    if (record.stage === 'credit-hold' && held) {
+      const exception = (
+        await cloud.dynamodb.documents.send(new GetCommand({ TableName: exceptionsTable, Key: { pk: held } }))
+      ).Item as { ownerTeam?: string; slaDueAt?: string; awaiting?: { role?: string } } | undefined;
+      lines.push(
+        `    waiting     on ${exception?.ownerTeam ?? 'finance'} ${exception?.awaiting?.role ?? ''} until ${exception?.slaDueAt ?? '?'} (${held}); decide with the DecideException function`,
+      );
+    }
   } else {
     lines.push('    stages      never created: quarantined at the ERP adapter');
   }

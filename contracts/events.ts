@@ -241,6 +241,21 @@ export const EVENT_CATALOGUE = {
       reasonCodes: z.array(ReasonCode),
     },
   ),
+  'exception.escalated': defineEvent(
+    'exception.escalated',
+    EVENT_SOURCES.exceptions,
+    'Nobody decided within the SLA: the exception moved up its escalation ladder to the next tier.',
+    {
+      exceptionId: text(80),
+      type: z.enum(EXCEPTION_TYPES),
+      tier: z.int().check(z.gte(2), z.lte(9)),
+      ownerTeam: z.enum(OWNER_TEAMS),
+      role: text(80),
+      priority: z.enum(EXCEPTION_PRIORITIES),
+      slaDueAt: IsoDateTime,
+      recommendedAction: text(500),
+    },
+  ),
   'exception.resolved': defineEvent(
     'exception.resolved',
     EVENT_SOURCES.exceptions,

@@ -111,6 +111,27 @@ export class StatelessStack extends Stack {
     bindTable(raiseStepException.role, { table: ordersTable, key, actions: orderSteps });
     bindTable(raiseStepException.role, { table: exceptionsTable, key, actions: ['PutItem'] });
 
+    // The human-decision pattern: the path side (a callback task per escalation tier, then the fallback)
+    // and the people side (an operator's decision resumes the waiting path).
+    const decisionAccess = (decisionFn: HandoffFunction) => {
+      bindTable(decisionFn.role, { table: ordersTable, key, actions: orderSteps });
+      bindTable(decisionFn.role, { table: exceptionsTable, key, actions: ['GetItem', 'UpdateItem'] });
+    };
+    const humanDecisionTask = fn(
+      'HumanDecisionTask',
+      'human-decision-task',
+      'Hands a waiting path task to the deciding tier; applies the fallback past the top tier',
+      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName },
+    );
+    decisionAccess(humanDecisionTask);
+    const decideException = fn(
+      'DecideException',
+      'decide-exception',
+      "An operator's decision on an owned exception: recorded, applied, and the waiting path resumed",
+      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName },
+    );
+    decisionAccess(decideException);
+
     const standard = new FulfilmentPath(this, 'StandardSingleSitePath', {
       path: 'standard-single-site',
       functions: {
@@ -118,9 +139,22 @@ export class StatelessStack extends Stack {
         AllocateStockFunctionArn: allocateStock.function,
         ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
         RaiseStepExceptionFunctionArn: raiseStepException.function,
+        HumanDecisionTaskFunctionArn: humanDecisionTask.function,
       },
     });
     this.paths = { 'standard-single-site': standard };
+    const pathArns = Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn);
+    const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
+    decideException.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: taskResponse, resources: pathArns }),
+    );
+    // The task function answers a decision that arrived while no task waited (between a timeout and the
+    // next tier). A policy of its own, not the role's default one: the function (which the state machine
+    // names) waits for its default policy, and that policy naming the state machine would be a cycle.
+    new iam.Policy(this, 'HumanDecisionTaskAnswersPaths', {
+      roles: [humanDecisionTask.role],
+      statements: [new iam.PolicyStatement({ actions: taskResponse, resources: pathArns })],
+    });
 
     const router = fn(
       'OrderRouter',
@@ -164,6 +198,8 @@ export class StatelessStack extends Stack {
       allocateStock,
       releaseToWarehouse,
       raiseStepException,
+      humanDecisionTask,
+      decideException,
       router,
     };
 

@@ -35,7 +35,19 @@ export interface OrderRecord {
   readonly stageHistory: readonly StageHistoryEntry[];
   readonly path?: FulfilmentPath;
   readonly executionName?: string;
-  readonly credit?: { decision: string; reasonCodes: readonly string[]; exceptionId?: string };
+  readonly credit?: {
+    decision: string;
+    reasonCodes: readonly string[];
+    exceptionId?: string;
+    /** For a hold a person decided: who, when and why (the credit release audit). */
+    review?: {
+      outcome: 'release' | 'reject';
+      decidedBy: string;
+      decidedAt: string;
+      reason: string;
+      tier: number;
+    };
+  };
   readonly allocation?: {
     status: 'full' | 'partial' | 'backorder';
     siteId: string | null;
@@ -101,11 +113,59 @@ export interface OwnedException {
   /** What a person needs to decide: e.g. the quarantined payload, the failed state, the credit figures. */
   readonly context: Readonly<Record<string, unknown>>;
   readonly audit: readonly AuditEntry[];
+  /** For exceptions a workflow waits on: the escalation tier now deciding, and its callback token. */
+  readonly awaiting?: AwaitingDecision;
+  /** Set once, when the exception is decided. */
+  readonly resolution?: ExceptionResolution;
+}
+
+export interface AwaitingDecision {
+  readonly tier: number;
+  readonly role: string;
+  /** The waiting workflow task's token (SendTaskSuccess); withdrawn by Step Functions on timeout. */
+  readonly taskToken: string;
+  readonly since: string;
+}
+
+export interface ExceptionResolution {
+  readonly outcome: 'release' | 'reject';
+  readonly decidedBy: string;
+  readonly decidedAt: string;
+  readonly reason: string;
+  /** The escalation tier that decided; 0 for the SLA fallback. */
+  readonly tier: number;
+}
+
+/** Fields an escalation or a new waiting task changes on an open exception. */
+export interface AwaitPatch {
+  readonly awaiting: AwaitingDecision;
+  readonly ownerTeam: OwnerTeam;
+  readonly priority: ExceptionPriority;
+  readonly slaDueAt: string;
+  readonly audit: AuditEntry;
 }
 
 export interface ExceptionRepository {
   /** Idempotent on exceptionId: a redelivered failure does not raise a second exception. */
   raiseIfAbsent(exception: OwnedException): Promise<{ readonly created: boolean }>;
+  get(exceptionId: string): Promise<OwnedException | undefined>;
+  /** Records who decides now and the token to answer; undefined when the exception is no longer open. */
+  awaitDecision(exceptionId: string, patch: AwaitPatch): Promise<OwnedException | undefined>;
+  /** Decides an open exception once; a second decision gets the stored exception (with its resolution). */
+  resolve(
+    current: OwnedException,
+    resolution: ExceptionResolution,
+    audit: AuditEntry,
+  ): Promise<
+    | { readonly resolved: true; readonly exception: OwnedException }
+    | { readonly resolved: false; readonly existing: OwnedException | undefined }
+  >;
+}
+
+/** Answers a workflow task waiting on a person (Step Functions SendTaskSuccess). */
+export interface DecisionCallbacks {
+  /** 'expired' when the token is no longer live (timed out, or its execution ended). */
+  succeed(taskToken: string, output: object): Promise<'delivered' | 'expired'>;
 }
 
 export interface CanonicalEvent<N extends EventName = EventName> {

@@ -92,3 +92,37 @@ export class ConfigurationError extends HandoffError {
   override readonly name = 'ConfigurationError';
   readonly retryable = false;
 }
+
+export class ExceptionNotFound extends HandoffError {
+  override readonly name = 'ExceptionNotFound';
+  readonly retryable = false;
+  constructor(readonly exceptionId: string) {
+    super(`exception ${exceptionId} has no record in the exception table`);
+  }
+}
+
+/** A decision that names a missing or malformed field; `field` and `rule` say which and why. */
+export class InvalidDecision extends HandoffError {
+  override readonly name = 'InvalidDecision';
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+  ) {
+    super(`${field} ${rule}`);
+  }
+}
+
+/** The exception was already decided the other way: the first decision stands. */
+export class DecisionConflict extends HandoffError {
+  override readonly name = 'DecisionConflict';
+  readonly retryable = false;
+  constructor(
+    readonly exceptionId: string,
+    readonly decided: { outcome: string; decidedBy: string; decidedAt: string },
+  ) {
+    super(
+      `exception ${exceptionId} was already decided: ${decided.outcome} by ${decided.decidedBy} at ${decided.decidedAt}`,
+    );
+  }
+}

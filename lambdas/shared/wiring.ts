@@ -1,8 +1,9 @@
 import { DynamoExceptionRepository } from '../adapters/aws/dynamo-exception-repository.ts';
 import { DynamoOrderRepository } from '../adapters/aws/dynamo-order-repository.ts';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { SfnDecisionCallbacks } from '../adapters/aws/sfn-decision-callbacks.ts';
 import { PartnerClient } from '../adapters/http/partner-client.ts';
-import { dynamoDb, eventBridge } from './aws-clients.ts';
+import { dynamoDb, eventBridge, stepFunctions } from './aws-clients.ts';
 import { systemClock } from './clock.ts';
 import { requireHttpUrl } from './config.ts';
 
@@ -14,6 +15,8 @@ export const exceptionRepository = (tableName: string) =>
   new DynamoExceptionRepository(dynamoDb(), tableName);
 
 export const eventPublisher = (busName: string) => new EventBridgePublisher(eventBridge(), busName);
+
+export const decisionCallbacks = () => new SfnDecisionCallbacks(stepFunctions());
 
 /**
  * HTTP client for one partner. Credentials, when the partner needs them, come from the environment

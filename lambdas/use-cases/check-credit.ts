@@ -4,7 +4,9 @@ import {
   type CreditPolicy,
   DEFAULT_CREDIT_POLICY,
 } from '../core/credit.ts';
+import { CREDIT_HOLD_LADDER, slaSeconds } from '../core/escalation.ts';
 import { orderValue } from '../core/money.ts';
+import type { CustomerPriority } from '../core/vocabulary.ts';
 import type {
   CanonicalEvent,
   Clock,
@@ -16,7 +18,7 @@ import type {
   OwnedException,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
-import { addHours, exceptionRaisedEvent } from './exceptions.ts';
+import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface CreditDeps {
   readonly orders: OrderRepository;
@@ -31,17 +33,37 @@ export interface CreditStepResult {
   readonly decision: 'approved' | 'hold' | 'declined';
   readonly reasonCodes: readonly string[];
   readonly exceptionId?: string;
+  /**
+   * For a hold, what the path's callback tasks need: the exception to wait on and each tier's SLA (their
+   * TimeoutSecondsPath). Null otherwise, so the path's ResultSelector always finds the field.
+   */
+  readonly hold: CreditHoldTask | null;
 }
 
-/** Finance works a credit hold within this many hours; key accounts get half. */
-export const CREDIT_HOLD_SLA_HOURS = 4;
+export interface CreditHoldTask {
+  readonly exceptionId: string;
+  readonly slaSeconds: number;
+  readonly escalationSlaSeconds: number;
+}
+
+function holdTask(exceptionId: string, customerPriority: CustomerPriority): CreditHoldTask {
+  const [controller, manager] = CREDIT_HOLD_LADDER.tiers;
+  return {
+    exceptionId,
+    slaSeconds: controller ? slaSeconds(controller, customerPriority) : 0,
+    escalationSlaSeconds: manager ? slaSeconds(manager, customerPriority) : 0,
+  };
+}
 
 function stored(record: OrderRecord): CreditStepResult | undefined {
   if (!record.credit) return undefined;
+  const decision = record.credit.decision as CreditStepResult['decision'];
+  const exceptionId = record.credit.exceptionId;
   return {
-    decision: record.credit.decision as CreditStepResult['decision'],
+    decision,
     reasonCodes: record.credit.reasonCodes,
-    ...(record.credit.exceptionId ? { exceptionId: record.credit.exceptionId } : {}),
+    ...(exceptionId ? { exceptionId } : {}),
+    hold: decision === 'hold' && exceptionId ? holdTask(exceptionId, record.order.customer.priority) : null,
   };
 }
 
@@ -72,7 +94,7 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
     await deps.orders.transition(record, 'credit-approved', reasonCodes, {
       credit: { decision, reasonCodes },
     });
-    return { decision, reasonCodes };
+    return { decision, reasonCodes, hold: null };
   }
 
   if (decision === 'declined') {
@@ -91,11 +113,12 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
         },
       },
     ]);
-    return { decision, reasonCodes };
+    return { decision, reasonCodes, hold: null };
   }
 
   const exceptionId = `EXC-${orderId}-CREDIT`;
   const keyAccount = order.customer.priority === 'key-account';
+  const hold = holdTask(exceptionId, order.customer.priority);
   const exception: OwnedException = {
     exceptionId,
     type: 'credit-hold',
@@ -106,7 +129,7 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
     orderId,
     correlationId: orderId,
     raisedAt: occurredAt,
-    slaDueAt: addHours(now, keyAccount ? CREDIT_HOLD_SLA_HOURS / 2 : CREDIT_HOLD_SLA_HOURS),
+    slaDueAt: addSeconds(now, hold.slaSeconds),
     recommendedAction: assessment
       ? `Review ${order.customer.id}: order ${value} ${order.currency} takes exposure to ${assessment.exposureAfterOrder} against a limit of ${assessment.creditLimit} (${reasonCodes.join(', ')}). Release, or contact the customer for payment.`
       : `Customer ${order.customer.id} has no credit account in the ERP: set one up or reject the order.`,
@@ -151,5 +174,5 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
     },
   };
   await deps.events.publish([held, exceptionRaisedEvent(exception, occurredAt)]);
-  return { decision, reasonCodes, exceptionId };
+  return { decision, reasonCodes, exceptionId, hold };
 }

@@ -20,6 +20,10 @@ export function addHours(at: Date, hours: number): string {
   return new Date(at.getTime() + hours * 3_600_000).toISOString();
 }
 
+export function addSeconds(at: Date, seconds: number): string {
+  return new Date(at.getTime() + seconds * 1000).toISOString();
+}
+
 /** The `exception.raised` event announcing an owned exception to its team. */
 export function exceptionRaisedEvent(
   exception: OwnedException,

@@ -112,7 +112,17 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
           throw new UnsupportedTemplateFeature(where, `Task resource ${resource}`);
         }
         const waits = resource.endsWith('.waitForTaskToken');
-        if (state.Parameters !== undefined) next.Parameters = rewrite(state.Parameters, name, waits, where);
+        if (state.Parameters !== undefined) {
+          next.Parameters = rewrite(state.Parameters, name, waits, where);
+          // TimeoutSecondsPath reads the state input, which the task handler only sees through Parameters:
+          // carry the value in a field the handler takes out again (see SfnService.taskHandlers).
+          if (state.TimeoutSecondsPath !== undefined) {
+            next.Parameters = {
+              ...(next.Parameters as Record<string, unknown>),
+              [`${TIMEOUT_FIELD}.$`]: String(state.TimeoutSecondsPath),
+            };
+          }
+        }
       } else if (state.Parameters !== undefined) {
         next.Parameters = rewrite(state.Parameters, name, false, where);
       }
@@ -166,6 +176,9 @@ export function waitStates(definition: Definition): Map<string, WaitSpec> {
   visit(definition);
   return waits;
 }
+
+/** Where a Task with Parameters carries its TimeoutSecondsPath value to the local task handler. */
+export const TIMEOUT_FIELD = '__handoffLocalTimeoutSeconds';
 
 /** Each Task state's timeout in seconds (TimeoutSeconds; TimeoutSecondsPath is read per execution). */
 export function taskTimeouts(definition: Definition): Map<string, number | string> {

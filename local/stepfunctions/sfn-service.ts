@@ -11,6 +11,7 @@ import {
   LOCAL_WAIT_RESOURCE,
   prepareDefinition,
   TASK_TOKEN_PLACEHOLDER,
+  TIMEOUT_FIELD,
   taskStates,
   taskTimeouts,
   type WaitSpec,
@@ -418,20 +419,38 @@ export class SfnService {
     for (const [stateName, timeout] of machine.timeouts) {
       const inner = handlers[stateName];
       if (!inner) continue;
-      handlers[stateName] = async (input) => {
-        const seconds =
-          typeof timeout === 'number'
-            ? timeout
-            : Number(
-                timeout
-                  .replace(/^\$\.?/, '')
-                  .split('.')
-                  .filter(Boolean)
-                  .reduce<unknown>(
-                    (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
-                    input,
-                  ),
-              );
+      handlers[stateName] = async (received) => {
+        let input = received;
+        let seconds: number;
+        if (typeof timeout === 'number') seconds = timeout;
+        else {
+          const carried =
+            received && typeof received === 'object' && !Array.isArray(received)
+              ? (received as Record<string, JSONValue>)
+              : undefined;
+          if (carried && TIMEOUT_FIELD in carried) {
+            const { [TIMEOUT_FIELD]: value, ...rest } = carried;
+            seconds = Number(value);
+            input = rest;
+          } else {
+            seconds = Number(
+              timeout
+                .replace(/^\$\.?/, '')
+                .split('.')
+                .filter(Boolean)
+                .reduce<unknown>(
+                  (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+                  received,
+                ),
+            );
+          }
+          if (!Number.isInteger(seconds) || seconds < 1) {
+            throw Object.assign(
+              new Error(`${stateName}: TimeoutSecondsPath ${timeout} is not a positive integer (${seconds})`),
+              { name: 'States.Runtime' },
+            );
+          }
+        }
         const expired = new AbortController();
         try {
           return await Promise.race([

@@ -45,6 +45,8 @@ const FUNCTIONS = {
   AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL'] },
   ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
   RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
+  HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME'] },
+  DecideException: { handler: 'decide-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
@@ -130,6 +132,20 @@ describe('IAM', () => {
       'RaiseStepException',
       { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
     ],
+    [
+      'HumanDecisionTask',
+      {
+        [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        [EXCEPTIONS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      },
+    ],
+    [
+      'DecideException',
+      {
+        [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        [EXCEPTIONS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      },
+    ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
     expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
@@ -153,10 +169,24 @@ describe('IAM', () => {
         ]),
       },
     });
-    for (const name of FUNCTION_NAMES.filter((n) => n !== 'OrderRouter')) {
+    const answering = ['HumanDecisionTask', 'DecideException'];
+    for (const name of FUNCTION_NAMES.filter((n) => n !== 'OrderRouter' && !answering.includes(n))) {
       expect(grantsByResource(functionStatements(name), 'states', renderer), name).toEqual({});
     }
   });
+
+  it.each(['HumanDecisionTask', 'DecideException'])(
+    '%s may answer waiting tasks of the fulfilment paths, and nothing else in Step Functions',
+    (name) => {
+      expect(grantsByResource(functionStatements(name), 'states', renderer)).toEqual({
+        '<StandardSingleSitePathStateMachine>': [
+          'states:SendTaskFailure',
+          'states:SendTaskHeartbeat',
+          'states:SendTaskSuccess',
+        ],
+      });
+    },
+  );
 
   it.each(FUNCTION_NAMES)('%s uses the data key only through DynamoDB (kms:ViaService)', (name) => {
     const kms = functionStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
@@ -315,6 +345,7 @@ describe('standard-single-site state machine', () => {
     AllocateStockFunctionArn: 'AllocateStock',
     ReleaseToWarehouseFunctionArn: 'ReleaseToWarehouse',
     RaiseStepExceptionFunctionArn: 'RaiseStepException',
+    HumanDecisionTaskFunctionArn: 'HumanDecisionTask',
   } as const;
 
   it('is STANDARD, traced, and logs ALL without execution data', () => {
@@ -340,7 +371,7 @@ describe('standard-single-site state machine', () => {
     });
   });
 
-  it('substitutes exactly the four step functions, each by its own ARN', () => {
+  it('substitutes exactly its five step functions, each by its own ARN', () => {
     const substitutions = props(template, stateMachineId()).DefinitionSubstitutions;
     expect(substitutions).toEqual(
       Object.fromEntries(
@@ -363,7 +394,7 @@ describe('standard-single-site state machine', () => {
     expect([...placeholders].sort()).toEqual(Object.keys(substitutions).sort());
   });
 
-  it('its role may invoke exactly those four functions, unqualified', () => {
+  it('its role may invoke exactly those five functions, unqualified', () => {
     const role = roleOf(template, stateMachineId(), 'RoleArn');
     const statements = roleStatements(template, role);
     const invokes = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));

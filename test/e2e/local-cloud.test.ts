@@ -239,9 +239,9 @@ describe('the local cloud runs the synthesized stack', () => {
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 4 queues, 6 functions, 1 path and 1 rule, plus what the probe stack adds.
+    // The product's 4 queues, 8 functions, 1 path and 1 rule, plus what the probe stack adds.
     expect(cloud.sqs.queues.size).toBe(4 + 4);
-    expect(cloud.lambda.functions.size).toBe(6 + 2);
+    expect(cloud.lambda.functions.size).toBe(8 + 2);
     expect(cloud.sfn.machines.size).toBe(1 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^OrderReceivedToRouter/),

@@ -140,9 +140,10 @@ describe('standard single-site path, end to end', () => {
     ]);
   });
 
-  it('holds an order over the credit limit for finance, with an owned exception and its SLA', async () => {
+  /** An order of 1,250.00 against a 15,000 limit with 15,000 exposure: over the limit, held for finance. */
+  async function heldOrder() {
     harness.sandbox.credit.set('C-1001', { ...goodCredit, CreditLimitAmount: '15000.00' });
-    const { orderId, execution } = await harness.submit(
+    const { orderId, done } = await harness.begin(
       erpOrder({}, [
         {
           ItemNo: '000010',
@@ -154,13 +155,21 @@ describe('standard single-site path, end to end', () => {
         },
       ]),
     );
+    const exceptionId = `EXC-${orderId}-CREDIT`;
+    // The path now waits in its tier-1 callback task, whose token is on the exception.
+    for (let i = 0; i < 200 && !(await harness.exceptions.get(exceptionId))?.awaiting; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return { orderId, done, exceptionId };
+  }
 
-    expect(execution?.status).toBe('SUCCEEDED');
-    expect(execution?.statesEntered.at(-1)).toBe('HeldForFinanceReview');
+  it('holds an order over the credit limit and waits on the credit controller, with an owned exception and its SLA', async () => {
+    const { orderId, exceptionId, done } = await heldOrder();
+
     const order = await harness.orders.get(orderId);
     expect(order?.stage).toBe('credit-hold');
     expect(order?.credit?.reasonCodes).toContain('OVER_CREDIT_LIMIT');
-    const exceptionId = order?.credit?.exceptionId ?? '';
+    expect(order?.credit?.exceptionId).toBe(exceptionId);
     const stored = await harness.ddb.documents.send(
       new GetCommand({ TableName: harness.exceptionsTableName, Key: { pk: exceptionId } }),
     );
@@ -169,8 +178,11 @@ describe('standard single-site path, end to end', () => {
       ownerTeam: 'finance',
       state: 'open',
       ownerState: 'finance#open',
+      priority: 'normal',
       slaDueAt: '2026-11-23T13:00:00.000Z',
+      awaiting: { tier: 1, role: 'credit-controller', since: '2026-11-23T09:00:00.000Z' },
     });
+    expect(String(stored.Item?.awaiting?.taskToken)).toMatch(/^harness-token-/);
     expect(harness.events.namesFor(orderId)).toEqual([
       'order.received',
       'order.accepted',
@@ -178,6 +190,143 @@ describe('standard single-site path, end to end', () => {
       'exception.raised',
     ]);
     expect(harness.sandbox.callsTo('POST', '/wms/reservations')).toHaveLength(0);
+
+    await harness.decide({ exceptionId, outcome: 'reject', decidedBy: 'jo.finance', reason: 'test cleanup' });
+    await done;
+  });
+
+  it('resumes a held order when finance releases it, recording who, when and why, and ships it', async () => {
+    const { orderId, exceptionId, done } = await heldOrder();
+    harness.clock.current = new Date('2026-11-23T10:15:00Z');
+
+    const decision = await harness.decide({
+      exceptionId,
+      outcome: 'release',
+      decidedBy: 'jo.finance',
+      reason: 'Customer paid 5,000.00 this morning; remittance on file.',
+    });
+    expect(decision).toEqual({ outcome: 'release', decidedBy: 'jo.finance', tier: 1, resumed: 'delivered' });
+
+    const execution = await done;
+    expect(execution?.error).toBeUndefined();
+    expect(execution?.status).toBe('SUCCEEDED');
+    expect(execution?.statesEntered).toEqual([
+      'CheckCreditAgainstLimitAndExposure',
+      'RouteOnCreditDecision',
+      'AwaitCreditControllerDecision',
+      'RouteOnCreditReview',
+      'ReserveStockAtBestSingleSite',
+      'RouteOnAllocation',
+      'DecideWarehouseRelease',
+      'RouteOnReleaseDecision',
+      'HandedToWarehouse',
+    ]);
+    const order = await harness.orders.get(orderId);
+    expect(order?.stage).toBe('released');
+    expect(order?.credit).toMatchObject({
+      decision: 'approved',
+      exceptionId,
+      review: {
+        outcome: 'release',
+        decidedBy: 'jo.finance',
+        decidedAt: '2026-11-23T10:15:00.000Z',
+        reason: 'Customer paid 5,000.00 this morning; remittance on file.',
+        tier: 1,
+      },
+    });
+    expect(order?.stageHistory.map((h) => h.stage)).toEqual([
+      'received',
+      'accepted',
+      'credit-hold',
+      'credit-approved',
+      'allocated',
+      'released',
+    ]);
+    const exception = await harness.exceptions.get(exceptionId);
+    expect(exception).toMatchObject({
+      state: 'resolved',
+      resolution: { outcome: 'release', decidedBy: 'jo.finance', tier: 1 },
+    });
+    expect(exception?.audit.map((a) => a.action)).toEqual(['raised', 'awaiting-decision', 'released']);
+    expect(harness.events.namesFor(orderId)).toEqual([
+      'order.received',
+      'order.accepted',
+      'credit.hold.placed',
+      'exception.raised',
+      'credit.hold.released',
+      'exception.resolved',
+      'allocation.confirmed',
+      'warehouse.released',
+    ]);
+    expect(harness.events.detailOf(orderId, 'credit.hold.released')).toMatchObject({
+      releasedBy: 'jo.finance',
+      exceptionId,
+    });
+  });
+
+  it('rejects a held order when finance declines it, and reserves nothing', async () => {
+    const { orderId, exceptionId, done } = await heldOrder();
+    await harness.decide({
+      exceptionId,
+      outcome: 'reject',
+      decidedBy: 'sam.credit',
+      reason: 'Account 47 days overdue; no payment plan.',
+    });
+    const execution = await done;
+    expect(execution?.statesEntered.slice(-3)).toEqual([
+      'AwaitCreditControllerDecision',
+      'RouteOnCreditReview',
+      'RejectedAfterCreditReview',
+    ]);
+    expect((await harness.orders.get(orderId))?.stage).toBe('rejected');
+    expect(harness.events.detailOf(orderId, 'order.rejected')).toMatchObject({
+      stage: 'credit-hold',
+      reasonCodes: ['CREDIT_REJECTED_BY_FINANCE'],
+      exceptionId,
+    });
+    expect(harness.events.detailOf(orderId, 'exception.resolved')).toMatchObject({
+      resolution: 'rejected',
+      resolvedBy: 'sam.credit',
+    });
+    expect(harness.sandbox.callsTo('POST', '/wms/reservations')).toHaveLength(0);
+  });
+
+  it('keeps the first decision: a repeat is harmless, a contrary one is refused with who decided first', async () => {
+    const { orderId, exceptionId, done } = await heldOrder();
+    const first = { exceptionId, outcome: 'release' as const, decidedBy: 'jo.finance', reason: 'Paid.' };
+    await harness.decide(first);
+    await done;
+    const eventsAfterFirst = harness.events.namesFor(orderId).length;
+
+    await expect(harness.decide(first)).resolves.toMatchObject({ outcome: 'release', resumed: 'expired' });
+    const contrary = await harness
+      .decide({ exceptionId, outcome: 'reject', decidedBy: 'sam.credit', reason: 'Too late.' })
+      .catch((error: unknown) => error);
+    expect(contrary).toMatchObject({ name: 'DecisionConflict', retryable: false });
+    expect(String(contrary)).toContain('release by jo.finance');
+    expect((await harness.orders.get(orderId))?.stage).toBe('released');
+    // The repeat re-announces with the same idempotency keys, which consumers de-duplicate.
+    const keys = harness.events.all
+      .filter((e) => e.detail.orderId === orderId)
+      .map((e) => e.detail.idempotencyKey);
+    expect(new Set(keys).size).toBe(eventsAfterFirst);
+  });
+
+  it.each([
+    ['exceptionId', { exceptionId: ' ', outcome: 'release', decidedBy: 'jo', reason: 'ok' }],
+    ['outcome', { exceptionId: 'EXC-X', outcome: 'approve', decidedBy: 'jo', reason: 'ok' }],
+    ['decidedBy', { exceptionId: 'EXC-X', outcome: 'release', decidedBy: '', reason: 'ok' }],
+    ['reason', { exceptionId: 'EXC-X', outcome: 'release', decidedBy: 'jo', reason: '   ' }],
+  ])('refuses a decision with a bad %s, naming the field', async (field, input) => {
+    const error = await harness.decide(input as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'InvalidDecision', field });
+  });
+
+  it('refuses a decision on an exception that does not exist', async () => {
+    const error = await harness
+      .decide({ exceptionId: 'EXC-NOPE', outcome: 'release', decidedBy: 'jo', reason: 'ok' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'ExceptionNotFound', retryable: false });
   });
 
   it('rejects the order of a closed account and reserves nothing', async () => {
@@ -309,7 +458,7 @@ describe('standard single-site path, end to end', () => {
   );
 
   it.each([
-    ['CheckCreditFunctionArn', { decision: 'maybe', reasonCodes: [] }, 'UnknownCreditDecision'],
+    ['CheckCreditFunctionArn', { decision: 'maybe', reasonCodes: [], hold: null }, 'UnknownCreditDecision'],
     ['AllocateStockFunctionArn', { status: 'teleported', siteId: null }, 'UnknownAllocationStatus'],
     [
       'ReleaseToWarehouseFunctionArn',

@@ -17,6 +17,15 @@ export class RecordingPublisher implements EventPublisher {
     return this.published.filter((e) => e.detail.orderId === orderId).map((e) => e.name);
   }
 
+  get all(): readonly CanonicalEvent[] {
+    return this.published;
+  }
+
+  /** The detail of the first `name` event about the order (a shortcut for assertions). */
+  detailOf(orderId: string, name: CanonicalEvent['name']): Record<string, unknown> | undefined {
+    return this.find(orderId, name)?.detail as Record<string, unknown> | undefined;
+  }
+
   find<N extends CanonicalEvent['name']>(orderId: string, name: N): CanonicalEvent<N> | undefined {
     return this.published.find((e) => e.detail.orderId === orderId && e.name === name) as
       | CanonicalEvent<N>

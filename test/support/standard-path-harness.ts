@@ -11,9 +11,16 @@ import { DynamoOrderRepository } from '../../lambdas/adapters/aws/dynamo-order-r
 import { ErpCreditClient } from '../../lambdas/adapters/erp/credit-client.ts';
 import { PartnerClient } from '../../lambdas/adapters/http/partner-client.ts';
 import { WmsClient } from '../../lambdas/adapters/wms/wms-client.ts';
-import type { Clock, ExecutionStarter } from '../../lambdas/ports/index.ts';
+import type { Clock, DecisionCallbacks, ExecutionStarter } from '../../lambdas/ports/index.ts';
 import { allocateStock } from '../../lambdas/use-cases/allocate-stock.ts';
 import { checkCredit } from '../../lambdas/use-cases/check-credit.ts';
+import {
+  applyDecisionFallback,
+  awaitHumanDecision,
+  type DecisionDeps,
+  type DecisionInput,
+  decideException,
+} from '../../lambdas/use-cases/human-decision.ts';
 import { ingestErpOrder } from '../../lambdas/use-cases/ingest-erp-order.ts';
 import { raiseStepException, type StepFailure } from '../../lambdas/use-cases/raise-step-exception.ts';
 import { releaseToWarehouse } from '../../lambdas/use-cases/release-to-warehouse.ts';
@@ -43,6 +50,9 @@ export interface ExecutionRecord {
 
 type StepHandler = (payload: { orderId: string } & Record<string, unknown>) => Promise<unknown>;
 
+/** Marks a step result that is a callback task's answer rather than a Lambda invoke's Payload. */
+const WAITS_FOR_TOKEN = Symbol('waitsForToken');
+
 /**
  * The standard path end to end on one machine: the synthesized template's tables in DynamoDB Local, the
  * ASL file run by aws-local-stepfunctions with the template's substitutions, the real use cases and
@@ -60,6 +70,19 @@ export class StandardPathHarness {
   exceptionsTableName = '';
   /** Replaces a step's use case, to drive branches a well-behaved step never takes. */
   readonly stepOverrides = new Map<string, StepHandler>();
+  /** Callback tasks waiting on a person, by token, as Step Functions would hold them. */
+  readonly waitingTasks = new Map<string, (output: JSONValue) => void>();
+  private tokens = 0;
+  /** Answers a waiting task the way SendTaskSuccess does; a token no task holds is 'expired'. */
+  readonly callbacks: DecisionCallbacks = {
+    succeed: async (taskToken, output) => {
+      const resume = this.waitingTasks.get(taskToken);
+      if (!resume) return 'expired';
+      this.waitingTasks.delete(taskToken);
+      resume(output as JSONValue);
+      return 'delivered';
+    },
+  };
   private machine!: StateMachine;
   private substitutions: string[] = [];
 
@@ -99,7 +122,16 @@ export class StandardPathHarness {
     }
     const unresolved = asl.match(/\$\{[A-Za-z]+\}/);
     if (unresolved) throw new Error(`ASL placeholder ${unresolved[0]} has no substitution in the template`);
-    this.machine = new StateMachine(JSON.parse(asl));
+    const definition = JSON.parse(asl) as { States: Record<string, Record<string, unknown>> };
+    for (const state of Object.values(definition.States)) {
+      // The engine reads TimeoutSecondsPath from the Parameters output instead of the state input; SLA
+      // timeouts are driven on the local cloud's virtual clock (test/e2e), so here the wait is just long.
+      if ('TimeoutSecondsPath' in state) {
+        delete state.TimeoutSecondsPath;
+        state.TimeoutSeconds = 3600;
+      }
+    }
+    this.machine = new StateMachine(definition as never);
   }
 
   async stop(): Promise<void> {
@@ -135,7 +167,34 @@ export class StandardPathHarness {
       },
       RaiseStepExceptionFunctionArn: (payload) =>
         raiseStepException(payload as unknown as StepFailure, { ...base, exceptions: this.exceptions }),
+      HumanDecisionTaskFunctionArn: async (payload) => {
+        const input = payload as unknown as { action: string; exceptionId: string; tier: number };
+        if (input.action === 'fallback')
+          return applyDecisionFallback({ ...payload, ...input }, this.decisionDeps);
+        // A callback task: the token is the harness's own (the engine has no $$.Task.Token), and the task's
+        // result is whatever the decision sends back.
+        this.tokens += 1;
+        const taskToken = `harness-token-${this.tokens}`;
+        const answered = new Promise<JSONValue>((resolve) => this.waitingTasks.set(taskToken, resolve));
+        await awaitHumanDecision({ ...input, orderId: payload.orderId, taskToken }, this.decisionDeps);
+        return { [WAITS_FOR_TOKEN]: await answered };
+      },
     };
+  }
+
+  get decisionDeps(): DecisionDeps {
+    return {
+      orders: this.orders,
+      exceptions: this.exceptions,
+      events: this.events,
+      clock: this.clock,
+      callbacks: this.callbacks,
+    };
+  }
+
+  /** An operator's decision on an exception, through the real use case. */
+  decide(input: DecisionInput) {
+    return decideException(input, this.decisionDeps);
   }
 
   /** Runs the path for an order the way Step Functions would, recording states entered and retries. */
@@ -171,7 +230,11 @@ export class StandardPathHarness {
         const payload = (taskInput as { Payload: { orderId: string } }).Payload;
         const handler = this.stepOverrides.get(key) ?? steps[key];
         if (!handler) throw new Error(`no step behind ${key}`);
-        return { Payload: (await handler(payload)) as JSONValue, StatusCode: 200 };
+        const result = (await handler(payload)) as JSONValue & { [WAITS_FOR_TOKEN]?: JSONValue };
+        if (result && typeof result === 'object' && WAITS_FOR_TOKEN in result) {
+          return result[WAITS_FOR_TOKEN] as JSONValue;
+        }
+        return { Payload: result as JSONValue, StatusCode: 200 };
       };
     }
     const execution = this.machine.run(input, {
@@ -182,6 +245,8 @@ export class StandardPathHarness {
       },
       context: {
         Execution: { Id: `local:${name}`, Name: name, StartTime: this.clock.now().toISOString() },
+        // The engine has no task tokens; callback steps mint their own (see HumanDecisionTaskFunctionArn).
+        Task: { Token: 'minted-by-the-step' },
       } as never,
     });
     const statesEntered: string[] = [];
@@ -206,6 +271,19 @@ export class StandardPathHarness {
         retries,
       };
     }
+  }
+
+  /** ERP message in → ingest → route; returns once the path has started, with its completion. */
+  async begin(erpOrder: unknown): Promise<{ orderId: string; done: Promise<ExecutionRecord | undefined> }> {
+    const outcome = await ingestErpOrder(JSON.stringify(erpOrder), {
+      orders: this.orders,
+      exceptions: this.exceptions,
+      events: this.events,
+      clock: this.clock,
+    });
+    if (outcome.kind !== 'received') throw new Error(`order not received: ${JSON.stringify(outcome)}`);
+    await this.route(outcome.orderId);
+    return { orderId: outcome.orderId, done: Promise.resolve(this.running.get(outcome.orderId)) };
   }
 
   /** ERP message in → ingest → route (which runs the path). Returns the order id and its execution. */

@@ -1,13 +1,26 @@
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import type { ExceptionRepository, OwnedException } from '../../ports/index.ts';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type {
+  AuditEntry,
+  AwaitPatch,
+  ExceptionRepository,
+  ExceptionResolution,
+  OwnedException,
+} from '../../ports/index.ts';
 
 /** Largest raw payload kept inline with an exception; DynamoDB items stop at 400 KB. */
 export const MAX_INLINE_PAYLOAD_BYTES = 256 * 1024;
+
+function toException(item: Record<string, unknown>): OwnedException {
+  const { pk: _pk, ownerState: _ownerState, ...exception } = item;
+  return exception as unknown as OwnedException;
+}
 
 /**
  * Owned exceptions in DynamoDB (pk = exceptionId). The `ownerState` attribute feeds the by-owner index
@@ -38,6 +51,86 @@ export class DynamoExceptionRepository implements ExceptionRepository {
       return { created: true };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return { created: false };
+      throw error;
+    }
+  }
+
+  async get(exceptionId: string): Promise<OwnedException | undefined> {
+    const { Item } = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: marshall({ pk: exceptionId }),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? toException(unmarshall(Item)) : undefined;
+  }
+
+  async awaitDecision(exceptionId: string, patch: AwaitPatch): Promise<OwnedException | undefined> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: exceptionId }),
+          UpdateExpression:
+            'SET awaiting = :awaiting, ownerTeam = :owner, priority = :priority, slaDueAt = :due, ownerState = :ownerState, audit = list_append(audit, :audit)',
+          ConditionExpression: 'attribute_exists(pk) AND #state = :open',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall(
+            {
+              ':awaiting': patch.awaiting,
+              ':owner': patch.ownerTeam,
+              ':priority': patch.priority,
+              ':due': patch.slaDueAt,
+              ':ownerState': `${patch.ownerTeam}#open`,
+              ':audit': [patch.audit],
+              ':open': 'open',
+            },
+            { removeUndefinedValues: true },
+          ),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? toException(unmarshall(Attributes)) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
+  }
+
+  async resolve(
+    current: OwnedException,
+    resolution: ExceptionResolution,
+    audit: AuditEntry,
+  ): Promise<
+    { resolved: true; exception: OwnedException } | { resolved: false; existing: OwnedException | undefined }
+  > {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: marshall({ pk: current.exceptionId }),
+          UpdateExpression:
+            'SET resolution = :resolution, #state = :resolved, ownerState = :ownerState, audit = list_append(audit, :audit)',
+          ConditionExpression: 'attribute_exists(pk) AND #state = :open',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall({
+            ':resolution': resolution,
+            ':resolved': 'resolved',
+            ':open': 'open',
+            ':audit': [audit],
+            // The team keeps the record; its open queue no longer lists it.
+            ':ownerState': `${current.ownerTeam}#resolved`,
+          }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (!Attributes) return { resolved: false, existing: await this.get(current.exceptionId) };
+      return { resolved: true, exception: toException(unmarshall(Attributes)) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return { resolved: false, existing: await this.get(current.exceptionId) };
+      }
       throw error;
     }
   }

@@ -133,6 +133,16 @@ const SAMPLES: { [N in EventName]: Omit<EventDetail<N>, EnvelopeField> } = {
     recommendedAction: 'Offer the substitute SKU-2B or a split shipment.',
     reasonCodes: ['SHORTAGE'],
   },
+  'exception.escalated': {
+    exceptionId: 'EXC-0003',
+    type: 'credit-hold',
+    tier: 2,
+    ownerTeam: 'finance',
+    role: 'credit-manager',
+    priority: 'high',
+    slaDueAt: '2026-11-23T13:00:00Z',
+    recommendedAction: 'Review exposure against limit; release or request prepayment.',
+  },
   'exception.resolved': {
     exceptionId: 'EXC-0003',
     resolution: 'resolved',

@@ -27,6 +27,21 @@ describe('public API of the domain core', () => {
       'FULFILMENT_TERMS',
       'SOURCE_SYSTEMS',
       'FULFILMENT_PATHS',
+      'allocateAcrossSites',
+      'proposeSubstitutions',
+      'decideSubstitution',
+      'createBackorderLines',
+      'reevaluateBackorders',
+      'sweepAgedBackorders',
+      'buildInvoice',
+      'invoicingStatus',
+      'creditLane',
+      'recordCreditRelease',
+      'planWaves',
+      'planNotification',
+      'ladderFor',
+      'CREDIT_HOLD_LADDER',
+      'DEFAULT_ROUTING_POLICY',
     ];
     for (const name of expected) expect(core, name).toHaveProperty(name);
   });

@@ -1,0 +1,95 @@
+import { InvalidInputError } from './errors.ts';
+import type { CustomerPriority, ExceptionPriority, ExceptionType, OwnerTeam } from './vocabulary.ts';
+
+/** One rung of an escalation ladder: who owns the decision, and how long they have. */
+export interface EscalationTier {
+  readonly tier: number;
+  readonly ownerTeam: OwnerTeam;
+  /** The role inside the team the work lands with (a queue in the ops console). */
+  readonly role: string;
+  /** Minutes to decide, by customer priority; `default` covers the rest. */
+  readonly slaMinutes: Readonly<Partial<Record<CustomerPriority, number>>> & { readonly default: number };
+  readonly priority: ExceptionPriority;
+}
+
+/** What happens when the last tier's SLA runs out with no decision. */
+export interface EscalationFallback {
+  readonly outcome: 'release' | 'reject';
+  /** Recorded as the decision's reason, and as a reason code on the order. */
+  readonly reasonCode: string;
+  readonly reason: string;
+}
+
+export interface EscalationLadder {
+  readonly exceptionType: ExceptionType;
+  readonly tiers: readonly EscalationTier[];
+  readonly fallback: EscalationFallback;
+}
+
+export class InvalidEscalationInput extends InvalidInputError {
+  override name = 'InvalidEscalationInput';
+}
+
+/**
+ * Credit holds: the credit controller first, then the credit manager. Unreviewed credit is never released
+ * by default, so the fallback rejects the order (the customer was told of the hold, and is told of this).
+ */
+export const CREDIT_HOLD_LADDER: EscalationLadder = {
+  exceptionType: 'credit-hold',
+  tiers: [
+    {
+      tier: 1,
+      ownerTeam: 'finance',
+      role: 'credit-controller',
+      slaMinutes: { default: 240, 'key-account': 120 },
+      priority: 'normal',
+    },
+    {
+      tier: 2,
+      ownerTeam: 'finance',
+      role: 'credit-manager',
+      slaMinutes: { default: 120, 'key-account': 60 },
+      priority: 'high',
+    },
+  ],
+  fallback: {
+    outcome: 'reject',
+    reasonCode: 'CREDIT_REVIEW_UNANSWERED',
+    reason: 'No credit decision within the controller and manager SLAs: the order is declined by policy.',
+  },
+};
+
+export const ESCALATION_LADDERS: Readonly<Partial<Record<ExceptionType, EscalationLadder>>> = {
+  'credit-hold': CREDIT_HOLD_LADDER,
+};
+
+/** The ladder for a type of exception, or a named error when that type is not decided by people. */
+export function ladderFor(type: ExceptionType): EscalationLadder {
+  const ladder = ESCALATION_LADDERS[type];
+  if (!ladder) throw new InvalidEscalationInput('exceptionType', `has no escalation ladder (got ${type})`);
+  return ladder;
+}
+
+/** A tier of a ladder, 1-based; a tier past the top is a named error (the caller should fall back). */
+export function tierOf(ladder: EscalationLadder, tier: number): EscalationTier {
+  const found = Number.isInteger(tier) ? ladder.tiers.find((t) => t.tier === tier) : undefined;
+  if (!found) {
+    throw new InvalidEscalationInput(
+      'tier',
+      `must be one of ${ladder.tiers.map((t) => t.tier).join(', ')} for ${ladder.exceptionType} (got ${String(tier)})`,
+    );
+  }
+  return found;
+}
+
+/** The tier's SLA in seconds for this customer: what the waiting task's TimeoutSecondsPath reads. */
+export function slaSeconds(tier: EscalationTier, customerPriority: CustomerPriority): number {
+  return (tier.slaMinutes[customerPriority] ?? tier.slaMinutes.default) * 60;
+}
+
+/** Key accounts raise a tier's priority one step (their orders are worth more attention, not more time). */
+export function tierPriority(tier: EscalationTier, customerPriority: CustomerPriority): ExceptionPriority {
+  if (customerPriority !== 'key-account') return tier.priority;
+  const order: readonly ExceptionPriority[] = ['low', 'normal', 'high', 'critical'];
+  return order[Math.min(order.length - 1, order.indexOf(tier.priority) + 1)] ?? tier.priority;
+}
