@@ -86,7 +86,8 @@ async function decide(input: Record<string, unknown>): Promise<unknown> {
 describe('credit hold: human decision with escalation', () => {
   it('escalates to the credit manager when the controller SLA passes, and ships once the manager releases', async () => {
     const { orderId, exceptionId, execution } = await heldOrder('HD1');
-    const tier1Token = String(((await exception(exceptionId))?.awaiting as { taskToken: string }).taskToken);
+    const held = await exception(exceptionId);
+    const tier1Token = String((held?.awaiting as { taskToken?: string } | undefined)?.taskToken);
     expect(await exception(exceptionId)).toMatchObject({
       ownerTeam: 'finance',
       priority: 'normal',
