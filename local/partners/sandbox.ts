@@ -1,24 +1,37 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { CrmSandbox } from './crm.ts';
+import { EdiSandbox } from './edi.ts';
+import { type CreditSegment, ErpSandbox } from './erp.ts';
+import { FinanceSandbox } from './finance.ts';
+import {
+  activeOutage,
+  authorized,
+  compileRoute,
+  type FaultKnobs,
+  IdempotencyStore,
+  matchRoute,
+  mergeKnobs,
+  outageResponse,
+  type PartnerCredential,
+  type PartnerEnvironment,
+  type PartnerName,
+  problem,
+  RandomStreams,
+  Refusal,
+  type SandboxClock,
+  type SandboxPartner,
+  type SandboxRequest,
+  type SandboxResponse,
+  systemClock,
+  unauthorized,
+} from './framework.ts';
+import { TmsSandbox } from './tms.ts';
+import { type Facility, WmsSandbox } from './wms.ts';
 
-export interface CreditSegment {
-  CreditLimitAmount: string;
-  ReceivablesAmount: string;
-  OpenOrdersAmount: string;
-  OverdueAmount: string;
-  OldestOverdueDays: number;
-  CreditBlocked: boolean;
-  AccountClosed: boolean;
-  PaymentTerms: string;
-}
-
-export interface Facility {
-  facilityCode: string;
-  distanceRank: number;
-  freightCost: number;
-  carrierCutoffHourUtc: number;
-  transitDays: Record<string, number>;
-  inventory: { itemCode: string; onHand: number; committed: number; safetyStock: number }[];
-}
+export type { CreditSegment } from './erp.ts';
+export type { FaultKnobs, FeedKnobs, OutageWindow, PartnerCredential, PartnerName } from './framework.ts';
+export type { Facility } from './wms.ts';
 
 export interface RecordedCall {
   readonly method: string;
@@ -27,20 +40,101 @@ export interface RecordedCall {
   readonly body?: unknown;
 }
 
+export interface PartnerSandboxOptions {
+  /** Partner time: outage windows, idempotency expiry, event due times, pickup dates. @default the system clock */
+  readonly clock?: SandboxClock;
+  /** Seed of every random fault draw, so a run repeats exactly. @default 1 */
+  readonly seed?: number;
+  /** How long an Idempotency-Key is remembered, on the sandbox clock. @default 24 hours */
+  readonly idempotencyWindowMs?: number;
+  /** Credentials per partner; a partner without one accepts any caller (the default for all). */
+  readonly credentials?: Partial<Record<PartnerName, PartnerCredential>>;
+  /** The secret the TMS signs tracking webhooks with. @default a random secret per sandbox */
+  readonly webhookSecret?: string;
+  /** How added latency waits. @default real time (setTimeout) */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
 /**
- * A small ERP + WMS HTTP sandbox (the local cloud's partners until the full sandboxes land): seeded credit segments and facilities, idempotent POSTs keyed
- * by Idempotency-Key (a replay returns the first answer), and fault knobs per route.
+ * The local cloud's partner systems behind one HTTP server: ERP, WMS, TMS/carriers, CRM, finance and the
+ * EDI gateway, each under its own path prefix (`/erp`, `/wms`, …) with seeded reference data. Every
+ * request is recorded; each partner can require a credential; side-effect routes honour Idempotency-Key
+ * the way Stripe does; fault knobs per partner or route add errors, latency and outages.
  */
 export class PartnerSandbox {
-  readonly credit = new Map<string, CreditSegment>();
-  facilities: Facility[] = [];
+  readonly erp: ErpSandbox;
+  readonly wms: WmsSandbox;
+  readonly tms: TmsSandbox;
+  readonly crm: CrmSandbox;
+  readonly finance: FinanceSandbox;
+  readonly edi: EdiSandbox;
   readonly calls: RecordedCall[] = [];
   /** Route prefix (e.g. 'POST /wms/reservations') → number of upcoming requests to answer with 503. */
   readonly failNext = new Map<string, number>();
-  private readonly replies = new Map<string, unknown>();
-  private server: Server | undefined;
-  private sequence = 0;
+  /** Partner name ('tms') or route prefix ('POST /tms/bookings') → fault knobs; cleared by reset(). */
+  readonly faults = new Map<string, FaultKnobs>();
+  /** Partner → required credential; kept across reset() (configuration, not state). */
+  readonly credentials = new Map<PartnerName, PartnerCredential>();
+  /** Replaceable, e.g. by the local cloud's virtual clock. */
+  clock: SandboxClock;
   baseUrl = '';
+  private readonly idempotency: IdempotencyStore;
+  private readonly random: RandomStreams;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly partners: ReadonlyMap<string, SandboxPartner>;
+  private readonly compiled: ReadonlyMap<string, ReturnType<typeof compileRoute>[]>;
+  private server: Server | undefined;
+
+  constructor(options: PartnerSandboxOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.random = new RandomStreams(options.seed ?? 1);
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.idempotency = new IdempotencyStore(() => this.clock, options.idempotencyWindowMs ?? DAY_MS);
+    for (const [name, credential] of Object.entries(options.credentials ?? {})) {
+      this.credentials.set(name as PartnerName, credential);
+    }
+    const sandbox = this;
+    const env: PartnerEnvironment = {
+      get clock() {
+        return sandbox.clock;
+      },
+      random: (stream) => this.random.stream(stream),
+    };
+    this.erp = new ErpSandbox(env);
+    this.wms = new WmsSandbox(env);
+    this.tms = new TmsSandbox(env, options.webhookSecret ?? randomBytes(32).toString('hex'));
+    this.crm = new CrmSandbox(env);
+    this.finance = new FinanceSandbox(env);
+    this.edi = new EdiSandbox(env);
+    const all: SandboxPartner[] = [this.erp, this.wms, this.tms, this.crm, this.finance, this.edi];
+    this.partners = new Map(all.map((p) => [p.name, p]));
+    this.compiled = new Map(all.map((p) => [p.name, p.routes.map(compileRoute)]));
+  }
+
+  /** The ERP's credit segments by customer (kept here for the callers that predate the ERP sandbox). */
+  get credit(): Map<string, CreditSegment> {
+    return this.erp.credit;
+  }
+
+  /** The WMS facilities and their stock; reassigning replaces the WMS's stock. */
+  get facilities(): Facility[] {
+    return this.wms.facilities;
+  }
+
+  set facilities(facilities: Facility[]) {
+    this.wms.facilities = facilities;
+  }
+
+  /** How long Idempotency-Keys are remembered, on the sandbox clock. */
+  get idempotencyWindowMs(): number {
+    return this.idempotency.windowMs;
+  }
+
+  set idempotencyWindowMs(ms: number) {
+    this.idempotency.windowMs = ms;
+  }
 
   async start(port = 0): Promise<void> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -57,70 +151,155 @@ export class PartnerSandbox {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
+  /** Forgets all data, calls, knobs and remembered keys, and restarts every random stream at its seed. */
   reset(): void {
-    this.credit.clear();
-    this.facilities = [];
     this.calls.length = 0;
     this.failNext.clear();
-    this.replies.clear();
+    this.faults.clear();
+    this.idempotency.clear();
+    this.random.reset();
+    for (const partner of this.partners.values()) partner.reset();
   }
 
   callsTo(method: string, path: string): RecordedCall[] {
     return this.calls.filter((call) => call.method === method && call.path === path);
   }
 
+  /** The knobs in force for a request: its partner's, overridden by the longest matching route prefix. */
+  private knobsFor(partner: PartnerName, route: string): FaultKnobs {
+    let routeKnobs: FaultKnobs | undefined;
+    let longest = -1;
+    for (const [scope, knobs] of this.faults) {
+      if (scope.includes(' ') && route.startsWith(scope) && scope.length > longest) {
+        routeKnobs = knobs;
+        longest = scope.length;
+      }
+    }
+    return mergeKnobs(this.faults.get(partner), routeKnobs);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let response: SandboxResponse;
+    try {
+      response = await this.dispatch(req);
+    } catch (error) {
+      response = problem(500, 'sandbox_error', error instanceof Error ? error.message : String(error));
+    }
+    this.reply(res, response);
+  }
+
+  private async dispatch(req: IncomingMessage): Promise<SandboxResponse> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const body = text ? JSON.parse(text) : undefined;
-    const idempotencyKey = req.headers['idempotency-key'];
+    const rawBody = Buffer.concat(chunks).toString('utf8');
     const method = req.method ?? 'GET';
+    const path = url.pathname;
+    const header = req.headers['idempotency-key'];
+    const idempotencyKey = typeof header === 'string' && header !== '' ? header : undefined;
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    const isJson = contentType === '' || contentType === 'application/json' || contentType.endsWith('+json');
+
+    let body: unknown;
+    let malformed = false;
+    if (rawBody !== '' && isJson) {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        malformed = true;
+      }
+    }
+    const recorded = body !== undefined ? body : rawBody !== '' && !isJson ? rawBody : undefined;
     this.calls.push({
       method,
-      path: url.pathname,
-      ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
-      ...(body !== undefined ? { body } : {}),
+      path,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(recorded !== undefined ? { body: recorded } : {}),
     });
-    const route = `${method} ${url.pathname}`;
+
+    const route = `${method} ${path}`;
     const failures = [...this.failNext.entries()].find(([prefix, n]) => route.startsWith(prefix) && n > 0);
     if (failures) {
       this.failNext.set(failures[0], failures[1] - 1);
-      return this.reply(res, 503, { message: 'sandbox outage' });
+      return problem(503, 'unavailable', 'sandbox outage');
     }
-    const credit = url.pathname.match(/^\/erp\/customers\/([^/]+)\/credit-segment$/);
-    if (method === 'GET' && credit) {
-      const segment = this.credit.get(decodeURIComponent(credit[1] ?? ''));
-      return segment
-        ? this.reply(res, 200, { Customer: credit[1], ...segment })
-        : this.reply(res, 404, { message: 'no such customer' });
+
+    const partner = this.partners.get(path.split('/')[1] ?? '');
+    if (!partner) return problem(404, 'not_found', `no route ${route}`);
+    const knobs = this.knobsFor(partner.name, route);
+    const outage = activeOutage(knobs, this.clock.now());
+    if (outage) return outageResponse(partner.name, outage, this.clock.now());
+    const latency =
+      (knobs.latencyMs ?? 0) +
+      (knobs.latencyJitterMs
+        ? Math.floor(this.random.stream(`${partner.name}:latency`)() * knobs.latencyJitterMs)
+        : 0);
+    if (latency > 0) await this.sleep(latency);
+    let injected: number | undefined;
+    if ((knobs.errorRate ?? 0) > 0) {
+      const draw = this.random.stream(`${partner.name}:errors`);
+      if (draw() < (knobs.errorRate ?? 0)) {
+        const statuses = knobs.errorStatuses?.length ? knobs.errorStatuses : [500, 503];
+        injected = statuses[Math.floor(draw() * statuses.length)] ?? 500;
+      }
     }
-    if (method === 'GET' && url.pathname === '/wms/availability') {
-      const items = new Set((url.searchParams.get('items') ?? '').split(','));
-      return this.reply(res, 200, {
-        facilities: this.facilities.map((f) => ({
-          ...f,
-          inventory: f.inventory.filter((i) => items.has(i.itemCode)),
-        })),
-      });
+    const injectedError = (status: number) =>
+      problem(status, 'injected_fault', `${partner.name} answered ${status} (sandbox fault knob)`);
+    if (injected !== undefined && !knobs.failAfterCommit) return injectedError(injected);
+
+    const credential = this.credentials.get(partner.name);
+    if (credential && !authorized(credential, req.headers)) return unauthorized(partner.name, credential);
+
+    const match = matchRoute(this.compiled.get(partner.name) ?? [], method, path);
+    if (match.kind === 'none') return problem(404, 'not_found', `no route ${route}`);
+    if (match.kind === 'wrong-method') {
+      return {
+        ...problem(405, 'method_not_allowed', `${path} allows ${match.allowed.join(', ')}`),
+        headers: { allow: match.allowed.join(', ') },
+      };
     }
-    if (method === 'POST' && (url.pathname === '/wms/reservations' || url.pathname === '/wms/releases')) {
-      const key = `${url.pathname}|${String(idempotencyKey)}`;
-      const previous = this.replies.get(key);
-      if (previous) return this.reply(res, 200, previous);
-      this.sequence += 1;
-      const answer =
-        url.pathname === '/wms/reservations'
-          ? { reservationNumber: `RSV-${this.sequence}` }
-          : { releaseNumber: `REL-${this.sequence}` };
-      this.replies.set(key, answer);
-      return this.reply(res, 201, answer);
+    if (malformed) return problem(400, 'invalid_json', `${route}: the body is not valid JSON`);
+
+    const request: SandboxRequest = {
+      method,
+      path,
+      params: match.params,
+      query: url.searchParams,
+      headers: req.headers,
+      contentType,
+      rawBody,
+      body,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    };
+    const keyed = match.route.idempotent === true && idempotencyKey !== undefined;
+    if (keyed) {
+      const seen = this.idempotency.check(partner.name, idempotencyKey, request);
+      if (seen.kind !== 'new') return seen.response;
     }
-    return this.reply(res, 404, { message: `no route ${route}` });
+    let response: SandboxResponse;
+    try {
+      response = match.route.handle(request);
+    } catch (error) {
+      if (!(error instanceof Refusal)) throw error;
+      response = error.response;
+    }
+    if (keyed && response.status >= 200 && response.status < 300) {
+      this.idempotency.remember(partner.name, idempotencyKey, request, response);
+    }
+    return injected !== undefined ? injectedError(injected) : response;
   }
 
-  private reply(res: ServerResponse, status: number, body: unknown): void {
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  private reply(res: ServerResponse, response: SandboxResponse): void {
+    if (res.destroyed) return;
+    const headers: Record<string, string> = { ...response.headers };
+    let payload: string;
+    if (response.text !== undefined) {
+      headers['content-type'] ??= 'text/plain; charset=utf-8';
+      payload = response.text;
+    } else {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(response.body ?? null);
+    }
+    res.writeHead(response.status, headers).end(payload);
   }
 }
