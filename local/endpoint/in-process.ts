@@ -8,6 +8,8 @@ interface SdkRequest {
   body?: unknown;
 }
 
+const UTF8 = new TextDecoder();
+
 const LOCAL_TARGETS = /^(AWSEvents|AWSStepFunctions)\./;
 
 function targetOf(headers: Record<string, string>): string | undefined {
@@ -38,7 +40,8 @@ export function serveInProcess(endpoint: LocalEndpoint): () => void {
         typeof request.body === 'string'
           ? request.body
           : request.body instanceof Uint8Array
-            ? Buffer.from(request.body).toString('utf8')
+            ? // Not Buffer.from: it calls valueOf(), which the SDK's JSON body adapter warns about.
+              UTF8.decode(request.body)
             : '';
       const reply = await endpoint.serveJson(target, body);
       return {
