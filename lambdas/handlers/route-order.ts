@@ -3,16 +3,17 @@ import middy from '@middy/core';
 import { parseEvent } from '../../contracts/events.ts';
 import { FULFILMENT_PATHS, type FulfilmentPath } from '../../contracts/vocabulary.ts';
 import { SfnExecutionStarter } from '../adapters/aws/sfn-execution-starter.ts';
+import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { stepFunctions } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { parseJsonConfig, readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { eventPublisher, orderRepository } from '../shared/wiring.ts';
+import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type RouteDeps, type RouteOutcome, routeOrder } from '../use-cases/route-order.ts';
 
 const logger = createLogger();
 
-const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'PATH_STATE_MACHINES']);
+const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'PATH_STATE_MACHINES', 'WMS_BASE_URL']);
 const isPathMap = (value: unknown): value is Partial<Record<FulfilmentPath, string>> =>
   typeof value === 'object' &&
   value !== null &&
@@ -29,6 +30,7 @@ const deps: RouteDeps = {
   events: eventPublisher(config.EVENT_BUS_NAME),
   clock: systemClock,
   pathStateMachines: parseJsonConfig('PATH_STATE_MACHINES', config.PATH_STATE_MACHINES, isPathMap),
+  inventory: new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL)),
 };
 
 /** Target of the `order.received` rule: validates the event, then routes the order to its path. */

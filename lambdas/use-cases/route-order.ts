@@ -1,9 +1,21 @@
 import type { CanonicalOrder } from '../../contracts/order.ts';
 import type { FulfilmentPath } from '../../contracts/vocabulary.ts';
+import { inventoryConfidence } from '../core/inventory-confidence.ts';
 import { marginPct, orderCost, orderValue } from '../core/money.ts';
-import { classifyOrder, resolveDeployedPath } from '../core/routing.ts';
-import type { Clock, EventPublisher, ExecutionStarter, OrderRepository } from '../ports/index.ts';
-import { OrderNotFound } from '../shared/errors.ts';
+import {
+  classifyOrder,
+  type InventoryConfidence,
+  type RoutingDecision,
+  resolveDeployedPath,
+} from '../core/routing.ts';
+import type {
+  Clock,
+  EventPublisher,
+  ExecutionStarter,
+  InventoryPort,
+  OrderRepository,
+} from '../ports/index.ts';
+import { OrderNotFound, PartnerUnavailable } from '../shared/errors.ts';
 
 export interface RouteDeps {
   readonly orders: OrderRepository;
@@ -12,6 +24,10 @@ export interface RouteDeps {
   readonly clock: Clock;
   /** State machine ARN per deployed fulfilment path. */
   readonly pathStateMachines: Readonly<Partial<Record<FulfilmentPath, string>>>;
+  /** Stock by facility, read when a split across facilities could be the better path. */
+  readonly inventory?: InventoryPort;
+  /** Most facilities one order may be split across. @default DEFAULT_MAX_SPLIT_SITES */
+  readonly maxSplitSites?: number;
 }
 
 export type RouteOutcome =
@@ -32,7 +48,7 @@ export interface PathExecutionInput {
   readonly priorityScore: number;
 }
 
-export function classify(order: CanonicalOrder) {
+export function classify(order: CanonicalOrder, inventory?: InventoryConfidence): RoutingDecision {
   const value = orderValue(order.lines);
   return classifyOrder({
     channel: order.channel,
@@ -43,7 +59,41 @@ export function classify(order: CanonicalOrder) {
     orderValue: value,
     marginPct: marginPct(value, orderCost(order.lines)),
     lines: order.lines,
+    inventory,
   });
+}
+
+/**
+ * Stock matters to the path only when the order could split: stocked lines, not EDI replenishment, and a
+ * split path deployed. Ship-complete orders are read too, so a split their terms block is on record. A WMS
+ * outage routes single-site (INVENTORY_UNAVAILABLE) rather than holding the order.
+ */
+async function readInventory(
+  order: CanonicalOrder,
+  deps: RouteDeps,
+): Promise<{ inventory?: InventoryConfidence; reasonCodes: string[] }> {
+  const stocked = order.lines.filter((line) => line.dropShip !== true);
+  const couldSplit =
+    deps.inventory !== undefined &&
+    deps.pathStateMachines['multi-site-split'] !== undefined &&
+    stocked.length > 0 &&
+    order.source.system !== 'edi';
+  if (!couldSplit || !deps.inventory) return { reasonCodes: [] };
+  try {
+    const snapshot = await deps.inventory.getStock(
+      stocked.map((line) => line.sku),
+      order.shipTo.country,
+    );
+    const inventory = inventoryConfidence(
+      stocked.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity })),
+      snapshot.sites,
+      deps.maxSplitSites === undefined ? {} : { maxSites: deps.maxSplitSites },
+    );
+    return { inventory, reasonCodes: [] };
+  } catch (error) {
+    if (error instanceof PartnerUnavailable) return { reasonCodes: ['INVENTORY_UNAVAILABLE'] };
+    throw error;
+  }
 }
 
 /**
@@ -58,7 +108,13 @@ export async function routeOrder(orderId: string, deps: RouteDeps): Promise<Rout
   }
 
   const deployed = new Set(Object.keys(deps.pathStateMachines) as FulfilmentPath[]);
-  const decision = resolveDeployedPath(classify(record.order), deployed);
+  // Stock is read only for a first routing: a redelivery keeps the recorded path.
+  const stock = record.path ? { reasonCodes: [] } : await readInventory(record.order, deps);
+  const classified = classify(record.order, stock.inventory);
+  const decision = resolveDeployedPath(
+    { ...classified, reasonCodes: [...classified.reasonCodes, ...stock.reasonCodes] },
+    deployed,
+  );
   // Once accepted, a redelivery keeps the recorded path even if the deployed paths changed meanwhile.
   const path = record.path ?? decision.path;
   const stateMachineArn = deps.pathStateMachines[path];

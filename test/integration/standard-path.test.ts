@@ -474,6 +474,40 @@ describe('standard single-site path, end to end', () => {
   });
 });
 
+describe('routing reads stock when a split could serve the order better', () => {
+  it('routes single-site, saying why, when the WMS cannot be read for stock', async () => {
+    harness.sandbox.failNext.set('GET /wms/availability', 3);
+    const received = await ingestErpOrder(JSON.stringify(erpOrder()), {
+      orders: harness.orders,
+      exceptions: harness.exceptions,
+      events: harness.events,
+      clock: harness.clock,
+    });
+    if (received.kind !== 'received') throw new Error('not received');
+    const outcome = await harness.routeWithStock(received.orderId);
+    expect(outcome).toMatchObject({
+      kind: 'started',
+      path: 'standard-single-site',
+      reasonCodes: ['DEFAULT_STANDARD', 'INVENTORY_UNAVAILABLE'],
+    });
+    expect(harness.sandbox.failNext.get('GET /wms/availability')).toBe(0);
+  });
+
+  it('reads stock once: a redelivered order.received keeps the recorded path without asking the WMS', async () => {
+    const received = await ingestErpOrder(JSON.stringify(erpOrder()), {
+      orders: harness.orders,
+      exceptions: harness.exceptions,
+      events: harness.events,
+      clock: harness.clock,
+    });
+    if (received.kind !== 'received') throw new Error('not received');
+    await harness.routeWithStock(received.orderId);
+    const reads = harness.sandbox.callsTo('GET', '/wms/availability').length;
+    await harness.routeWithStock(received.orderId);
+    expect(harness.sandbox.callsTo('GET', '/wms/availability').length).toBe(reads);
+  });
+});
+
 describe('ingress and routing are safe to repeat', () => {
   it('a redelivered ERP order creates one order and one execution', async () => {
     const message = erpOrder();

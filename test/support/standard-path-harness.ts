@@ -299,6 +299,21 @@ export class StandardPathHarness {
     return { orderId: outcome.orderId, execution: await this.running.get(outcome.orderId) };
   }
 
+  /** Routes as the deployed router does, with the split path deployed and the WMS read for stock. */
+  routeWithStock(orderId: string) {
+    return routeOrder(orderId, {
+      orders: this.orders,
+      executions: this.starter,
+      events: this.events,
+      clock: this.clock,
+      inventory: new WmsClient(this.partner('wms')),
+      pathStateMachines: {
+        'standard-single-site': 'arn:aws:states:us-east-1:123456789012:stateMachine:standard',
+        'multi-site-split': 'arn:aws:states:us-east-1:123456789012:stateMachine:split',
+      },
+    });
+  }
+
   route(orderId: string) {
     return routeOrder(orderId, {
       orders: this.orders,
