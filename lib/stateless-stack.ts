@@ -40,18 +40,23 @@ export class StatelessStack extends Stack {
     const { stateful, partners } = props;
     const { ordersTable, exceptionsTable, dataKey: key, bus } = stateful;
 
-    const fn = (fnId: string, handler: string, description: string, environment: Record<string, string>) => {
+    /** A function of the stack; `partnerOnly` ones talk to a partner alone: no table, no bus. */
+    const fn = (
+      fnId: string,
+      handler: string,
+      description: string,
+      environment: Record<string, string>,
+      options: { partnerOnly?: boolean } = {},
+    ) => {
       const created = new HandoffFunction(this, fnId, {
         handler,
         description,
         deadLetterQueue: stateful.functionFailureDlq,
-        environment: {
-          EVENT_BUS_NAME: bus.eventBusName,
-          ORDERS_TABLE_NAME: ordersTable.tableName,
-          ...environment,
-        },
+        environment: options.partnerOnly
+          ? environment
+          : { EVENT_BUS_NAME: bus.eventBusName, ORDERS_TABLE_NAME: ordersTable.tableName, ...environment },
       });
-      created.allowPutEvents(bus.eventBusArn);
+      if (!options.partnerOnly) created.allowPutEvents(bus.eventBusArn);
       return created;
     };
     const orderSteps: ('GetItem' | 'UpdateItem')[] = ['GetItem', 'UpdateItem'];
@@ -142,7 +147,34 @@ export class StatelessStack extends Stack {
         HumanDecisionTaskFunctionArn: humanDecisionTask.function,
       },
     });
-    this.paths = { 'standard-single-site': standard };
+
+    // Multi-site split: plan (and confirm) against the order, and a table-less reservation per facility.
+    const splitAllocation = fn(
+      'SplitAllocation',
+      'split-allocation',
+      'Multi-site split: plans the facilities, then confirms the reserved split',
+      { WMS_BASE_URL: partners.wmsBaseUrl },
+    );
+    bindTable(splitAllocation.role, { table: ordersTable, key, actions: orderSteps });
+    const reserveShipment = fn(
+      'ReserveShipment',
+      'reserve-shipment',
+      "Multi-site split: reserves one facility's shipment at the WMS",
+      { WMS_BASE_URL: partners.wmsBaseUrl },
+      { partnerOnly: true },
+    );
+    const split = new FulfilmentPath(this, 'MultiSiteSplitPath', {
+      path: 'multi-site-split',
+      functions: {
+        CheckCreditFunctionArn: checkCredit.function,
+        SplitAllocationFunctionArn: splitAllocation.function,
+        ReserveShipmentFunctionArn: reserveShipment.function,
+        ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+        HumanDecisionTaskFunctionArn: humanDecisionTask.function,
+      },
+    });
+    this.paths = { 'standard-single-site': standard, 'multi-site-split': split };
     const pathArns = Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn);
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
     decideException.role.addToPrincipalPolicy(
@@ -161,6 +193,7 @@ export class StatelessStack extends Stack {
       'route-order',
       'Classifies order.received and starts its fulfilment path',
       {
+        WMS_BASE_URL: partners.wmsBaseUrl,
         PATH_STATE_MACHINES: Stack.of(this).toJsonString(
           Object.fromEntries(
             Object.entries(this.paths).map(([path, p]) => [path, p.stateMachine.stateMachineArn]),
@@ -200,6 +233,8 @@ export class StatelessStack extends Stack {
       raiseStepException,
       humanDecisionTask,
       decideException,
+      splitAllocation,
+      reserveShipment,
       router,
     };
 

@@ -56,6 +56,8 @@ export interface OrderRecord {
     reservationId?: string;
     cutoffHourUtc?: number;
     transitDays?: number;
+    /** A split allocation: one reserved shipment per facility (the single-site fields describe the first). */
+    shipments?: readonly AllocatedShipment[];
   };
   readonly release?: {
     action: 'release' | 'defer';
@@ -65,6 +67,14 @@ export interface OrderRecord {
     releaseId?: string;
   };
   readonly exceptionIds?: readonly string[];
+}
+
+export interface AllocatedShipment {
+  readonly siteId: string;
+  readonly lines: readonly AllocatedLine[];
+  readonly reservationId: string;
+  readonly cutoffHourUtc?: number;
+  readonly transitDays?: number;
 }
 
 export type OrderPatch = Partial<

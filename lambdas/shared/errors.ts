@@ -126,3 +126,15 @@ export class DecisionConflict extends HandoffError {
     );
   }
 }
+
+/** A path step received input its state machine should never send: names the field and the rule. */
+export class InvalidStepInput extends HandoffError {
+  override readonly name = 'InvalidStepInput';
+  readonly retryable = false;
+  constructor(
+    readonly field: string,
+    readonly rule: string,
+  ) {
+    super(`${field} ${rule}`);
+  }
+}

@@ -24,8 +24,9 @@ export interface ReleaseStepResult {
 
 /**
  * The release decision: release now, prioritised by service level, promise date and customer priority,
- * or defer a future-dated order until its release window opens. Releasing calls the WMS once per order
- * (idempotency key), then records `released` and announces `warehouse.released`.
+ * or defer a future-dated order until its release window opens. Releasing calls the WMS once per
+ * facility shipment (idempotency key each), then records `released` and announces `warehouse.released`
+ * per facility.
  */
 export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Promise<ReleaseStepResult> {
   const record = await deps.orders.get(orderId);
@@ -35,15 +36,28 @@ export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Pr
     throw new IllegalStageTransition(orderId, record.stage, 'released');
   }
   const { order, allocation } = record;
-  const siteId = allocation.siteId as string;
+  // A split order ships from several facilities; it is released as one, timed by its slowest shipment.
+  const shipments = allocation.shipments?.length
+    ? allocation.shipments
+    : [
+        {
+          siteId: allocation.siteId as string,
+          lines: allocation.allocated,
+          cutoffHourUtc: allocation.cutoffHourUtc,
+          transitDays: allocation.transitDays,
+        },
+      ];
+  const split = shipments.length > 1;
   const now = deps.clock.now();
+  const transit = (days: number | undefined) => days ?? deps.defaultTransitDays ?? 3;
+  const cutoff = (hour: number | undefined) => hour ?? deps.defaultCutoffHourUtc ?? 16;
   const decision = decideRelease({
     serviceLevel: order.serviceLevel,
     customerPriority: order.customer.priority,
     promiseDate: order.promiseDate,
     now: now.toISOString(),
-    transitDays: allocation.transitDays ?? deps.defaultTransitDays ?? 3,
-    siteCutoffHourUtc: allocation.cutoffHourUtc ?? deps.defaultCutoffHourUtc ?? 16,
+    transitDays: Math.max(...shipments.map((s) => transit(s.transitDays))),
+    siteCutoffHourUtc: Math.min(...shipments.map((s) => cutoff(s.cutoffHourUtc))),
   });
   const summary = {
     action: decision.action,
@@ -59,35 +73,45 @@ export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Pr
     return summary;
   }
 
-  const { releaseId } = await deps.warehouse.release({
-    orderId,
-    siteId,
-    lines: allocation.allocated,
-    priority: decision.priority,
-    shipBy: decision.shipBy,
-    serviceLevel: order.serviceLevel,
-    idempotencyKey: idempotencyKey(orderId, 'release'),
-  });
+  const released: { siteId: string; releaseId: string; lines: typeof allocation.allocated }[] = [];
+  for (const shipment of shipments) {
+    const key = split
+      ? idempotencyKey(orderId, 'release', shipment.siteId)
+      : idempotencyKey(orderId, 'release');
+    const { releaseId } = await deps.warehouse.release({
+      orderId,
+      siteId: shipment.siteId,
+      lines: shipment.lines,
+      priority: decision.priority,
+      shipBy: decision.shipBy,
+      serviceLevel: order.serviceLevel,
+      idempotencyKey: key,
+    });
+    released.push({ siteId: shipment.siteId, releaseId, lines: shipment.lines });
+  }
+  const releaseId = released.map((r) => r.releaseId).join(',');
   await deps.orders.transition(record, 'released', decision.reasonCodes, {
     release: { ...summary, releaseId },
   });
-  await deps.events.publish([
-    {
-      name: 'warehouse.released',
+  await deps.events.publish(
+    released.map((shipment) => ({
+      name: 'warehouse.released' as const,
       detail: {
-        schemaVersion: 1,
+        schemaVersion: 1 as const,
         orderId,
         correlationId: orderId,
-        idempotencyKey: idempotencyKey(orderId, 'release'),
+        idempotencyKey: split
+          ? idempotencyKey(orderId, 'release', shipment.siteId)
+          : idempotencyKey(orderId, 'release'),
         occurredAt: now.toISOString(),
-        siteId,
-        releaseId,
+        siteId: shipment.siteId,
+        releaseId: shipment.releaseId,
         priority: decision.priority,
         shipBy: decision.shipBy,
-        lines: [...allocation.allocated],
+        lines: [...shipment.lines],
         reasonCodes: decision.reasonCodes,
       },
-    },
-  ]);
+    })),
+  );
   return { ...summary, releaseId };
 }

@@ -104,5 +104,9 @@ export function sampleOrders(now: Date, runId: string): SampleOrder[] {
         { ...item(1, 'WIDGET-100', 5, '12.50', '8.10'), Quantity: '2.5' },
       ]),
     },
+    {
+      label: 'order no single facility can fill (split across facilities)',
+      body: order(`${runId}-10`, 'C-1001', dated, [item(1, 'WIDGET-100', 1500, '12.50', '8.10')]),
+    },
   ];
 }

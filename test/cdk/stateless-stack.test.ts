@@ -47,10 +47,14 @@ const FUNCTIONS = {
   RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME'] },
   DecideException: { handler: 'decide-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
-  OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES'] },
+  SplitAllocation: { handler: 'split-allocation', env: ['WMS_BASE_URL'] },
+  ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
+  OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES', 'WMS_BASE_URL'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
+/** Functions that talk to a partner only: no table, no bus, no key. */
+const partnerOnly = (name: FunctionName) => 'partnerOnly' in FUNCTIONS[name];
 
 const functionId = (name: string) => logicalId(template, 'AWS::Lambda::Function', `${name}Function`);
 const stateMachineId = () =>
@@ -146,26 +150,37 @@ describe('IAM', () => {
         [EXCEPTIONS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       },
     ],
+    ['SplitAllocation', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    ['ReserveShipment', {}],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
     expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
   });
 
   it.each(FUNCTION_NAMES)('%s may put events on the fulfilment bus only', (name) => {
+    expect(grantsByResource(functionStatements(name), 'events', renderer)).toEqual(
+      partnerOnly(name) ? {} : { '<stateful:FulfilmentBus.Arn>': ['events:PutEvents'] },
+    );
+    if (partnerOnly(name)) return;
     expect(grantsByResource(functionStatements(name), 'events', renderer)).toEqual({
       '<stateful:FulfilmentBus.Arn>': ['events:PutEvents'],
     });
   });
 
-  it('OrderRouter may start the standard path and nothing else in Step Functions', () => {
+  it('OrderRouter may start the fulfilment paths and nothing else in Step Functions', () => {
     expect(grantsByResource(functionStatements('OrderRouter'), 'states', renderer)).toEqual({
       '<StandardSingleSitePathStateMachine>': ['states:StartExecution'],
+      '<MultiSiteSplitPathStateMachine>': ['states:StartExecution'],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(template, 'AWS::IAM::Role', 'OrderRouterRole') }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: stateMachineId() } },
+          {
+            Action: 'states:StartExecution',
+            Effect: 'Allow',
+            Resource: Match.arrayWith([{ Ref: stateMachineId() }]),
+          },
         ]),
       },
     });
@@ -178,19 +193,17 @@ describe('IAM', () => {
   it.each(['HumanDecisionTask', 'DecideException'])(
     '%s may answer waiting tasks of the fulfilment paths, and nothing else in Step Functions',
     (name) => {
+      const answer = ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'];
       expect(grantsByResource(functionStatements(name), 'states', renderer)).toEqual({
-        '<StandardSingleSitePathStateMachine>': [
-          'states:SendTaskFailure',
-          'states:SendTaskHeartbeat',
-          'states:SendTaskSuccess',
-        ],
+        '<StandardSingleSitePathStateMachine>': answer,
+        '<MultiSiteSplitPathStateMachine>': answer,
       });
     },
   );
 
   it.each(FUNCTION_NAMES)('%s uses the data key only through DynamoDB (kms:ViaService)', (name) => {
     const kms = functionStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
-    expect(kms.length).toBeGreaterThan(0);
+    expect(kms.length > 0).toBe(!partnerOnly(name));
     for (const statement of kms) {
       expect(render(statement.Resource)).toBe('<stateful:OrderDataKey.Arn>');
       expect(statement.Condition).toEqual({
@@ -243,8 +256,9 @@ describe('functions', () => {
     const expected: Record<string, string> = {
       POWERTOOLS_SERVICE_NAME: `handoff-${FUNCTIONS[name].handler}`,
       NODE_OPTIONS: '--enable-source-maps',
-      EVENT_BUS_NAME: '<stateful:FulfilmentBus>',
-      ORDERS_TABLE_NAME: '<stateful:OrdersTable>',
+      ...(partnerOnly(name)
+        ? {}
+        : { EVENT_BUS_NAME: '<stateful:FulfilmentBus>', ORDERS_TABLE_NAME: '<stateful:OrdersTable>' }),
     };
     const extra: Record<string, string> = {
       EXCEPTIONS_TABLE_NAME: '<stateful:ExceptionsTable>',
@@ -262,7 +276,10 @@ describe('functions', () => {
       Environment: { Variables: Match.objectLike({ PATH_STATE_MACHINES: variables }) },
     });
     const paths = JSON.parse(render(variables.asObject())) as Record<string, string>;
-    expect(paths).toEqual({ 'standard-single-site': '<StandardSingleSitePathStateMachine>' });
+    expect(paths).toEqual({
+      'standard-single-site': '<StandardSingleSitePathStateMachine>',
+      'multi-site-split': '<MultiSiteSplitPathStateMachine>',
+    });
     expect(Object.keys(paths).sort()).toEqual(Object.keys(stack.paths).sort());
   });
 

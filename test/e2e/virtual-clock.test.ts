@@ -100,9 +100,9 @@ it('a future-dated order waits on the virtual clock for its release window, then
 });
 
 it('waits the path Retry interval on the virtual clock after a partner outage, then completes', async () => {
-  // The WMS refuses the availability call three times: all the HTTP client's own attempts fail.
-  sandbox.failNext.set('GET /wms/availability', 3);
-  const callsBefore = sandbox.callsTo('GET', '/wms/availability').length;
+  // The WMS refuses the reservation three times: all the HTTP client's own attempts fail.
+  sandbox.failNext.set('POST /wms/reservations', 3);
+  const callsBefore = sandbox.callsTo('POST', '/wms/reservations').length;
   const order = sampleOrders(clock.now(), 'VR')[0];
   const queue = [...cloud.sqs.queues.values()].find((q) =>
     q.resource.logicalId.startsWith('ErpIngressQueue'),
@@ -117,7 +117,7 @@ it('waits the path Retry interval on the virtual clock after a partner outage, t
   );
   await new Promise((resolve) => setTimeout(resolve, 300));
   expect(execution.status).toBe('RUNNING');
-  expect(sandbox.callsTo('GET', '/wms/availability').length - callsBefore).toBe(3);
+  expect(sandbox.callsTo('POST', '/wms/reservations').length - callsBefore).toBe(3);
 
   // IntervalSeconds 2 with full jitter: at most 2 s of virtual time.
   await clock.advance(2_000);
