@@ -39,6 +39,8 @@ export interface OrderRecord {
     decision: string;
     reasonCodes: readonly string[];
     exceptionId?: string;
+    /** For a hold: the escalation ladder its exception climbs (standard finance hold or fast review). */
+    ladder?: string;
     /** For a hold a person decided: who, when and why (the credit release audit). */
     review?: {
       outcome: 'release' | 'reject';

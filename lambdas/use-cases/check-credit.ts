@@ -4,7 +4,14 @@ import {
   type CreditPolicy,
   DEFAULT_CREDIT_POLICY,
 } from '../core/credit.ts';
-import { CREDIT_HOLD_LADDER, slaSeconds } from '../core/escalation.ts';
+import { type AutoApproveBand, creditLane, DEFAULT_AUTO_APPROVE_BANDS } from '../core/credit-bands.ts';
+import {
+  CREDIT_FAST_REVIEW_LADDER,
+  CREDIT_HOLD_LADDER,
+  type EscalationLadder,
+  ladderFor,
+  slaSeconds,
+} from '../core/escalation.ts';
 import { orderValue } from '../core/money.ts';
 import type { CustomerPriority } from '../core/vocabulary.ts';
 import type {
@@ -27,6 +34,8 @@ export interface CreditDeps {
   readonly credit: CreditDataPort;
   readonly clock: Clock;
   readonly policy?: CreditPolicy;
+  /** @default DEFAULT_AUTO_APPROVE_BANDS */
+  readonly bands?: readonly AutoApproveBand[];
 }
 
 export interface CreditStepResult {
@@ -46,8 +55,12 @@ export interface CreditHoldTask {
   readonly escalationSlaSeconds: number;
 }
 
-function holdTask(exceptionId: string, customerPriority: CustomerPriority): CreditHoldTask {
-  const [controller, manager] = CREDIT_HOLD_LADDER.tiers;
+function holdTask(
+  exceptionId: string,
+  customerPriority: CustomerPriority,
+  ladder: EscalationLadder,
+): CreditHoldTask {
+  const [controller, manager] = ladder.tiers;
   return {
     exceptionId,
     slaSeconds: controller ? slaSeconds(controller, customerPriority) : 0,
@@ -63,7 +76,14 @@ function stored(record: OrderRecord): CreditStepResult | undefined {
     decision,
     reasonCodes: record.credit.reasonCodes,
     ...(exceptionId ? { exceptionId } : {}),
-    hold: decision === 'hold' && exceptionId ? holdTask(exceptionId, record.order.customer.priority) : null,
+    hold:
+      decision === 'hold' && exceptionId
+        ? holdTask(
+            exceptionId,
+            record.order.customer.priority,
+            ladderFor('credit-hold', record.credit.ladder),
+          )
+        : null,
   };
 }
 
@@ -87,8 +107,30 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
   const assessment: CreditAssessment | undefined = profile
     ? assessCredit(value, profile, deps.policy ?? DEFAULT_CREDIT_POLICY)
     : undefined;
-  const decision = assessment?.decision ?? 'hold';
-  const reasonCodes: string[] = assessment ? [...assessment.reasonCodes] : ['CREDIT_ACCOUNT_NOT_FOUND'];
+  // Auto-approve bands release a held order without review; what they do not release goes to finance,
+  // through the fast lane for an expedited key-account order.
+  const lane = assessment
+    ? creditLane({
+        assessment,
+        customerPriority: order.customer.priority,
+        segment: order.customer.segment,
+        serviceLevel: order.serviceLevel,
+        orderValue: assessment.orderValue,
+        paymentTerms: profile?.paymentTerms ?? order.customer.terms.paymentTerms,
+        overdueAmount: profile?.overdueAmount ?? 0,
+        bands: deps.bands ?? DEFAULT_AUTO_APPROVE_BANDS,
+      })
+    : undefined;
+  const decision: CreditStepResult['decision'] =
+    lane === undefined
+      ? 'hold'
+      : lane.lane === 'auto-approved'
+        ? 'approved'
+        : lane.lane === 'declined'
+          ? 'declined'
+          : 'hold';
+  const reasonCodes: string[] = lane ? [...lane.reasonCodes] : ['CREDIT_ACCOUNT_NOT_FOUND'];
+  const ladder = lane?.lane === 'fast-review' ? CREDIT_FAST_REVIEW_LADDER : CREDIT_HOLD_LADDER;
 
   if (decision === 'approved') {
     await deps.orders.transition(record, 'credit-approved', reasonCodes, {
@@ -117,24 +159,24 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
   }
 
   const exceptionId = `EXC-${orderId}-CREDIT`;
-  const keyAccount = order.customer.priority === 'key-account';
-  const hold = holdTask(exceptionId, order.customer.priority);
+  const hold = holdTask(exceptionId, order.customer.priority, ladder);
   const exception: OwnedException = {
     exceptionId,
     type: 'credit-hold',
     ownerTeam: 'finance',
-    priority: keyAccount ? 'high' : 'normal',
+    priority: lane?.hold?.priority ?? 'normal',
     state: 'open',
     stage: 'credit-hold',
     orderId,
     correlationId: orderId,
     raisedAt: occurredAt,
     slaDueAt: addSeconds(now, hold.slaSeconds),
-    recommendedAction: assessment
-      ? `Review ${order.customer.id}: order ${value} ${order.currency} takes exposure to ${assessment.exposureAfterOrder} against a limit of ${assessment.creditLimit} (${reasonCodes.join(', ')}). Release, or contact the customer for payment.`
-      : `Customer ${order.customer.id} has no credit account in the ERP: set one up or reject the order.`,
+    recommendedAction:
+      lane?.hold?.recommendedAction ??
+      `Customer ${order.customer.id} has no credit account in the ERP: set one up or reject the order.`,
     reasonCodes,
     context: {
+      ladder: ladder.name,
       orderValue: value,
       currency: order.currency,
       customerId: order.customer.id,
@@ -154,7 +196,7 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
   };
   await deps.exceptions.raiseIfAbsent(exception);
   await deps.orders.transition(record, 'credit-hold', reasonCodes, {
-    credit: { decision, reasonCodes, exceptionId },
+    credit: { decision, reasonCodes, exceptionId, ladder: ladder.name },
     addExceptionId: exceptionId,
   });
   const held: CanonicalEvent<'credit.hold.placed'> = {

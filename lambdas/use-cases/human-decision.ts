@@ -83,7 +83,7 @@ export async function awaitHumanDecision(
     await deps.callbacks.succeed(taskToken, outputOf(exception.resolution));
     return { status: 'already-decided', tier: exception.resolution.tier };
   }
-  const ladder = ladderFor(exception.type);
+  const ladder = ladderFor(exception.type, exception.context.ladder);
   const tier = tierOf(ladder, input.tier);
   const record = await deps.orders.get(exception.orderId);
   if (!record) throw new OrderNotFound(exception.orderId);
@@ -149,7 +149,7 @@ export async function decideException(
   const decidedBy = requireText('decidedBy', input.decidedBy, 120);
   const reason = requireText('reason', input.reason, 500);
   const exception = await load(exceptionId, deps);
-  const ladder = ladderFor(exception.type);
+  const ladder = ladderFor(exception.type, exception.context.ladder);
   const resolution: ExceptionResolution = exception.resolution ?? {
     outcome: input.outcome,
     decidedBy,
@@ -172,7 +172,7 @@ export async function applyDecisionFallback(
   deps: DecisionDeps,
 ): Promise<DecisionOutput> {
   const exception = await load(requireText('exceptionId', input.exceptionId, 80), deps);
-  const ladder = ladderFor(exception.type);
+  const ladder = ladderFor(exception.type, exception.context.ladder);
   const resolution: ExceptionResolution = exception.resolution ?? {
     outcome: ladder.fallback.outcome,
     decidedBy: FALLBACK_ACTOR,
