@@ -53,8 +53,7 @@ const app = new App({
   context: {
     'aws:cdk:bundling-stacks': [],
     [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true,
-    'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
-    'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
+    'handoff:partnersBaseUrl': sandbox.baseUrl,
   },
 });
 buildApp(app);

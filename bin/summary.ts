@@ -45,5 +45,5 @@ console.log(
   `\ncdk-nag (AwsSolutions + Serverless): ${findings === 0 ? 'clean, 0 unacknowledged findings' : `${findings} FINDINGS — see ${reportPath}`}`,
 );
 console.log(
-  '\nDeploy with: npx cdk deploy --all   (partner URLs: -c handoff:erpBaseUrl=… -c handoff:wmsBaseUrl=…)',
+  '\nDeploy with: npx cdk deploy --all   (partner URLs: -c handoff:partnersBaseUrl=… or -c handoff:erpBaseUrl=…, wms, tms, crm, finance, edi)',
 );

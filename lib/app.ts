@@ -3,11 +3,16 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { StatefulStack } from './stateful-stack.ts';
 import { type PartnerEndpoints, StatelessStack } from './stateless-stack.ts';
 
+const PARTNERS = ['erp', 'wms', 'tms', 'crm', 'finance', 'edi'] as const;
+
 /** Where the local cloud's partner sandboxes listen; a real deployment passes its own with `-c`. */
-export const LOCAL_PARTNERS: PartnerEndpoints = {
-  erpBaseUrl: 'http://127.0.0.1:4610/erp',
-  wmsBaseUrl: 'http://127.0.0.1:4610/wms',
-};
+export const LOCAL_PARTNERS: PartnerEndpoints = partnerEndpoints(
+  (partner) => `http://127.0.0.1:4610/${partner}`,
+);
+
+function partnerEndpoints(url: (partner: (typeof PARTNERS)[number]) => string): PartnerEndpoints {
+  return Object.fromEntries(PARTNERS.map((p) => [`${p}BaseUrl`, url(p)])) as unknown as PartnerEndpoints;
+}
 
 export interface HandoffApp {
   readonly app: App;
@@ -18,10 +23,15 @@ export interface HandoffApp {
 /** Builds the Handoff app: a stateful and a stateless stack, checked by the cdk-nag packs on synth. */
 export function buildApp(app: App = new App()): HandoffApp {
   const stage = String(app.node.tryGetContext('handoff:stage') ?? 'dev');
-  const partners: PartnerEndpoints = {
-    erpBaseUrl: String(app.node.tryGetContext('handoff:erpBaseUrl') ?? LOCAL_PARTNERS.erpBaseUrl),
-    wmsBaseUrl: String(app.node.tryGetContext('handoff:wmsBaseUrl') ?? LOCAL_PARTNERS.wmsBaseUrl),
-  };
+  // `handoff:partnersBaseUrl` puts every partner under one base (`<base>/erp`, …, as the local sandboxes
+  // are); `handoff:<partner>BaseUrl` sets one partner.
+  const base = app.node.tryGetContext('handoff:partnersBaseUrl') as string | undefined;
+  const partners = partnerEndpoints((partner) =>
+    String(
+      app.node.tryGetContext(`handoff:${partner}BaseUrl`) ??
+        (base ? `${base.replace(/\/+$/, '')}/${partner}` : LOCAL_PARTNERS[`${partner}BaseUrl`]),
+    ),
+  );
   // Tables with a customer-managed key need a concrete region; without the CLI's default, use AWS_REGION.
   const env = {
     account: process.env.CDK_DEFAULT_ACCOUNT,

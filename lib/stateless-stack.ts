@@ -15,10 +15,18 @@ import { bindTable } from './constructs/table-access.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export interface PartnerEndpoints {
-  /** Base URL of the ERP API (sales orders, customer credit). */
+  /** Base URL of the ERP API (sales orders, customer credit, item master, invoices). */
   readonly erpBaseUrl: string;
   /** Base URL of the WMS API (availability, reservations, releases). */
   readonly wmsBaseUrl: string;
+  /** Base URL of the TMS API (carrier rates and bookings). */
+  readonly tmsBaseUrl: string;
+  /** Base URL of the CRM API (customer notifications, cases). */
+  readonly crmBaseUrl: string;
+  /** Base URL of the finance API (exposure, holds). */
+  readonly financeBaseUrl: string;
+  /** Base URL of the EDI gateway (outbound X12). */
+  readonly ediBaseUrl: string;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -174,7 +182,27 @@ export class StatelessStack extends Stack {
         HumanDecisionTaskFunctionArn: humanDecisionTask.function,
       },
     });
-    this.paths = { 'standard-single-site': standard, 'multi-site-split': split };
+
+    // Expedited: the fast credit lane, a premium carrier booked, release at once.
+    const bookCarrier = fn(
+      'BookCarrier',
+      'book-carrier',
+      'Expedited: rates and books the premium carrier (TMS), with weights from the item master (ERP)',
+      { TMS_BASE_URL: partners.tmsBaseUrl, ERP_BASE_URL: partners.erpBaseUrl },
+    );
+    bindTable(bookCarrier.role, { table: ordersTable, key, actions: orderSteps });
+    const expedited = new FulfilmentPath(this, 'ExpeditedPath', {
+      path: 'expedited',
+      functions: {
+        CheckCreditFunctionArn: checkCredit.function,
+        AllocateStockFunctionArn: allocateStock.function,
+        BookCarrierFunctionArn: bookCarrier.function,
+        ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+        HumanDecisionTaskFunctionArn: humanDecisionTask.function,
+      },
+    });
+    this.paths = { 'standard-single-site': standard, 'multi-site-split': split, expedited };
     const pathArns = Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn);
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
     decideException.role.addToPrincipalPolicy(
@@ -235,6 +263,7 @@ export class StatelessStack extends Stack {
       decideException,
       splitAllocation,
       reserveShipment,
+      bookCarrier,
       router,
     };
 

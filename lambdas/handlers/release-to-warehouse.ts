@@ -21,7 +21,8 @@ const deps: ReleaseDeps = {
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
   logger.appendKeys({ orderId, correlationId: orderId });
-  const result = await releaseToWarehouse(orderId, deps);
+  const immediate = (input as { immediate?: unknown }).immediate === true;
+  const result = await releaseToWarehouse(orderId, deps, { immediate });
   logger.info('release decided', { ...result });
   return result;
 };

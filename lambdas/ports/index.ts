@@ -69,6 +69,17 @@ export interface OrderRecord {
     releaseId?: string;
   };
   readonly exceptionIds?: readonly string[];
+  /** The carrier booked for the order (the expedited path books a premium carrier before release). */
+  readonly booking?: {
+    carrier: string;
+    service: string;
+    serviceLevel: ServiceLevel;
+    bookingId: string;
+    trackingNumber: string;
+    pickupDate: string;
+    estimatedDelivery?: string;
+    charge?: number;
+  };
 }
 
 export interface AllocatedShipment {
@@ -80,7 +91,7 @@ export interface AllocatedShipment {
 }
 
 export type OrderPatch = Partial<
-  Pick<OrderRecord, 'path' | 'executionName' | 'credit' | 'allocation' | 'release'>
+  Pick<OrderRecord, 'path' | 'executionName' | 'credit' | 'allocation' | 'release' | 'booking'>
 > & {
   readonly addExceptionId?: string;
 };
@@ -92,6 +103,8 @@ export type CreateResult =
 export interface OrderRepository {
   createIfAbsent(record: OrderRecord): Promise<CreateResult>;
   get(orderId: string): Promise<OrderRecord | undefined>;
+  /** Records partner references on the order without moving it, with the same optimistic lock. */
+  annotate(current: OrderRecord, patch: OrderPatch): Promise<OrderRecord>;
   /** Moves the order to `to` if it is still at `expectedVersion`; throws ConcurrentOrderUpdate otherwise. */
   transition(
     current: OrderRecord,
@@ -234,4 +247,19 @@ export interface ExecutionStarter {
     name: string,
     input: object,
   ): Promise<{ executionArn: string; alreadyStarted: boolean }>;
+}
+
+/** Shipping data of an item (ERP item master): what a carrier rates on. */
+export interface ItemPhysicals {
+  readonly sku: string;
+  readonly weightKg: number;
+  readonly lengthCm: number;
+  readonly widthCm: number;
+  readonly heightCm: number;
+  readonly hazmat: boolean;
+  readonly oversize: boolean;
+}
+
+export interface ItemMasterPort {
+  getPhysicals(skus: readonly string[]): Promise<ReadonlyMap<string, ItemPhysicals>>;
 }

@@ -28,7 +28,11 @@ export interface ReleaseStepResult {
  * facility shipment (idempotency key each), then records `released` and announces `warehouse.released`
  * per facility.
  */
-export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Promise<ReleaseStepResult> {
+export async function releaseToWarehouse(
+  orderId: string,
+  deps: ReleaseDeps,
+  options: { readonly immediate?: boolean } = {},
+): Promise<ReleaseStepResult> {
   const record = await deps.orders.get(orderId);
   if (!record) throw new OrderNotFound(orderId);
   if (record.stage === 'released' && record.release) return { ...record.release };
@@ -51,7 +55,7 @@ export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Pr
   const now = deps.clock.now();
   const transit = (days: number | undefined) => days ?? deps.defaultTransitDays ?? 3;
   const cutoff = (hour: number | undefined) => hour ?? deps.defaultCutoffHourUtc ?? 16;
-  const decision = decideRelease({
+  const decided = decideRelease({
     serviceLevel: order.serviceLevel,
     customerPriority: order.customer.priority,
     promiseDate: order.promiseDate,
@@ -59,6 +63,16 @@ export async function releaseToWarehouse(orderId: string, deps: ReleaseDeps): Pr
     transitDays: Math.max(...shipments.map((s) => transit(s.transitDays))),
     siteCutoffHourUtc: Math.min(...shipments.map((s) => cutoff(s.cutoffHourUtc))),
   });
+  // The expedited path releases at once: its premium carrier is booked, and a wave would only delay it.
+  const decision =
+    options.immediate && decided.action === 'defer'
+      ? {
+          ...decided,
+          action: 'release' as const,
+          releaseAt: now.toISOString(),
+          reasonCodes: [...decided.reasonCodes, 'RELEASED_IMMEDIATELY_EXPEDITED'],
+        }
+      : decided;
   const summary = {
     action: decision.action,
     releaseAt: decision.releaseAt,

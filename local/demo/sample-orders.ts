@@ -108,5 +108,20 @@ export function sampleOrders(now: Date, runId: string): SampleOrder[] {
       label: 'order no single facility can fill (split across facilities)',
       body: order(`${runId}-10`, 'C-1001', dated, [item(1, 'WIDGET-100', 1500, '12.50', '8.10')]),
     },
+    {
+      label: 'next-day order from a key account (expedited: premium carrier, released at once)',
+      body: order(
+        `${runId}-11`,
+        'C-2002',
+        {
+          ...dated,
+          CustomerGroup: 'KEY',
+          Segment: 'ENT',
+          ShippingCondition: '03',
+          RequestedDeliveryDate: inDays(1),
+        },
+        [item(1, 'WIDGET-100', 20, '12.50', '8.10')],
+      ),
+    },
   ];
 }

@@ -49,6 +49,7 @@ const FUNCTIONS = {
   DecideException: { handler: 'decide-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   SplitAllocation: { handler: 'split-allocation', env: ['WMS_BASE_URL'] },
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
+  BookCarrier: { handler: 'book-carrier', env: ['TMS_BASE_URL', 'ERP_BASE_URL'] },
   OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES', 'WMS_BASE_URL'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
@@ -152,6 +153,7 @@ describe('IAM', () => {
     ],
     ['SplitAllocation', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['ReserveShipment', {}],
+    ['BookCarrier', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
     expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
@@ -171,6 +173,7 @@ describe('IAM', () => {
     expect(grantsByResource(functionStatements('OrderRouter'), 'states', renderer)).toEqual({
       '<StandardSingleSitePathStateMachine>': ['states:StartExecution'],
       '<MultiSiteSplitPathStateMachine>': ['states:StartExecution'],
+      '<ExpeditedPathStateMachine>': ['states:StartExecution'],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(template, 'AWS::IAM::Role', 'OrderRouterRole') }],
@@ -197,6 +200,7 @@ describe('IAM', () => {
       expect(grantsByResource(functionStatements(name), 'states', renderer)).toEqual({
         '<StandardSingleSitePathStateMachine>': answer,
         '<MultiSiteSplitPathStateMachine>': answer,
+        '<ExpeditedPathStateMachine>': answer,
       });
     },
   );
@@ -264,6 +268,7 @@ describe('functions', () => {
       EXCEPTIONS_TABLE_NAME: '<stateful:ExceptionsTable>',
       ERP_BASE_URL: LOCAL_PARTNERS.erpBaseUrl,
       WMS_BASE_URL: LOCAL_PARTNERS.wmsBaseUrl,
+      TMS_BASE_URL: LOCAL_PARTNERS.tmsBaseUrl,
       PATH_STATE_MACHINES: expect.any(String),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
@@ -279,6 +284,7 @@ describe('functions', () => {
     expect(paths).toEqual({
       'standard-single-site': '<StandardSingleSitePathStateMachine>',
       'multi-site-split': '<MultiSiteSplitPathStateMachine>',
+      expedited: '<ExpeditedPathStateMachine>',
     });
     expect(Object.keys(paths).sort()).toEqual(Object.keys(stack.paths).sort());
   });

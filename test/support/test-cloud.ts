@@ -40,8 +40,7 @@ export async function startTestCloud(
     context: {
       'aws:cdk:bundling-stacks': [],
       [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
-      'handoff:erpBaseUrl': `${sandbox.baseUrl}/erp`,
-      'handoff:wmsBaseUrl': `${sandbox.baseUrl}/wms`,
+      'handoff:partnersBaseUrl': sandbox.baseUrl,
     },
   });
   buildApp(app);

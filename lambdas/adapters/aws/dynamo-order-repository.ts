@@ -85,26 +85,40 @@ export class DynamoOrderRepository implements OrderRepository {
   ): Promise<OrderRecord> {
     if (!canTransition(current.stage, to))
       throw new IllegalStageTransition(current.orderId, current.stage, to);
+    return this.update(current, patch, { to, reasonCodes });
+  }
+
+  async annotate(current: OrderRecord, patch: OrderPatch): Promise<OrderRecord> {
+    return this.update(current, patch);
+  }
+
+  /** One conditional write: the patch, and the stage move when given, if the order is still at its version. */
+  private async update(
+    current: OrderRecord,
+    patch: OrderPatch,
+    move?: { to: OrderStage; reasonCodes: readonly string[] },
+  ): Promise<OrderRecord> {
     const at = this.clock.now().toISOString();
-    const entry = { stage: to, at, reasonCodes: [...reasonCodes] };
     const { addExceptionId, ...fields } = patch;
-    const names: Record<string, string> = { '#stage': 'stage', '#version': 'version' };
+    const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = {
-      ':to': to,
       ':next': current.version + 1,
       ':expected': current.version,
       ':at': at,
-      ':entry': [entry],
-      ':shard': stageKeys(current.orderId, to, at).stageShard,
     };
-    const sets = [
-      '#stage = :to',
-      '#version = :next',
-      'updatedAt = :at',
-      'stageHistory = list_append(stageHistory, :entry)',
-      'stageShard = :shard',
-      'stageEnteredAt = :at',
-    ];
+    const sets = ['#version = :next', 'updatedAt = :at'];
+    if (move) {
+      names['#stage'] = 'stage';
+      values[':to'] = move.to;
+      values[':entry'] = [{ stage: move.to, at, reasonCodes: [...move.reasonCodes] }];
+      values[':shard'] = stageKeys(current.orderId, move.to, at).stageShard;
+      sets.push(
+        '#stage = :to',
+        'stageHistory = list_append(stageHistory, :entry)',
+        'stageShard = :shard',
+        'stageEnteredAt = :at',
+      );
+    }
     for (const [key, value] of Object.entries(fields)) {
       names[`#${key}`] = key;
       values[`:${key}`] = value;
