@@ -6,6 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqsLib from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { EVENT_CATALOGUE } from '../contracts/events.ts';
 import type { FulfilmentPath as PathName } from '../contracts/vocabulary.ts';
@@ -42,6 +43,8 @@ export class StatelessStack extends Stack {
   public readonly functions: Readonly<Record<string, HandoffFunction>>;
   public readonly paths: Readonly<Partial<Record<PathName, FulfilmentPath>>>;
   public readonly orderReceivedRule: events.Rule;
+  /** The Express workflow shipment.confirmed starts: invoice, notify, close. */
+  public readonly postShipment: FulfilmentPath;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -203,6 +206,44 @@ export class StatelessStack extends Stack {
       },
     });
     this.paths = { 'standard-single-site': standard, 'multi-site-split': split, expedited };
+
+    // Post-shipment (Express): shipment.confirmed → record → invoice (ERP) → notify (CRM) → close.
+    const postShipment = fn(
+      'PostShipment',
+      'post-shipment',
+      'Post-shipment: records a shipment, invoices it (ERP), notifies the customer (CRM), closes the order',
+      { ERP_BASE_URL: partners.erpBaseUrl, CRM_BASE_URL: partners.crmBaseUrl },
+    );
+    // The order, and its shipment ledger items beside it (Query and conditional PutItem).
+    bindTable(postShipment.role, {
+      table: ordersTable,
+      key,
+      actions: ['GetItem', 'UpdateItem', 'Query', 'PutItem'],
+    });
+    this.postShipment = new FulfilmentPath(this, 'PostShipmentWorkflow', {
+      path: 'post-shipment',
+      type: sfn.StateMachineType.EXPRESS,
+      functions: {
+        PostShipmentFunctionArn: postShipment.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+      },
+    });
+    const shipped = EVENT_CATALOGUE['shipment.confirmed'];
+    new events.Rule(this, 'ShipmentConfirmedToPostShipment', {
+      eventBus: bus,
+      description: 'Every shipment.confirmed (proof of shipment) starts the post-shipment workflow',
+      eventPattern: { source: [shipped.source], detailType: [shipped.detailType] },
+    }).addTarget(
+      new targets.SfnStateMachine(this.postShipment.stateMachine, {
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(
+          this,
+          'RuleTargetDlqForShipments',
+          stateful.ruleTargetDlq.queueArn,
+        ),
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
     const pathArns = Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn);
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
     decideException.role.addToPrincipalPolicy(
@@ -264,6 +305,7 @@ export class StatelessStack extends Stack {
       splitAllocation,
       reserveShipment,
       bookCarrier,
+      postShipment,
       router,
     };
 

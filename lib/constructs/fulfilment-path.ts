@@ -8,9 +8,12 @@ import { Construct } from 'constructs';
 import type { FulfilmentPath as PathName } from '../../contracts/vocabulary.ts';
 import { stateMachineFile } from '../paths.ts';
 
+/** A workflow that is not a fulfilment path of its own: it follows one (post-shipment after the handoff). */
+export type FollowOnWorkflow = 'post-shipment';
+
 export interface FulfilmentPathProps {
-  /** The path; its workflow is `statemachines/<path>.asl.json`. */
-  readonly path: PathName;
+  /** The path or follow-on workflow; its ASL is `statemachines/<path>.asl.json`. */
+  readonly path: PathName | FollowOnWorkflow;
   /** Each `${Name}` placeholder in the ASL, mapped to the function whose ARN fills it; each is invokable. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** Further substitutions that are not functions (bus names, table names, …). @default {} */
@@ -27,7 +30,9 @@ export interface FulfilmentPathProps {
 export class FulfilmentPath extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly failedExecutionsAlarm: cloudwatch.Alarm;
-  public readonly path: PathName;
+  public readonly path: PathName | FollowOnWorkflow;
+  /** Express workflows alarm on timed-out executions too: one that times out raises no owned exception. */
+  public readonly timedOutExecutionsAlarm: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: FulfilmentPathProps) {
     super(scope, id);
@@ -68,6 +73,18 @@ export class FulfilmentPath extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    this.timedOutExecutionsAlarm =
+      props.type === sfn.StateMachineType.EXPRESS
+        ? new cloudwatch.Alarm(this, 'TimedOutExecutions', {
+            alarmDescription: `Executions of the ${props.path} workflow timed out before they could raise an owned exception.`,
+            metric: this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum' }),
+            threshold: 0,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          })
+        : undefined;
 
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

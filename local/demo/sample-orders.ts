@@ -28,6 +28,7 @@ function order(
       City: 'Columbus',
       PostalCode: '43004',
       Country: 'US',
+      Email: `receiving.${customer.toLowerCase()}@example.com`,
     },
     Items: items,
     ...overrides,

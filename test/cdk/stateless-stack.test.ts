@@ -50,6 +50,7 @@ const FUNCTIONS = {
   SplitAllocation: { handler: 'split-allocation', env: ['WMS_BASE_URL'] },
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
   BookCarrier: { handler: 'book-carrier', env: ['TMS_BASE_URL', 'ERP_BASE_URL'] },
+  PostShipment: { handler: 'post-shipment', env: ['ERP_BASE_URL', 'CRM_BASE_URL'] },
   OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES', 'WMS_BASE_URL'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
@@ -154,6 +155,10 @@ describe('IAM', () => {
     ['SplitAllocation', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['ReserveShipment', {}],
     ['BookCarrier', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    [
+      'PostShipment',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
+    ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
   ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
     expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
@@ -269,6 +274,7 @@ describe('functions', () => {
       ERP_BASE_URL: LOCAL_PARTNERS.erpBaseUrl,
       WMS_BASE_URL: LOCAL_PARTNERS.wmsBaseUrl,
       TMS_BASE_URL: LOCAL_PARTNERS.tmsBaseUrl,
+      CRM_BASE_URL: LOCAL_PARTNERS.crmBaseUrl,
       PATH_STATE_MACHINES: expect.any(String),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
@@ -430,6 +436,36 @@ describe('standard-single-site state machine', () => {
         .sort(),
     );
     expect(JSON.stringify(resources)).not.toContain(':*');
+  });
+});
+
+describe('post-shipment workflow', () => {
+  const machineId = () =>
+    logicalId(template, 'AWS::StepFunctions::StateMachine', 'PostShipmentWorkflowStateMachine');
+
+  it('is an EXPRESS state machine that is not a fulfilment path the router could start', () => {
+    expect(props(template, machineId()).StateMachineType).toBe('EXPRESS');
+    expect(Object.keys(stack.paths)).not.toContain('post-shipment');
+  });
+
+  it('starts on every handoff.shipping / shipment.confirmed.v1, dead-lettering to RuleTargetDlq', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { source: ['handoff.shipping'], 'detail-type': ['shipment.confirmed.v1'] },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: machineId() },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+          DeadLetterConfig: { Arn: Match.anyValue() },
+        }),
+      ],
+    });
+  });
+
+  it('alarms when an execution times out, since a timed-out Express run raises no owned exception', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsTimedOut',
+      Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId() } }],
+    });
   });
 });
 

@@ -239,12 +239,13 @@ describe('the local cloud runs the synthesized stack', () => {
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 4 queues, 11 functions, 3 paths and 1 rule, plus what the probe stack adds.
+    // The product's 4 queues, 12 functions, 3 paths and the post-shipment workflow, plus the probe stack's.
     expect(cloud.sqs.queues.size).toBe(4 + 4);
-    expect(cloud.lambda.functions.size).toBe(11 + 2);
-    expect(cloud.sfn.machines.size).toBe(3 + 2);
+    expect(cloud.lambda.functions.size).toBe(12 + 2);
+    expect(cloud.sfn.machines.size).toBe(4 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^OrderReceivedToRouter/),
+      expect.stringMatching(/^ShipmentConfirmedToPostShipment/),
       expect.stringMatching(/^ToGhost/),
     ]);
   });
@@ -407,8 +408,8 @@ describe('the local cloud runs the synthesized stack', () => {
 
   it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
     const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
-    // The product's 3 paths and the probe stack's 2 machines.
-    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(5);
+    // The product's 4 machines and the probe stack's 2.
+    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(6);
     const rules = await clients.events.send(
       new ListRulesCommand({ EventBusName: cloud.events.rules[0]?.busName }),
     );
@@ -422,7 +423,7 @@ describe('the local cloud runs the synthesized stack', () => {
         encoding: 'utf8',
       },
     );
-    expect(JSON.parse(cli).stateMachines).toHaveLength(5);
+    expect(JSON.parse(cli).stateMachines).toHaveLength(6);
   });
 });
 

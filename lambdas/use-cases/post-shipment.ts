@@ -1,0 +1,540 @@
+import type { EventDetail } from '../../contracts/events.ts';
+import type { OrderStage } from '../../contracts/vocabulary.ts';
+import {
+  buildInvoice,
+  type Invoice,
+  type InvoiceOrder,
+  type InvoiceRecord,
+  invoicingStatus,
+  ProofOfShipmentMissing,
+} from '../core/invoice.ts';
+import {
+  type NotificationChannel,
+  type NotificationOrder,
+  type NotificationSkipReason,
+  planNotification,
+} from '../core/notifications.ts';
+import { canTransition } from '../core/order-lifecycle.ts';
+import type { Clock, EventPublisher, OrderRecord, OrderRepository } from '../ports/index.ts';
+import { HandoffError, IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { idempotencyKey } from '../shared/ids.ts';
+
+/**
+ * The post-shipment workflow: a `shipment.confirmed` (proof of shipment, possibly partial) is recorded on
+ * the order, invoiced through the ERP, told to the customer, and the order is closed once every ordered
+ * quantity is invoiced. Each step is idempotent on the shipment id, so a redelivered event, an Express
+ * execution started twice (asynchronous Express is at-least-once) or a retried step changes nothing twice.
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Ports (to be hoisted into lambdas/ports/index.ts)
+// ---------------------------------------------------------------------------------------------------------
+
+export interface ShippedLine {
+  readonly lineNo: number;
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+/** A confirmed shipment as the order keeps it: the shipment.confirmed detail minus the event envelope. */
+export interface RecordedShipment {
+  readonly shipmentId: string;
+  readonly siteId: string;
+  readonly carrier: string;
+  readonly trackingNumber: string;
+  /** ISO 8601 with a zone designator, as the warehouse reported it. */
+  readonly shippedAt: string;
+  readonly lines: readonly ShippedLine[];
+  readonly partial: boolean;
+  /** ISO instant Handoff recorded it. */
+  readonly recordedAt: string;
+}
+
+/** An invoice posted to the ERP for one shipment. */
+export interface RecordedInvoice {
+  /** `INV-<shipmentId>`: Handoff's id, and the idempotency key of the posting and of invoice.issued. */
+  readonly invoiceId: string;
+  readonly shipmentId: string;
+  /** The ERP's own document number for the posted invoice. */
+  readonly erpInvoiceId: string;
+  readonly lines: readonly ShippedLine[];
+  readonly currency: string;
+  /** Handoff's total (subtotal + tax), major units. */
+  readonly total: number;
+  /** The amount the ERP posted, major units (the ERP prices to the cent and adds no tax). */
+  readonly erpAmount: number;
+  /** ISO instant. */
+  readonly issuedAt: string;
+  /** YYYY-MM-DD, as the ERP set it from the customer's terms. */
+  readonly dueDate: string;
+}
+
+/** What was decided about one customer notification: sent, or skipped and why. */
+export type RecordedNotification =
+  | {
+      readonly notificationId: string;
+      readonly shipmentId: string;
+      readonly outcome: 'sent';
+      readonly channel: 'email' | 'sms';
+      readonly messageId: string;
+      readonly at: string;
+    }
+  | {
+      readonly notificationId: string;
+      readonly shipmentId: string;
+      readonly outcome: 'skipped';
+      readonly reason: NotificationSkipReason;
+      readonly at: string;
+    };
+
+export interface ShipmentLedgerEntries {
+  readonly shipments: readonly RecordedShipment[];
+  readonly invoices: readonly RecordedInvoice[];
+  readonly notifications: readonly RecordedNotification[];
+}
+
+/**
+ * Shipments, invoices and notifications of one order, kept beside the order record (e.g. items
+ * `SHIPMENT#<id>`, `INVOICE#<id>`, `NOTIFICATION#<id>` under the order's partition key). Every write is
+ * idempotent on its id and the first write wins: `recorded: false` means the id was already there.
+ */
+export interface ShipmentLedger {
+  /** Everything recorded for the order; empty lists when nothing is (never undefined). Strongly consistent. */
+  entries(orderId: string): Promise<ShipmentLedgerEntries>;
+  recordShipment(orderId: string, shipment: RecordedShipment): Promise<{ readonly recorded: boolean }>;
+  recordInvoice(orderId: string, invoice: RecordedInvoice): Promise<{ readonly recorded: boolean }>;
+  recordNotification(
+    orderId: string,
+    notification: RecordedNotification,
+  ): Promise<{ readonly recorded: boolean }>;
+}
+
+/** The ERP's answer to an invoice posting. */
+export interface PostedInvoice {
+  readonly invoiceId: string;
+  readonly erpInvoiceId: string;
+  /** Major units, as the ERP computed it. */
+  readonly amount: number;
+  readonly currency: string;
+  /** ISO instant. */
+  readonly postedAt: string;
+  /** YYYY-MM-DD. */
+  readonly dueDate: string;
+}
+
+/** Posts an invoice to the system of record for billing, idempotent on `invoice.idempotencyKey`. */
+export interface InvoicePosting {
+  postInvoice(invoice: Invoice): Promise<PostedInvoice>;
+}
+
+/** One customer message, in the shape the CRM adapter (`CrmClient.notify`) takes. */
+export interface CustomerMessage {
+  readonly orderId: string;
+  readonly customerId: string;
+  readonly channel: 'email' | 'sms';
+  readonly template: string;
+  readonly data: Readonly<Record<string, string | number>>;
+  /** The notification id: one message per order, milestone and shipment, however often it is retried. */
+  readonly idempotencyKey: string;
+}
+
+/** Sends customer messages; a refusal is a named error (PartnerRejected), an outage PartnerUnavailable. */
+export interface CustomerNotifier {
+  notify(message: CustomerMessage): Promise<{ readonly messageId: string; readonly status: string }>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors (to be hoisted into lambdas/shared/errors.ts)
+// ---------------------------------------------------------------------------------------------------------
+
+/** A later step asked about a shipment RecordShipment never recorded for the order. Permanent. */
+export class ShipmentNotRecorded extends HandoffError {
+  override readonly name = 'ShipmentNotRecorded';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly shipmentId: string,
+  ) {
+    super(`order ${orderId} has no recorded shipment ${shipmentId}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Use cases
+// ---------------------------------------------------------------------------------------------------------
+
+export interface PostShipmentDeps {
+  readonly orders: OrderRepository;
+  readonly ledger: ShipmentLedger;
+  readonly invoices: InvoicePosting;
+  readonly notifier: CustomerNotifier;
+  readonly events: EventPublisher;
+  readonly clock: Clock;
+}
+
+export type ShipmentConfirmedDetail = EventDetail<'shipment.confirmed'>;
+
+export interface ShipmentKey {
+  readonly orderId: string;
+  readonly shipmentId: string;
+}
+
+export interface RecordShipmentResult extends ShipmentKey {
+  readonly stage: OrderStage;
+  /** True when this shipment was already on the order: a redelivered or repeated event. */
+  readonly alreadyRecorded: boolean;
+}
+
+export interface InvoiceShipmentResult extends ShipmentKey {
+  readonly invoiceId: string;
+  /** False when the shipment already had its invoice: nothing was posted or announced again. */
+  readonly issued: boolean;
+  readonly stage: OrderStage;
+  /** When issued: Handoff's total and the amount the ERP posted (they differ when a price has sub-cent digits or tax applies). */
+  readonly total?: number;
+  readonly erpAmount?: number;
+}
+
+export interface NotifyShipmentResult extends ShipmentKey {
+  readonly notificationId: string;
+  readonly notified: boolean;
+  /** Why nothing was sent now: the recorded skip reason, or ALREADY_SENT for a repeat. */
+  readonly reason?: NotificationSkipReason;
+  readonly channel?: 'email' | 'sms';
+}
+
+export type CloseOutcome = 'closed' | 'awaiting-shipments';
+
+export interface CloseIfCompleteResult {
+  readonly orderId: string;
+  readonly outcome: CloseOutcome;
+  readonly stage: OrderStage;
+  /** Order lines with quantity still to ship and invoice (0 once closed). */
+  readonly linesOutstanding: number;
+}
+
+/** Stages in which a new invoice may be issued for a recorded shipment. */
+const INVOICEABLE_IN: readonly OrderStage[] = ['shipped', 'delivered', 'invoiced'];
+/** Stages a fully invoiced order is closed from (`shipped` means a shipment still awaits its invoice). */
+const CLOSABLE_FROM: readonly OrderStage[] = ['invoiced', 'delivered'];
+
+export const SHIPPED_NOTIFICATION_TEMPLATE = 'order-shipped';
+
+/** The reason code that ties a `shipped` stage entry to its shipment: how a repeat is recognised. */
+export const shipmentReasonCode = (shipmentId: string) => `SHIPMENT_CONFIRMED:${shipmentId}`;
+
+async function load(orderId: string, orders: OrderRepository): Promise<OrderRecord> {
+  const record = await orders.get(orderId);
+  if (!record) throw new OrderNotFound(orderId);
+  return record;
+}
+
+function envelope(orderId: string, key: string, now: Date) {
+  return {
+    schemaVersion: 1 as const,
+    orderId,
+    correlationId: orderId,
+    idempotencyKey: key,
+    occurredAt: now.toISOString(),
+  };
+}
+
+function findShipment(entries: ShipmentLedgerEntries, key: ShipmentKey): RecordedShipment {
+  const shipment = entries.shipments.find((s) => s.shipmentId === key.shipmentId);
+  if (!shipment) throw new ShipmentNotRecorded(key.orderId, key.shipmentId);
+  return shipment;
+}
+
+function toInvoiceOrder(record: OrderRecord): InvoiceOrder {
+  const { order } = record;
+  return {
+    orderId: record.orderId,
+    customerId: order.customer.id,
+    currency: order.currency,
+    paymentTerms: order.customer.terms.paymentTerms,
+    lines: order.lines.map(({ lineNo, sku, quantity, unitPrice }) => ({ lineNo, sku, quantity, unitPrice })),
+  };
+}
+
+function toInvoiceRecords(invoices: readonly RecordedInvoice[]): InvoiceRecord[] {
+  return invoices.map((invoice) => ({
+    invoiceId: invoice.invoiceId,
+    shipmentId: invoice.shipmentId,
+    lines: invoice.lines.map(({ lineNo, quantity }) => ({ lineNo, quantity })),
+  }));
+}
+
+/** The order was marked invoiced after its most recent shipment (so there is nothing to move). */
+function invoicedSinceLastShipment(record: OrderRecord): boolean {
+  const history = record.stageHistory;
+  const last = (stage: OrderStage) => history.findLastIndex((entry) => entry.stage === stage);
+  return last('invoiced') > last('shipped');
+}
+
+/**
+ * Records a confirmed shipment on the order and moves it to `shipped` (the first shipment from
+ * `released`, a further partial one from `shipped` or `invoiced`).
+ *
+ * Refuses a shipment without proof (carrier and tracking number) [ProofOfShipmentMissing] and a shipment
+ * for an order that is not released, or already closed [IllegalStageTransition]. A repeat of a shipment
+ * already recorded changes nothing; the stage entry carries `SHIPMENT_CONFIRMED:<shipmentId>`, so a retry
+ * after the stage moved but before the ledger write finishes the write without a second stage move.
+ */
+export async function recordShipment(
+  detail: ShipmentConfirmedDetail,
+  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'clock'>,
+): Promise<RecordShipmentResult> {
+  for (const field of ['carrier', 'trackingNumber'] as const) {
+    if (typeof detail[field] !== 'string' || detail[field].trim() === '') {
+      throw new ProofOfShipmentMissing(
+        `shipment.${field}`,
+        'must be a non-empty string: a shipment is recorded on proof of shipment',
+      );
+    }
+  }
+  const { orderId, shipmentId } = detail;
+  let record = await load(orderId, deps.orders);
+  const reason = shipmentReasonCode(shipmentId);
+  const stageMoved = record.stageHistory.some((entry) => entry.reasonCodes.includes(reason));
+  if (!stageMoved) {
+    if (!canTransition(record.stage, 'shipped')) {
+      throw new IllegalStageTransition(orderId, record.stage, 'shipped');
+    }
+    record = await deps.orders.transition(record, 'shipped', [
+      reason,
+      detail.partial ? 'PARTIAL_SHIPMENT' : 'SHIPMENT_COMPLETES_RELEASE',
+    ]);
+  }
+  const { recorded } = await deps.ledger.recordShipment(orderId, {
+    shipmentId,
+    siteId: detail.siteId,
+    carrier: detail.carrier,
+    trackingNumber: detail.trackingNumber,
+    shippedAt: detail.shippedAt,
+    lines: detail.lines.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity })),
+    partial: detail.partial,
+    recordedAt: deps.clock.now().toISOString(),
+  });
+  return { orderId, shipmentId, stage: record.stage, alreadyRecorded: stageMoved && !recorded };
+}
+
+/**
+ * Invoices one recorded shipment: builds the invoice with the core rules (proof of shipment, no
+ * over-invoicing, `INV-<shipmentId>`), posts it to the ERP with the invoice id as idempotency key,
+ * announces `invoice.issued`, records it, and moves the order to `invoiced` once every recorded shipment
+ * has its invoice.
+ *
+ * The event is published before the invoice is recorded: a crash between the two re-posts (the ERP
+ * replays the same key) and re-announces (same idempotency key) on retry instead of losing the event. A
+ * shipment already invoiced posts and announces nothing; only a stage move still owed is made.
+ */
+export async function invoiceShipment(
+  key: ShipmentKey,
+  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'invoices' | 'events' | 'clock'>,
+): Promise<InvoiceShipmentResult> {
+  let record = await load(key.orderId, deps.orders);
+  let entries = await deps.ledger.entries(key.orderId);
+  const shipment = findShipment(entries, key);
+  const now = deps.clock.now();
+  const built = buildInvoice({
+    order: toInvoiceOrder(record),
+    shipment: {
+      shipmentId: shipment.shipmentId,
+      orderId: key.orderId,
+      shippedAt: shipment.shippedAt,
+      proofOfShipment: { carrier: shipment.carrier, trackingNumber: shipment.trackingNumber },
+      lines: shipment.lines.map(({ lineNo, quantity }) => ({ lineNo, quantity })),
+    },
+    alreadyInvoiced: toInvoiceRecords(entries.invoices),
+    issuedAt: now.toISOString(),
+  });
+
+  let invoiceId: string;
+  let amounts: { total: number; erpAmount: number } | undefined;
+  if (built.kind === 'duplicate') {
+    invoiceId = built.invoiceId;
+  } else {
+    const { invoice } = built;
+    invoiceId = invoice.invoiceId;
+    if (!INVOICEABLE_IN.includes(record.stage)) {
+      throw new IllegalStageTransition(key.orderId, record.stage, 'invoiced');
+    }
+    const posted = await deps.invoices.postInvoice(invoice);
+    const lines = invoice.lines.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity }));
+    await deps.events.publish([
+      {
+        name: 'invoice.issued',
+        detail: {
+          ...envelope(key.orderId, invoice.idempotencyKey, now),
+          invoiceId: invoice.invoiceId,
+          shipmentId: invoice.shipmentId,
+          amount: invoice.total,
+          currency: invoice.currency,
+          lines,
+        },
+      },
+    ]);
+    const recordedInvoice: RecordedInvoice = {
+      invoiceId: invoice.invoiceId,
+      shipmentId: invoice.shipmentId,
+      erpInvoiceId: posted.erpInvoiceId,
+      lines,
+      currency: invoice.currency,
+      total: invoice.total,
+      erpAmount: posted.amount,
+      issuedAt: invoice.issuedAt,
+      dueDate: posted.dueDate,
+    };
+    await deps.ledger.recordInvoice(key.orderId, recordedInvoice);
+    entries = { ...entries, invoices: [...entries.invoices, recordedInvoice] };
+    amounts = { total: invoice.total, erpAmount: posted.amount };
+  }
+
+  const invoicedShipments = new Set(entries.invoices.map((invoice) => invoice.shipmentId));
+  const everyShipmentInvoiced = entries.shipments.every((s) => invoicedShipments.has(s.shipmentId));
+  if (
+    everyShipmentInvoiced &&
+    (record.stage === 'shipped' || record.stage === 'delivered') &&
+    !invoicedSinceLastShipment(record)
+  ) {
+    record = await deps.orders.transition(record, 'invoiced', [`INVOICE_ISSUED:${invoiceId}`]);
+  }
+  return { ...key, invoiceId, issued: built.kind === 'invoice', stage: record.stage, ...amounts };
+}
+
+function notificationOrder(record: OrderRecord): NotificationOrder {
+  const { order } = record;
+  return {
+    orderId: record.orderId,
+    channel: order.channel,
+    customerId: order.customer.id,
+    ...(order.customerPo !== undefined ? { customerPo: order.customerPo } : {}),
+    contact: {
+      ...(order.shipTo.email !== undefined ? { email: order.shipTo.email } : {}),
+      ...(order.shipTo.phone !== undefined ? { phone: order.shipTo.phone } : {}),
+    },
+  };
+}
+
+function isCrmChannel(channel: NotificationChannel): channel is 'email' | 'sms' {
+  return channel === 'email' || channel === 'sms';
+}
+
+/**
+ * Tells the customer a shipment left, once per shipment. The core plans the message (channel, recipient,
+ * wording, opt-outs); the CRM sends it with the notification id as idempotency key. No usable contact, an
+ * opt-out or an EDI partner's own documents are not failures: the skip and its reason are recorded. A CRM
+ * refusal surfaces as its named error (PartnerRejected) and nothing is recorded, so a redrive tries again.
+ */
+export async function notifyShipment(
+  key: ShipmentKey,
+  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'notifier' | 'clock'>,
+): Promise<NotifyShipmentResult> {
+  const record = await load(key.orderId, deps.orders);
+  const entries = await deps.ledger.entries(key.orderId);
+  const shipment = findShipment(entries, key);
+  const productLines = new Map(record.order.lines.map((line) => [line.lineNo, line]));
+  const plan = planNotification({
+    milestone: 'shipped',
+    order: notificationOrder(record),
+    details: {
+      shipmentId: shipment.shipmentId,
+      carrier: shipment.carrier,
+      trackingNumber: shipment.trackingNumber,
+      lines: shipment.lines.map((line) => {
+        const description = productLines.get(line.lineNo)?.description;
+        return { sku: line.sku, quantity: line.quantity, ...(description ? { description } : {}) };
+      }),
+    },
+    alreadySent: entries.notifications.map((n) => n.notificationId),
+  });
+
+  const decided = entries.notifications.find((n) => n.notificationId === plan.notificationId);
+  if (decided) {
+    return {
+      ...key,
+      notificationId: decided.notificationId,
+      notified: false,
+      reason: decided.outcome === 'skipped' ? decided.reason : 'ALREADY_SENT',
+    };
+  }
+  const at = deps.clock.now().toISOString();
+  if (!plan.send || !isCrmChannel(plan.channel)) {
+    // An 'edi' plan is the 856 advance ship notice, which the EDI adapter sends, not the CRM.
+    const reason: NotificationSkipReason = plan.send ? 'COVERED_BY_EDI' : plan.reason;
+    await deps.ledger.recordNotification(key.orderId, {
+      notificationId: plan.notificationId,
+      shipmentId: key.shipmentId,
+      outcome: 'skipped',
+      reason,
+      at,
+    });
+    return { ...key, notificationId: plan.notificationId, notified: false, reason };
+  }
+  const { messageId } = await deps.notifier.notify({
+    orderId: key.orderId,
+    customerId: record.order.customer.id,
+    channel: plan.channel,
+    template: SHIPPED_NOTIFICATION_TEMPLATE,
+    data: {
+      recipient: plan.recipient,
+      subject: plan.subject,
+      body: plan.body,
+      shipmentId: shipment.shipmentId,
+      carrier: shipment.carrier,
+      trackingNumber: shipment.trackingNumber,
+    },
+    idempotencyKey: plan.notificationId,
+  });
+  await deps.ledger.recordNotification(key.orderId, {
+    notificationId: plan.notificationId,
+    shipmentId: key.shipmentId,
+    outcome: 'sent',
+    channel: plan.channel,
+    messageId,
+    at,
+  });
+  return { ...key, notificationId: plan.notificationId, notified: true, channel: plan.channel };
+}
+
+/**
+ * Closes the order when every ordered quantity is invoiced, counting every invoice on the order.
+ * Complete means the quantities the customer ordered, not the ones allocated: a ship-partial order whose
+ * remainder is backordered stays `invoiced`, awaiting the shipments that fill the backorder.
+ *
+ * `order.closed` (outcome fulfilled) is published before the stage moves, so a retry after a crash
+ * between the two re-announces (same idempotency key) rather than losing it; a repeat on a closed order
+ * does nothing. Fully invoiced but in a stage that cannot close (a shipment still awaiting its invoice,
+ * an exception) is an IllegalStageTransition for a person to look at.
+ */
+export async function closeIfComplete(
+  orderId: string,
+  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'events' | 'clock'>,
+): Promise<CloseIfCompleteResult> {
+  const record = await load(orderId, deps.orders);
+  if (record.stage === 'closed') {
+    return { orderId, outcome: 'closed', stage: 'closed', linesOutstanding: 0 };
+  }
+  const entries = await deps.ledger.entries(orderId);
+  const status = invoicingStatus(toInvoiceOrder(record), toInvoiceRecords(entries.invoices));
+  const linesOutstanding = status.lines.filter((line) => line.remaining > 0).length;
+  if (!status.fullyInvoiced) {
+    return { orderId, outcome: 'awaiting-shipments', stage: record.stage, linesOutstanding };
+  }
+  if (!CLOSABLE_FROM.includes(record.stage) || !canTransition(record.stage, 'closed')) {
+    throw new IllegalStageTransition(orderId, record.stage, 'closed');
+  }
+  const now = deps.clock.now();
+  await deps.events.publish([
+    {
+      name: 'order.closed',
+      detail: {
+        ...envelope(orderId, idempotencyKey(orderId, 'closed'), now),
+        outcome: 'fulfilled',
+        ...(record.path !== undefined ? { path: record.path } : {}),
+      },
+    },
+  ]);
+  const closed = await deps.orders.transition(record, 'closed', ['FULLY_INVOICED']);
+  return { orderId, outcome: 'closed', stage: closed.stage, linesOutstanding: 0 };
+}
