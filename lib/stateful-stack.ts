@@ -30,6 +30,7 @@ export class StatefulStack extends Stack {
   public readonly ordersTable: dynamodb.TableV2;
   public readonly exceptionsTable: dynamodb.TableV2;
   public readonly slaClocksTable: dynamodb.TableV2;
+  public readonly backordersTable: dynamodb.TableV2;
   public readonly erpIngressQueue: sqs.Queue;
   public readonly erpIngressDlq: sqs.Queue;
   /** Failed asynchronous Lambda invocations (the functions' on-failure DLQ). */
@@ -136,6 +137,32 @@ export class StatefulStack extends Stack {
           indexName: 'byDueBucket',
           partitionKey: { name: 'dueBucket', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'dueAt', type: dynamodb.AttributeType.STRING },
+        },
+      ],
+    });
+
+    // Backorder lines (pk = backorderId, sk = 'BACKORDER') and receipt plans (pk = 'RECEIPT#<id>', sk = 'PLAN',
+    // expiring). `openSku` and `openShard` are set only while a backorder is open: sparse indexes.
+    this.backordersTable = table('BackordersTable', {
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
+      globalSecondaryIndexes: [
+        {
+          // Open backorders of a SKU, oldest first: what a receipt re-evaluates.
+          indexName: 'openBySku',
+          partitionKey: { name: 'openSku', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'createdAt', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          // Open backorders by the date they age out, over a few shards: what the hourly sweep reads.
+          indexName: 'openByAge',
+          partitionKey: { name: 'openShard', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'cancelAfter', type: dynamodb.AttributeType.STRING },
+        },
+        {
+          indexName: 'byOrder',
+          partitionKey: { name: 'orderId', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'backorderId', type: dynamodb.AttributeType.STRING },
         },
       ],
     });

@@ -43,6 +43,8 @@ export class StatelessStack extends Stack {
   public readonly functions: Readonly<Record<string, HandoffFunction>>;
   public readonly paths: Readonly<Partial<Record<PathName, FulfilmentPath>>>;
   public readonly orderReceivedRule: events.Rule;
+  /** Started by inventory.received: fills open backorders of the SKU. Not a path the router chooses. */
+  public readonly backorderReevaluation: FulfilmentPath;
   /** The Express workflow shipment.confirmed starts: invoice, notify, close. */
   public readonly postShipment: FulfilmentPath;
 
@@ -207,6 +209,72 @@ export class StatelessStack extends Stack {
     });
     this.paths = { 'standard-single-site': standard, 'multi-site-split': split, expedited };
 
+    // Backorder re-evaluation: inventory.received re-evaluates open backorders of the SKU (a path of its own,
+    // never chosen by the router); backorder.created opens them; an hourly sweep ages them out.
+    const backorders = fn(
+      'BackorderReevaluation',
+      'backorder-reevaluation',
+      'Backorders: opened from backorder.created, filled on inventory.received, aged out hourly',
+      {
+        WMS_BASE_URL: partners.wmsBaseUrl,
+        BACKORDERS_TABLE_NAME: stateful.backordersTable.tableName,
+      },
+    );
+    bindTable(backorders.role, { table: ordersTable, key, actions: orderSteps });
+    bindTable(backorders.role, {
+      table: stateful.backordersTable,
+      key,
+      actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'Query'],
+      indexes: ['openBySku', 'openByAge', 'byOrder'],
+    });
+    this.backorderReevaluation = new FulfilmentPath(this, 'BackorderReevaluationPath', {
+      path: 'backorder-reevaluation',
+      functions: {
+        BackorderReevaluationFunctionArn: backorders.function,
+        ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+      },
+    });
+    const ruleDlq = sqsLib.Queue.fromQueueArn(
+      this,
+      'RuleTargetDlqForBackorders',
+      stateful.ruleTargetDlq.queueArn,
+    );
+    const receipt = EVENT_CATALOGUE['inventory.received'];
+    new events.Rule(this, 'InventoryReceivedToBackorders', {
+      eventBus: bus,
+      description: 'Every inventory.received re-evaluates the open backorders of the SKU',
+      eventPattern: { source: [receipt.source], detailType: [receipt.detailType] },
+    }).addTarget(
+      new targets.SfnStateMachine(this.backorderReevaluation.stateMachine, {
+        deadLetterQueue: ruleDlq,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+    const created = EVENT_CATALOGUE['backorder.created'];
+    new events.Rule(this, 'BackorderCreatedToBackorders', {
+      eventBus: bus,
+      description: 'Every backorder.created opens its backorder lines under the customer rule',
+      eventPattern: { source: [created.source], detailType: [created.detailType] },
+    }).addTarget(
+      new targets.LambdaFunction(backorders.function, {
+        deadLetterQueue: ruleDlq,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+    new events.Rule(this, 'HourlyBackorderSweep', {
+      description: "Ages out open backorders past the customer's maximum age",
+      schedule: events.Schedule.rate(Duration.hours(1)),
+    }).addTarget(
+      new targets.LambdaFunction(backorders.function, {
+        event: events.RuleTargetInput.fromObject({ action: 'sweep' }),
+        deadLetterQueue: ruleDlq,
+        retryAttempts: 2,
+      }),
+    );
+
     // Post-shipment (Express): shipment.confirmed → record → invoice (ERP) → notify (CRM) → close.
     const postShipment = fn(
       'PostShipment',
@@ -306,6 +374,7 @@ export class StatelessStack extends Stack {
       reserveShipment,
       bookCarrier,
       postShipment,
+      backorders,
       router,
     };
 

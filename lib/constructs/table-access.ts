@@ -3,7 +3,13 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'Query' | 'ConditionCheckItem';
+export type TableAction =
+  | 'GetItem'
+  | 'BatchGetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'Query'
+  | 'ConditionCheckItem';
 
 export interface TableBinding {
   readonly table: dynamodb.ITableV2;
@@ -24,9 +30,23 @@ export function bindTable(role: iam.IRole, binding: TableBinding): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       actions: [...new Set(actions)].map((action) => `dynamodb:${action}`),
-      resources: [table.tableArn, ...indexes.map((index) => `${table.tableArn}/index/${index}`)],
+      resources: [table.tableArn],
     }),
   );
+  // An index is only ever queried: item reads and writes go to the table.
+  if (indexes.length > 0) {
+    if (!actions.includes('Query')) {
+      throw new Error(
+        `bindTable: indexes ${indexes.join(', ')} are granted but Query is not among the actions`,
+      );
+    }
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: indexes.map((index) => `${table.tableArn}/index/${index}`),
+      }),
+    );
+  }
   const writes = actions.some((action) => action === 'PutItem' || action === 'UpdateItem');
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({

@@ -18,7 +18,7 @@ let template: Template;
 let prodTemplate: Template;
 let render: (value: unknown) => string;
 
-const TABLES = ['OrdersTable', 'ExceptionsTable', 'SlaClocksTable'] as const;
+const TABLES = ['OrdersTable', 'ExceptionsTable', 'SlaClocksTable', 'BackordersTable'] as const;
 const DLQS = ['ErpIngressDlq', 'FunctionFailureDlq', 'RuleTargetDlq'] as const;
 
 beforeAll(() => {
@@ -177,6 +177,35 @@ describe('tables', () => {
     ]);
   });
 
+  it('Backorders: TTL on expiresAt (receipt plans) and sparse indexes for open backorders by SKU and by age', () => {
+    const table = props(template, tableId('BackordersTable'));
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const indexes = table.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown[] }[];
+    expect(indexes.map((index) => [index.IndexName, index.KeySchema])).toEqual([
+      [
+        'openBySku',
+        [
+          { AttributeName: 'openSku', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'openByAge',
+        [
+          { AttributeName: 'openShard', KeyType: 'HASH' },
+          { AttributeName: 'cancelAfter', KeyType: 'RANGE' },
+        ],
+      ],
+      [
+        'byOrder',
+        [
+          { AttributeName: 'orderId', KeyType: 'HASH' },
+          { AttributeName: 'backorderId', KeyType: 'RANGE' },
+        ],
+      ],
+    ]);
+  });
+
   it.each(TABLES)('%s is on-demand, with PITR and SSE under the customer-managed key', (name) => {
     const table = resource(template, tableId(name));
     expect(table.Type).toBe('AWS::DynamoDB::GlobalTable');
@@ -194,7 +223,7 @@ describe('tables', () => {
     }
   });
 
-  it('has no table outside the three it declares', () => {
+  it('has no table outside the four it declares', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable')).sort()).toEqual(
       TABLES.map(tableId).sort(),
     );

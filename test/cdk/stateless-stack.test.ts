@@ -51,6 +51,10 @@ const FUNCTIONS = {
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
   BookCarrier: { handler: 'book-carrier', env: ['TMS_BASE_URL', 'ERP_BASE_URL'] },
   PostShipment: { handler: 'post-shipment', env: ['ERP_BASE_URL', 'CRM_BASE_URL'] },
+  BackorderReevaluation: {
+    handler: 'backorder-reevaluation',
+    env: ['WMS_BASE_URL', 'BACKORDERS_TABLE_NAME'],
+  },
   OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES', 'WMS_BASE_URL'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
@@ -155,6 +159,22 @@ describe('IAM', () => {
     ['SplitAllocation', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['ReserveShipment', {}],
     ['BookCarrier', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    [
+      'BackorderReevaluation',
+      {
+        [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        '<stateful:BackordersTable.Arn>': [
+          'dynamodb:BatchGetItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        '<stateful:BackordersTable.Arn>/index/openBySku': ['dynamodb:Query'],
+        '<stateful:BackordersTable.Arn>/index/openByAge': ['dynamodb:Query'],
+        '<stateful:BackordersTable.Arn>/index/byOrder': ['dynamodb:Query'],
+      },
+    ],
     [
       'PostShipment',
       { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
@@ -275,6 +295,7 @@ describe('functions', () => {
       WMS_BASE_URL: LOCAL_PARTNERS.wmsBaseUrl,
       TMS_BASE_URL: LOCAL_PARTNERS.tmsBaseUrl,
       CRM_BASE_URL: LOCAL_PARTNERS.crmBaseUrl,
+      BACKORDERS_TABLE_NAME: '<stateful:BackordersTable>',
       PATH_STATE_MACHINES: expect.any(String),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;

@@ -234,16 +234,21 @@ describe('the local cloud runs the synthesized stack', () => {
 
   it('starts every table, queue, function, state machine and rule the templates declare', () => {
     expect(cloud.tables.map((t) => t.resource.logicalId.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'BackordersTable',
       'ExceptionsTable',
       'OrdersTable',
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 4 queues, 12 functions, 3 paths and the post-shipment workflow, plus the probe stack's.
+    // The product's 4 queues, 13 functions, 3 routed paths, backorder re-evaluation and post-shipment, plus
+    // the probe stack's.
     expect(cloud.sqs.queues.size).toBe(4 + 4);
-    expect(cloud.lambda.functions.size).toBe(12 + 2);
-    expect(cloud.sfn.machines.size).toBe(4 + 2);
+    expect(cloud.lambda.functions.size).toBe(13 + 2);
+    expect(cloud.sfn.machines.size).toBe(5 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
+      expect.stringMatching(/^BackorderCreatedToBackorders/),
+      expect.stringMatching(/^HourlyBackorderSweep/),
+      expect.stringMatching(/^InventoryReceivedToBackorders/),
       expect.stringMatching(/^OrderReceivedToRouter/),
       expect.stringMatching(/^ShipmentConfirmedToPostShipment/),
       expect.stringMatching(/^ToGhost/),
@@ -408,8 +413,8 @@ describe('the local cloud runs the synthesized stack', () => {
 
   it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
     const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
-    // The product's 4 machines and the probe stack's 2.
-    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(6);
+    // The product's 5 machines and the probe stack's 2.
+    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(7);
     const rules = await clients.events.send(
       new ListRulesCommand({ EventBusName: cloud.events.rules[0]?.busName }),
     );
@@ -423,7 +428,7 @@ describe('the local cloud runs the synthesized stack', () => {
         encoding: 'utf8',
       },
     );
-    expect(JSON.parse(cli).stateMachines).toHaveLength(6);
+    expect(JSON.parse(cli).stateMachines).toHaveLength(7);
   });
 });
 
