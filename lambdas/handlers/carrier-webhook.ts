@@ -1,0 +1,43 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { systemClock } from '../shared/clock.ts';
+import { readConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { eventPublisher, orderRepository } from '../shared/wiring.ts';
+import { handleTrackingWebhook, type TrackingDeps } from '../use-cases/carrier-tracking.ts';
+
+const logger = createLogger();
+
+const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'CARRIER_WEBHOOK_SECRET']);
+const deps: TrackingDeps = {
+  orders: orderRepository(config.ORDERS_TABLE_NAME),
+  events: eventPublisher(config.EVENT_BUS_NAME),
+  clock: systemClock,
+  secret: config.CARRIER_WEBHOOK_SECRET,
+};
+
+/** A Lambda function URL request, as far as the webhook reads it. */
+interface UrlRequest {
+  readonly headers?: Readonly<Record<string, string | undefined>>;
+  readonly body?: string;
+  readonly isBase64Encoded?: boolean;
+}
+
+/** Carrier tracking webhooks (Lambda function URL): HMAC-authenticated, then mapped to shipment.* events. */
+export const lambdaHandler = async (request: UrlRequest) => {
+  const rawBody = request.isBase64Encoded
+    ? Buffer.from(request.body ?? '', 'base64').toString('utf8')
+    : (request.body ?? '');
+  const signature = Object.entries(request.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'x-handoff-signature',
+  )?.[1];
+  const answer = await handleTrackingWebhook({ rawBody, signature }, deps);
+  logger.info('carrier webhook', { status: answer.status, ...answer.body });
+  return {
+    statusCode: answer.status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(answer.body),
+  };
+};
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger, { resetKeys: true }));
