@@ -26,6 +26,9 @@ const env = {
   EVENT_BUS_NAME: 'bus',
   ERP_BASE_URL: 'http://127.0.0.1:1/erp',
   WMS_BASE_URL: 'http://127.0.0.1:1/wms',
+  TMS_BASE_URL: 'http://127.0.0.1:1/tms',
+  CRM_BASE_URL: 'http://127.0.0.1:1/crm',
+  BACKORDERS_TABLE_NAME: 'backorders',
   PATH_STATE_MACHINES: '{"standard-single-site":"arn:aws:states:us-east-1:1:stateMachine:x"}',
   AWS_REGION: 'us-east-1',
 };
