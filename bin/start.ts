@@ -107,6 +107,7 @@ for (const sample of samples) {
     const history = (record.stageHistory as { stage: string; reasonCodes: string[] }[]).map(
       (h) => `${h.stage}${h.reasonCodes.length ? ` (${h.reasonCodes.join(', ')})` : ''}`,
     );
+    if (record.path) lines.push(`    path        ${String(record.path)}`);
     lines.push(`    stages      ${history.join(' → ')}`);
     const allocation = record.allocation as { siteId?: string | null } | undefined;
     if (allocation?.siteId) lines.push(`    site        ${allocation.siteId}`);
