@@ -3,7 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { StatefulStack } from './stateful-stack.ts';
 import { type PartnerEndpoints, StatelessStack } from './stateless-stack.ts';
 
-const PARTNERS = ['erp', 'wms', 'tms', 'crm', 'finance', 'edi'] as const;
+const PARTNERS = ['erp', 'wms', 'tms', 'crm', 'finance', 'edi', 'vendor'] as const;
 
 /** Where the local cloud's partner sandboxes listen; a real deployment passes its own with `-c`. */
 export const LOCAL_PARTNERS: PartnerEndpoints = partnerEndpoints(

@@ -28,6 +28,8 @@ export interface PartnerEndpoints {
   readonly financeBaseUrl: string;
   /** Base URL of the EDI gateway (outbound X12). */
   readonly ediBaseUrl: string;
+  /** Base URL of the drop-ship vendors' purchase-order API. */
+  readonly vendorBaseUrl: string;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -207,7 +209,35 @@ export class StatelessStack extends Stack {
         HumanDecisionTaskFunctionArn: humanDecisionTask.function,
       },
     });
-    this.paths = { 'standard-single-site': standard, 'multi-site-split': split, expedited };
+
+    // Drop-ship: one purchase order per vendor; the path ends when the vendors have confirmed.
+    const dropShip = fn(
+      'DropShip',
+      'drop-ship',
+      'Drop-ship: one purchase order per vendor (sourcing from the ERP item master); vendor ASNs → shipment.confirmed',
+      {
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+        ERP_BASE_URL: partners.erpBaseUrl,
+        VENDOR_BASE_URL: partners.vendorBaseUrl,
+      },
+    );
+    bindTable(dropShip.role, { table: ordersTable, key, actions: orderSteps });
+    bindTable(dropShip.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+    const dropShipPath = new FulfilmentPath(this, 'DropShipPath', {
+      path: 'drop-ship',
+      functions: {
+        CheckCreditFunctionArn: checkCredit.function,
+        DropShipFunctionArn: dropShip.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+        HumanDecisionTaskFunctionArn: humanDecisionTask.function,
+      },
+    });
+    this.paths = {
+      'standard-single-site': standard,
+      'multi-site-split': split,
+      expedited,
+      'drop-ship': dropShipPath,
+    };
 
     // Backorder re-evaluation: inventory.received re-evaluates open backorders of the SKU (a path of its own,
     // never chosen by the router); backorder.created opens them; an hourly sweep ages them out.
@@ -373,6 +403,7 @@ export class StatelessStack extends Stack {
       splitAllocation,
       reserveShipment,
       bookCarrier,
+      dropShip,
       postShipment,
       backorders,
       router,

@@ -11,6 +11,7 @@ import type {
 } from '../../contracts/vocabulary.ts';
 import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts';
 import type { CreditProfile } from '../core/credit.ts';
+import type { RecordedPurchaseOrder } from '../use-cases/drop-ship.ts';
 
 /** The ports the use cases depend on; adapters implement them for AWS and for partner HTTP APIs. */
 
@@ -69,6 +70,8 @@ export interface OrderRecord {
     releaseId?: string;
   };
   readonly exceptionIds?: readonly string[];
+  /** Purchase orders placed with drop-ship vendors, with each vendor's acknowledgement. */
+  readonly purchaseOrders?: readonly RecordedPurchaseOrder[];
   /** The carrier booked for the order (the expedited path books a premium carrier before release). */
   readonly booking?: {
     carrier: string;
@@ -91,7 +94,10 @@ export interface AllocatedShipment {
 }
 
 export type OrderPatch = Partial<
-  Pick<OrderRecord, 'path' | 'executionName' | 'credit' | 'allocation' | 'release' | 'booking'>
+  Pick<
+    OrderRecord,
+    'path' | 'executionName' | 'credit' | 'allocation' | 'release' | 'booking' | 'purchaseOrders'
+  >
 > & {
   readonly addExceptionId?: string;
 };

@@ -124,5 +124,11 @@ export function sampleOrders(now: Date, runId: string): SampleOrder[] {
         [item(1, 'WIDGET-100', 20, '12.50', '8.10')],
       ),
     },
+    {
+      label: 'order for a pump the vendor ships direct (drop-ship: purchase order to the vendor)',
+      body: order(`${runId}-12`, 'C-6006', { ...dated, RequestedDeliveryDate: inDays(21) }, [
+        { ...item(1, 'PUMP-SUB-75', 2, '1450.00', '1020.00'), DropShip: true },
+      ]),
+    },
   ];
 }

@@ -9,7 +9,7 @@ import { parseWith } from '../../contracts/validation.ts';
  * (`erp.ts`, `wms.ts`, …) only describe their routes and data; `sandbox.ts` serves them over HTTP.
  */
 
-export const PARTNER_NAMES = ['erp', 'wms', 'tms', 'crm', 'finance', 'edi'] as const;
+export const PARTNER_NAMES = ['erp', 'wms', 'tms', 'crm', 'finance', 'edi', 'vendor'] as const;
 export type PartnerName = (typeof PARTNER_NAMES)[number];
 
 /** The sandbox's only source of time; the local cloud passes its (possibly virtual) clock. */

@@ -27,6 +27,7 @@ import {
   unauthorized,
 } from './framework.ts';
 import { TmsSandbox } from './tms.ts';
+import { VendorSandbox } from './vendor.ts';
 import { type Facility, WmsSandbox } from './wms.ts';
 
 export type { CreditSegment } from './erp.ts';
@@ -70,6 +71,7 @@ export class PartnerSandbox {
   readonly crm: CrmSandbox;
   readonly finance: FinanceSandbox;
   readonly edi: EdiSandbox;
+  readonly vendor: VendorSandbox;
   readonly calls: RecordedCall[] = [];
   /** Route prefix (e.g. 'POST /wms/reservations') → number of upcoming requests to answer with 503. */
   readonly failNext = new Map<string, number>();
@@ -108,7 +110,16 @@ export class PartnerSandbox {
     this.crm = new CrmSandbox(env);
     this.finance = new FinanceSandbox(env);
     this.edi = new EdiSandbox(env);
-    const all: SandboxPartner[] = [this.erp, this.wms, this.tms, this.crm, this.finance, this.edi];
+    this.vendor = new VendorSandbox(env);
+    const all: SandboxPartner[] = [
+      this.erp,
+      this.wms,
+      this.tms,
+      this.crm,
+      this.finance,
+      this.edi,
+      this.vendor,
+    ];
     this.partners = new Map(all.map((p) => [p.name, p]));
     this.compiled = new Map(all.map((p) => [p.name, p.routes.map(compileRoute)]));
   }

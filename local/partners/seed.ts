@@ -4,6 +4,7 @@ import type { CatalogueItem, CreditSegment, HazmatData } from './erp.ts';
 import type { FinanceAccount } from './finance.ts';
 import type { PartnerSandbox } from './sandbox.ts';
 import type { Carrier } from './tms.ts';
+import { seedVendors } from './vendor.ts';
 import type { Facility } from './wms.ts';
 
 /**
@@ -407,4 +408,5 @@ export function seedSandbox(sandbox: PartnerSandbox): void {
   for (const crm of SEED_CRM_ACCOUNTS) sandbox.crm.accounts.set(crm.AccountNumber, crm);
   for (const finance of SEED_FINANCE_ACCOUNTS) sandbox.finance.accounts.set(finance.customerId, finance);
   for (const hold of SEED_FINANCE_HOLDS) sandbox.finance.placeHold({ ...hold, placedBy: 'ar.collections' });
+  seedVendors(sandbox.vendor);
 }

@@ -51,6 +51,7 @@ const FUNCTIONS = {
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
   BookCarrier: { handler: 'book-carrier', env: ['TMS_BASE_URL', 'ERP_BASE_URL'] },
   PostShipment: { handler: 'post-shipment', env: ['ERP_BASE_URL', 'CRM_BASE_URL'] },
+  DropShip: { handler: 'drop-ship', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL', 'VENDOR_BASE_URL'] },
   BackorderReevaluation: {
     handler: 'backorder-reevaluation',
     env: ['WMS_BASE_URL', 'BACKORDERS_TABLE_NAME'],
@@ -160,6 +161,10 @@ describe('IAM', () => {
     ['ReserveShipment', {}],
     ['BookCarrier', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     [
+      'DropShip',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
+    ],
+    [
       'BackorderReevaluation',
       {
         [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
@@ -199,6 +204,7 @@ describe('IAM', () => {
       '<StandardSingleSitePathStateMachine>': ['states:StartExecution'],
       '<MultiSiteSplitPathStateMachine>': ['states:StartExecution'],
       '<ExpeditedPathStateMachine>': ['states:StartExecution'],
+      '<DropShipPathStateMachine>': ['states:StartExecution'],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(template, 'AWS::IAM::Role', 'OrderRouterRole') }],
@@ -226,6 +232,7 @@ describe('IAM', () => {
         '<StandardSingleSitePathStateMachine>': answer,
         '<MultiSiteSplitPathStateMachine>': answer,
         '<ExpeditedPathStateMachine>': answer,
+        '<DropShipPathStateMachine>': answer,
       });
     },
   );
@@ -295,6 +302,7 @@ describe('functions', () => {
       WMS_BASE_URL: LOCAL_PARTNERS.wmsBaseUrl,
       TMS_BASE_URL: LOCAL_PARTNERS.tmsBaseUrl,
       CRM_BASE_URL: LOCAL_PARTNERS.crmBaseUrl,
+      VENDOR_BASE_URL: LOCAL_PARTNERS.vendorBaseUrl,
       BACKORDERS_TABLE_NAME: '<stateful:BackordersTable>',
       PATH_STATE_MACHINES: expect.any(String),
     };
@@ -312,6 +320,7 @@ describe('functions', () => {
       'standard-single-site': '<StandardSingleSitePathStateMachine>',
       'multi-site-split': '<MultiSiteSplitPathStateMachine>',
       expedited: '<ExpeditedPathStateMachine>',
+      'drop-ship': '<DropShipPathStateMachine>',
     });
     expect(Object.keys(paths).sort()).toEqual(Object.keys(stack.paths).sort());
   });

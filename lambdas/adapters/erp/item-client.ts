@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
 import type { ItemMasterPort, ItemPhysicals } from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
+import type { VendorSourcing, VendorSourcingPort } from '../../use-cases/drop-ship.ts';
 import type { PartnerClient } from '../http/partner-client.ts';
 
 /** The ERP item master's shipping data, in its own field names. */
@@ -15,25 +16,46 @@ const ErpItems = z.looseObject({
       HeightCm: z.number().check(z.gt(0)),
       Hazmat: z.nullable(z.looseObject({})),
       Oversize: z.boolean(),
+      SupplyType: z.optional(z.enum(['STOCK', 'DROPSHIP'])),
+      Vendor: z.optional(z.nullable(z.string())),
+      VendorLeadTimeDays: z.optional(z.nullable(z.int().check(z.gte(0)))),
     }),
   ),
 });
 
-/** Item weights, dimensions and dangerous-goods flags from the ERP item master, for carrier rating. */
-export class ErpItemClient implements ItemMasterPort {
+/** The ERP item master: shipping data for carrier rating, and sourcing (stock or drop-ship vendor). */
+export class ErpItemClient implements ItemMasterPort, VendorSourcingPort {
   constructor(private readonly http: PartnerClient) {}
 
-  async getPhysicals(skus: readonly string[]): Promise<ReadonlyMap<string, ItemPhysicals>> {
-    const wanted = [...new Set(skus)];
+  private async items(skus: readonly string[]) {
     const body = await this.http.request({
       method: 'GET',
       path: '/items',
-      query: { materials: wanted.join(',') },
+      query: { materials: [...new Set(skus)].join(',') },
     });
     const parsed = parseWith('ERP item master', ErpItems, body ?? { items: [] });
     if (!parsed.ok) throw new PartnerContractBroken('erp', parsed.error.message);
+    return parsed.value.items;
+  }
+
+  /** Where each item comes from: stock, or direct from a vendor (drop-ship) with its lead time. */
+  async getVendorSourcing(skus: readonly string[]): Promise<ReadonlyMap<string, VendorSourcing>> {
     return new Map(
-      parsed.value.items.map((item) => [
+      (await this.items(skus)).map((item): [string, VendorSourcing] => [
+        item.Material,
+        {
+          sku: item.Material,
+          supplyType: item.SupplyType === 'DROPSHIP' ? 'drop-ship' : 'stock',
+          vendorId: item.Vendor ?? null,
+          leadTimeDays: item.VendorLeadTimeDays ?? null,
+        },
+      ]),
+    );
+  }
+
+  async getPhysicals(skus: readonly string[]): Promise<ReadonlyMap<string, ItemPhysicals>> {
+    return new Map(
+      (await this.items(skus)).map((item) => [
         item.Material,
         {
           sku: item.Material,
