@@ -28,6 +28,7 @@ const env = {
   WMS_BASE_URL: 'http://127.0.0.1:1/wms',
   TMS_BASE_URL: 'http://127.0.0.1:1/tms',
   CRM_BASE_URL: 'http://127.0.0.1:1/crm',
+  VENDOR_BASE_URL: 'http://127.0.0.1:1/vendor',
   BACKORDERS_TABLE_NAME: 'backorders',
   PATH_STATE_MACHINES: '{"standard-single-site":"arn:aws:states:us-east-1:1:stateMachine:x"}',
   AWS_REGION: 'us-east-1',
