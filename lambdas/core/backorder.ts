@@ -1,5 +1,6 @@
 import { availableToPromise, type ShortLine, type StockPosition } from './allocation.ts';
 import { InvalidInputError } from './errors.ts';
+import { isRealDate, parseInstant as parseInstantOf } from './time.ts';
 import { isOneOf } from './vocabulary.ts';
 
 export const AGED_BACKORDER_ACTIONS = ['cancel', 'notify-and-keep'] as const;
@@ -129,44 +130,13 @@ export class InvalidBackorderInput extends InvalidInputError {
 
 const MS_PER_DAY = 86_400_000;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DATETIME_RE =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-](\d{2}):(\d{2}))$/;
 
 export function backorderIdFor(orderId: string, lineNo: number): string {
   return `${orderId}-BO-${lineNo}`;
 }
 
-function isRealDate(year: number, month: number, day: number): boolean {
-  if (year < 1900 || month < 1 || month > 12 || day < 1) return false;
-  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-/** Epoch milliseconds of an ISO datetime that carries an explicit zone (local time is ambiguous). */
 function parseInstant(field: string, value: unknown): number {
-  const m = typeof value === 'string' ? DATETIME_RE.exec(value) : null;
-  if (m === null) {
-    throw new InvalidBackorderInput(
-      field,
-      `must be an ISO 8601 datetime with a zone designator, e.g. 2025-03-10T09:30:00Z (got ${String(value)})`,
-    );
-  }
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map(
-    (i) => Number(m[i] ?? 0),
-  ) as [number, number, number, number, number, number, number, number];
-  if (
-    !isRealDate(year, month, day) ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    offsetHours > 23 ||
-    offsetMinutes > 59
-  ) {
-    throw new InvalidBackorderInput(field, `must be a real date and time of day (got ${String(value)})`);
-  }
-  const millis = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
-  const offsetSign = m[8]?.startsWith('-') ? -1 : 1;
-  const offsetMs = m[8] === 'Z' ? 0 : offsetSign * (offsetHours * 60 + offsetMinutes) * 60_000;
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMs;
+  return parseInstantOf(field, value, (f, rule) => new InvalidBackorderInput(f, rule));
 }
 
 /** Days since the Unix epoch for a YYYY-MM-DD calendar date. */
