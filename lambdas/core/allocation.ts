@@ -117,13 +117,17 @@ function safetyStockPreventedFill(site: SiteStock, lines: readonly OrderLineDema
   return false;
 }
 
-function requireNonNegativeFinite(field: string, value: unknown): void {
+export function requireNonNegativeFinite(field: string, value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new InvalidAllocationInput(field, `must be a finite number >= 0 (got ${String(value)})`);
   }
 }
 
-function validate(req: AllocationRequest): void {
+/**
+ * The checks every allocation request shares (single- or multi-site): lines, sites, terms, unique line
+ * numbers and site ids, and the stock positions the order asks for. Each failure names its field.
+ */
+export function validateAllocationRequest(req: AllocationRequest): void {
   if (!Array.isArray(req.lines) || req.lines.length === 0) {
     throw new InvalidAllocationInput('lines', 'must contain at least one line');
   }
@@ -211,7 +215,7 @@ function validate(req: AllocationRequest): void {
  * Output lines are in lineNo order; the result depends only on the input, never on its ordering.
  */
 export function allocateSingleSite(req: AllocationRequest): AllocationPlan {
-  validate(req);
+  validateAllocationRequest(req);
 
   const lines = [...req.lines].sort((a, b) => a.lineNo - b.lineNo);
   const evaluations = req.sites.map((site) => evaluateSite(site, lines));

@@ -3,11 +3,13 @@ import {
   availableToPromise,
   InvalidAllocationInput,
   type OrderLineDemand,
+  requireNonNegativeFinite,
   type SiteStock,
   type StockPosition,
+  validateAllocationRequest,
 } from './allocation.ts';
 import { toCents } from './money.ts';
-import { FULFILMENT_TERMS, type FulfilmentTerms, isOneOf } from './vocabulary.ts';
+import type { FulfilmentTerms } from './vocabulary.ts';
 
 export interface MultiSiteRequest {
   lines: readonly OrderLineDemand[];
@@ -331,25 +333,8 @@ function assignLines(lines: readonly OrderLineDemand[], chosen: ScoredSet, deman
   return { shipments, allocatedPerLine };
 }
 
-function requireNonNegativeFinite(field: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidAllocationInput(field, `must be a finite number >= 0 (got ${String(value)})`);
-  }
-}
-
 function validate(req: MultiSiteRequest): void {
-  if (!Array.isArray(req.lines) || req.lines.length === 0) {
-    throw new InvalidAllocationInput('lines', 'must contain at least one line');
-  }
-  if (!Array.isArray(req.sites) || req.sites.length === 0) {
-    throw new InvalidAllocationInput('sites', 'must contain at least one site');
-  }
-  if (!isOneOf(FULFILMENT_TERMS, req.terms)) {
-    throw new InvalidAllocationInput(
-      'terms',
-      `must be one of ${FULFILMENT_TERMS.join(', ')} (got ${String(req.terms)})`,
-    );
-  }
+  validateAllocationRequest(req);
   if (!Number.isInteger(req.maxSites) || req.maxSites < 1) {
     throw new InvalidAllocationInput('maxSites', `must be an integer >= 1 (got ${String(req.maxSites)})`);
   }
@@ -360,67 +345,6 @@ function validate(req: MultiSiteRequest): void {
   ) {
     throw new InvalidAllocationInput('preferredSiteId', 'must be a non-empty string when given');
   }
-
-  const seenLineNos = new Map<number, number>();
-  req.lines.forEach((line, i) => {
-    if (!Number.isInteger(line.lineNo)) {
-      throw new InvalidAllocationInput(
-        `lines[${i}].lineNo`,
-        `must be an integer (got ${String(line.lineNo)})`,
-      );
-    }
-    const firstIndex = seenLineNos.get(line.lineNo);
-    if (firstIndex !== undefined) {
-      throw new InvalidAllocationInput(
-        `lines[${i}].lineNo`,
-        `must be unique (${line.lineNo} already used by lines[${firstIndex}])`,
-      );
-    }
-    seenLineNos.set(line.lineNo, i);
-    if (typeof line.sku !== 'string' || line.sku.length === 0) {
-      throw new InvalidAllocationInput(`lines[${i}].sku`, 'must be a non-empty string');
-    }
-    if (!Number.isInteger(line.quantity) || line.quantity <= 0) {
-      throw new InvalidAllocationInput(
-        `lines[${i}].quantity`,
-        `must be a positive integer (got ${String(line.quantity)})`,
-      );
-    }
-  });
-
-  const skus = new Set(req.lines.map((l) => l.sku));
-  const seenSiteIds = new Map<string, number>();
-  req.sites.forEach((site, i) => {
-    if (typeof site.siteId !== 'string' || site.siteId.length === 0) {
-      throw new InvalidAllocationInput(`sites[${i}].siteId`, 'must be a non-empty string');
-    }
-    const firstIndex = seenSiteIds.get(site.siteId);
-    if (firstIndex !== undefined) {
-      throw new InvalidAllocationInput(
-        `sites[${i}].siteId`,
-        `must be unique (${site.siteId} already used by sites[${firstIndex}])`,
-      );
-    }
-    seenSiteIds.set(site.siteId, i);
-    if (typeof site.proximityRank !== 'number' || !Number.isFinite(site.proximityRank)) {
-      throw new InvalidAllocationInput(
-        `sites[${i}].proximityRank`,
-        `must be a finite number (got ${String(site.proximityRank)})`,
-      );
-    }
-    requireNonNegativeFinite(`sites[${i}].shippingCost`, site.shippingCost);
-    if (typeof site.items !== 'object' || site.items === null) {
-      throw new InvalidAllocationInput(`sites[${i}].items`, 'must be an object keyed by sku');
-    }
-    // Only the positions the order asks for are relevant (and validated).
-    for (const sku of skus) {
-      const position = site.items[sku];
-      if (position === undefined) continue;
-      for (const key of ['onHand', 'reserved', 'safetyStock'] as const) {
-        requireNonNegativeFinite(`sites[${i}].items[${JSON.stringify(sku)}].${key}`, position[key]);
-      }
-    }
-  });
 }
 
 /**
