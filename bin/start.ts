@@ -11,8 +11,9 @@ import { buildApp, LOCAL_PARTNERS } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { startLocalCloud } from '../local/cloud.ts';
 import { sampleOrders } from '../local/demo/sample-orders.ts';
+import { PartnerFeeds } from '../local/partners/feeds.ts';
 import { PartnerSandbox } from '../local/partners/sandbox.ts';
-import { seedSandbox } from '../local/partners/seed.ts';
+import { samplePurchaseOrder850, seedSandbox } from '../local/partners/seed.ts';
 
 const once = process.argv.includes('--once');
 const port = Number(process.env.HANDOFF_PORT ?? 4566);
@@ -37,10 +38,15 @@ console.log(
     `${cloud.sfn.machines.size} state machines, ${cloud.events.rules.length} rules, partners at 127.0.0.1:${new URL(LOCAL_PARTNERS.erpBaseUrl).port}`,
 );
 
+// What partners push (EDI mailbox, WMS put-aways, vendor ship notices) flows into the stack's queues.
+const feeds = new PartnerFeeds(cloud, sandbox);
+feeds.start();
+
 let stopped = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopped) {
     stopped = true;
+    await feeds.stop();
     await cloud.stop();
     await sandbox.stop();
   }
@@ -62,7 +68,19 @@ const samples = sampleOrders(new Date(), runId);
 for (const sample of samples) {
   await sqs.send(new SendMessageCommand({ QueueUrl: ingress.url, MessageBody: JSON.stringify(sample.body) }));
 }
-console.log(`\nSent ${samples.length} ERP sales orders to ${ingress.name}; following them…\n`);
+// A retail chain's replenishment order arrives as an X12 850 in the EDI gateway's mailbox.
+const ediPo = `${runId}-EDI1`;
+sandbox.edi.putInbound(samplePurchaseOrder850({ poNumber: ediPo, at: new Date(), controlNumber: 1 }));
+const journeysToFollow = [
+  ...samples.map((sample) => ({ orderId: `ERP-${String(sample.body.SalesOrder)}`, label: sample.label })),
+  {
+    orderId: `EDI-C-7007-${ediPo}`,
+    label: 'retail chain replenishment by EDI 850 (997 and 855 back to the chain)',
+  },
+];
+console.log(
+  `\nSent ${samples.length} ERP sales orders to ${ingress.name} and one X12 850 to the EDI mailbox; following them…\n`,
+);
 
 const RESTING = new Set([
   'released',
@@ -78,9 +96,12 @@ const eventsFor = (orderId: string) =>
     .filter((e) => (e.event.detail as { orderId?: string }).orderId === orderId)
     .map((e) => e.event);
 const deadline = Date.now() + 90_000;
-const journeys: string[] = [];
-for (const sample of samples) {
-  const orderId = `ERP-${String(sample.body.SalesOrder)}`;
+/** Waits until the order rests (or the deadline passes) and describes its journey. */
+async function journeyOf(
+  orderId: string,
+  label: string,
+  settledWhen: (stage: string) => boolean = (stage) => RESTING.has(stage),
+): Promise<string> {
   let record: Record<string, unknown> | undefined;
   for (;;) {
     record = (
@@ -92,7 +113,7 @@ for (const sample of samples) {
     const execution = [...cloud.sfn.executions.values()].find((e) => e.name === orderId);
     const settled =
       record &&
-      RESTING.has(String(record.stage)) &&
+      settledWhen(String(record.stage)) &&
       (execution?.status !== 'RUNNING' ||
         record.stage === 'release-deferred' ||
         // A held order's path waits in a callback task for finance's decision.
@@ -102,7 +123,7 @@ for (const sample of samples) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const execution = [...cloud.sfn.executions.values()].find((e) => e.name === orderId);
-  const lines = [`● ${orderId} — ${sample.label}`];
+  const lines = [`● ${orderId} — ${label}`];
   if (record) {
     const history = (record.stageHistory as { stage: string; reasonCodes: string[] }[]).map(
       (h) => `${h.stage}${h.reasonCodes.length ? ` (${h.reasonCodes.join(', ')})` : ''}`,
@@ -121,7 +142,7 @@ for (const sample of samples) {
       );
     }
   } else {
-    lines.push('    stages      never created: quarantined at the ERP adapter');
+    lines.push('    stages      never created: quarantined at the adapter');
   }
   if (execution) {
     lines.push(
@@ -138,13 +159,43 @@ for (const sample of samples) {
   if (rejection?.violations) {
     lines.push(`    rejected    ${rejection.violations.map((v) => `${v.path} ${v.rule}`).join('; ')}`);
   }
-  journeys.push(lines.join('\n'));
+  return lines.join('\n');
 }
+
+const journeys: string[] = [];
+for (const { orderId, label } of journeysToFollow) journeys.push(await journeyOf(orderId, label));
 console.log(journeys.join('\n\n'));
-const wms = sandbox.calls.filter((c) => c.method === 'POST');
+
+// The short valve arrives at DC-EAST: the WMS announces the put-away (its feed → inventory.received), and the
+// backorder re-evaluation fills the open backorders by priority: the ship-complete order is released whole.
+const backordered = journeysToFollow.find((j) => j.label.startsWith('ship-complete order'));
+if (backordered) {
+  sandbox.wms.receive('VALVE-3IN', 'DC-EAST', 40);
+  console.log('\nWMS put away 40 VALVE-3IN at DC-EAST; its feed announces inventory.received…\n');
+  console.log(
+    await journeyOf(
+      backordered.orderId,
+      'the ship-complete backorder after the receipt',
+      (stage) => stage === 'released',
+    ),
+  );
+  const reevaluation = [...cloud.sfn.executions.values()].find(
+    (e) => e.stateMachineArn.includes('BackorderReevaluation') && e.statesEntered.length > 0,
+  );
+  if (reevaluation) {
+    await reevaluation.done;
+    console.log(
+      `    re-evaluated ${reevaluation.status}, ${reevaluation.statesEntered.length} state transitions: ${reevaluation.statesEntered.join(' → ')}`,
+    );
+  }
+}
+
+const wms = sandbox.calls.filter((c) => c.method === 'POST' && c.path.startsWith('/wms'));
+const edi = sandbox.edi.outbound.flatMap((d) => d.transactionSets.map((t) => t.code));
 console.log(
   `\nWMS side effects: ${wms.filter((c) => c.path.endsWith('/reservations')).length} reservations, ` +
-    `${wms.filter((c) => c.path.endsWith('/releases')).length} releases, each with an Idempotency-Key.`,
+    `${wms.filter((c) => c.path.endsWith('/releases')).length} releases, each with an Idempotency-Key. ` +
+    `EDI documents sent: ${edi.join(', ') || 'none'}. Partner feeds delivered: ${feeds.delivered.edi} EDI, ${feeds.delivered.wms} WMS, ${feeds.delivered.vendorAsns} vendor ASN.`,
 );
 
 if (once) await shutdown(0);

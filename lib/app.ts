@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { DEFAULT_EDI_INTERCHANGE_ID, DEFAULT_EDI_TRADING_PARTNERS } from './edi-trading-partners.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { type PartnerEndpoints, StatelessStack } from './stateless-stack.ts';
 
@@ -50,7 +51,20 @@ export function buildApp(app: App = new App()): HandoffApp {
     description: 'Handoff: adapters, fulfilment paths, rules and alarms',
     stateful,
     partners,
+    edi: {
+      interchangeId: String(app.node.tryGetContext('handoff:ediInterchangeId') ?? DEFAULT_EDI_INTERCHANGE_ID),
+      tradingPartners: ediTradingPartners(app.node.tryGetContext('handoff:ediTradingPartners')),
+    },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stateful, stateless };
+}
+
+/** `handoff:ediTradingPartners`: a JSON array (or its text, as `-c` passes it); the default otherwise. */
+function ediTradingPartners(context: unknown): readonly unknown[] {
+  if (context === undefined) return DEFAULT_EDI_TRADING_PARTNERS;
+  const value = typeof context === 'string' ? (JSON.parse(context) as unknown) : context;
+  if (!Array.isArray(value))
+    throw new Error('handoff:ediTradingPartners must be a JSON array of trading partners');
+  return value;
 }

@@ -33,6 +33,15 @@ export class StatefulStack extends Stack {
   public readonly backordersTable: dynamodb.TableV2;
   public readonly erpIngressQueue: sqs.Queue;
   public readonly erpIngressDlq: sqs.Queue;
+  /** X12 documents the EDI gateway (VAN) delivers from trading partners' mailboxes: 850 purchase orders. */
+  public readonly ediInboundQueue: sqs.Queue;
+  public readonly ediInboundDlq: sqs.Queue;
+  /** The WMS's outbound messages: goods put away (inventory.received). */
+  public readonly wmsEventsQueue: sqs.Queue;
+  public readonly wmsEventsDlq: sqs.Queue;
+  /** Drop-ship vendors' advance ship notices. */
+  public readonly vendorAsnQueue: sqs.Queue;
+  public readonly vendorAsnDlq: sqs.Queue;
   /** Failed asynchronous Lambda invocations (the functions' on-failure DLQ). */
   public readonly functionFailureDlq: sqs.Queue;
   /** Events a rule could not deliver to its target after retries. */
@@ -208,15 +217,24 @@ export class StatefulStack extends Stack {
         },
       }),
     );
-    this.erpIngressQueue = new sqs.Queue(this, 'ErpIngressQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // Six times the consumer's timeout, as AWS recommends for Lambda event sources.
-      visibilityTimeout: Duration.seconds(180),
-      retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.erpIngressDlq, maxReceiveCount: 5 },
-      removalPolicy,
-    });
+    /** A partner's inbound feed, consumed by its adapter function; 5 failed receives move a message to its DLQ. */
+    const ingressQueue = (queueId: string, deadLetters: sqs.Queue) =>
+      new sqs.Queue(this, queueId, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        // Six times the consumer's timeout, as AWS recommends for Lambda event sources.
+        visibilityTimeout: Duration.seconds(180),
+        retentionPeriod: Duration.days(4),
+        deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 },
+        removalPolicy,
+      });
+    this.erpIngressQueue = ingressQueue('ErpIngressQueue', this.erpIngressDlq);
+    this.ediInboundDlq = dlq('EdiInboundDlq', 'X12 interchanges that failed ingestion 5 times', true);
+    this.ediInboundQueue = ingressQueue('EdiInboundQueue', this.ediInboundDlq);
+    this.wmsEventsDlq = dlq('WmsEventsDlq', 'WMS inventory messages that failed 5 times', true);
+    this.wmsEventsQueue = ingressQueue('WmsEventsQueue', this.wmsEventsDlq);
+    this.vendorAsnDlq = dlq('VendorAsnDlq', 'vendor ship notices that failed 5 times', true);
+    this.vendorAsnQueue = ingressQueue('VendorAsnQueue', this.vendorAsnDlq);
 
     this.alertsTopic = new sns.Topic(this, 'OperationsAlerts', {
       displayName: 'Handoff operations alerts',
@@ -243,5 +261,8 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'ExceptionsTableName', { value: this.exceptionsTable.tableName });
     new CfnOutput(this, 'SlaClocksTableName', { value: this.slaClocksTable.tableName });
     new CfnOutput(this, 'ErpIngressQueueUrl', { value: this.erpIngressQueue.queueUrl });
+    new CfnOutput(this, 'EdiInboundQueueUrl', { value: this.ediInboundQueue.queueUrl });
+    new CfnOutput(this, 'WmsEventsQueueUrl', { value: this.wmsEventsQueue.queueUrl });
+    new CfnOutput(this, 'VendorAsnQueueUrl', { value: this.vendorAsnQueue.queueUrl });
   }
 }

@@ -32,9 +32,17 @@ export interface PartnerEndpoints {
   readonly vendorBaseUrl: string;
 }
 
+export interface EdiSettings {
+  /** Handoff's own ISA05:ISA06, e.g. `ZZ:HANDOFFDIST`. */
+  readonly interchangeId: string;
+  /** The trading partners, in the shape `EDI_TRADING_PARTNERS` takes (validated by the function at load). */
+  readonly tradingPartners: readonly unknown[];
+}
+
 export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulStack;
   readonly partners: PartnerEndpoints;
+  readonly edi: EdiSettings;
 }
 
 /**
@@ -52,7 +60,7 @@ export class StatelessStack extends Stack {
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { stateful, partners } = props;
+    const { stateful, partners, edi } = props;
     const { ordersTable, exceptionsTable, dataKey: key, bus } = stateful;
 
     /** A function of the stack; `partnerOnly` ones talk to a partner alone: no table, no bus. */
@@ -92,11 +100,13 @@ export class StatelessStack extends Stack {
       reportBatchItemFailures: true,
     });
     erpIngress.function.addEventSource(ingressSource);
-    Validations.of(erpIngress.function).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason:
-        'SQS event source mappings take no on-failure destination: a message that fails 5 receives moves to ErpIngressDlq through the ingress queue redrive policy.',
-    });
+    /** An SQS-fed function: its failed messages reach the DLQ through the queue's redrive policy. */
+    const acknowledgeQueueSource = (consumer: HandoffFunction, dlqName: string, what: string) =>
+      Validations.of(consumer.function).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: `SQS event source mappings take no on-failure destination: ${what} that fail 5 receives move to ${dlqName} through the queue's redrive policy.`,
+      });
+    acknowledgeQueueSource(erpIngress, 'ErpIngressDlq', 'ERP sales orders');
 
     const checkCredit = fn('CheckCredit', 'check-credit', 'Credit check against limit and open exposure', {
       EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
@@ -232,11 +242,92 @@ export class StatelessStack extends Stack {
         HumanDecisionTaskFunctionArn: humanDecisionTask.function,
       },
     });
+    // Vendors' ship notices arrive on their own queue; the drop-ship function confirms or quarantines each.
+    dropShip.function.addEventSource(
+      new SqsEventSource(stateful.vendorAsnQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    acknowledgeQueueSource(dropShip, 'VendorAsnDlq', 'vendor ship notices');
+
+    // EDI retail replenishment: 850s in from the gateway's queue; the path sends the 855; the 856 and 810
+    // follow shipment.confirmed and invoice.issued of EDI orders.
+    const ediReplenishment = fn(
+      'EdiReplenishment',
+      'edi-replenishment',
+      'EDI (X12): 850 purchase orders in (997 back), 855 acknowledgment, 856 ship notice and 810 invoice out',
+      {
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+        EDI_BASE_URL: partners.ediBaseUrl,
+        ERP_BASE_URL: partners.erpBaseUrl,
+        EDI_INTERCHANGE_ID: edi.interchangeId,
+        EDI_TRADING_PARTNERS: JSON.stringify(edi.tradingPartners),
+      },
+    );
+    // The order and the EDI items beside it (purchase order reference, control-number counters).
+    bindTable(ediReplenishment.role, {
+      table: ordersTable,
+      key,
+      actions: ['GetItem', 'PutItem', 'UpdateItem'],
+    });
+    bindTable(ediReplenishment.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+    ediReplenishment.function.addEventSource(
+      new SqsEventSource(stateful.ediInboundQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    acknowledgeQueueSource(ediReplenishment, 'EdiInboundDlq', 'X12 interchanges');
+    const ediPath = new FulfilmentPath(this, 'EdiRetailReplenishmentPath', {
+      path: 'edi-retail-replenishment',
+      functions: {
+        CheckCreditFunctionArn: checkCredit.function,
+        AllocateStockFunctionArn: allocateStock.function,
+        EdiReplenishmentFunctionArn: ediReplenishment.function,
+        ReleaseToWarehouseFunctionArn: releaseToWarehouse.function,
+        RaiseStepExceptionFunctionArn: raiseStepException.function,
+        HumanDecisionTaskFunctionArn: humanDecisionTask.function,
+      },
+    });
+    const ediRuleDlq = sqsLib.Queue.fromQueueArn(
+      this,
+      'RuleTargetDlqForEdi',
+      stateful.ruleTargetDlq.queueArn,
+    );
+    for (const name of ['shipment.confirmed', 'invoice.issued'] as const) {
+      const event = EVENT_CATALOGUE[name];
+      const ruleId = name === 'shipment.confirmed' ? 'EdiShipmentToAdvanceShipNotice' : 'EdiInvoiceTo810';
+      new events.Rule(this, ruleId, {
+        eventBus: bus,
+        description: `Every ${name} of an EDI order sends the trading partner its ${name === 'shipment.confirmed' ? '856' : '810'}`,
+        eventPattern: {
+          source: [event.source],
+          detailType: [event.detailType],
+          detail: { orderId: [{ prefix: 'EDI-' }] },
+        },
+      }).addTarget(
+        new targets.LambdaFunction(ediReplenishment.function, {
+          deadLetterQueue: ediRuleDlq,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(2),
+        }),
+      );
+    }
+
+    // The WMS's outbound feed: put-aways become inventory.received (which re-evaluates backorders).
+    const wmsInventoryFeed = fn(
+      'WmsInventoryFeed',
+      'wms-inventory-feed',
+      'WMS outbound messages → inventory.received, or an integration exception',
+      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName },
+    );
+    bindTable(wmsInventoryFeed.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+    wmsInventoryFeed.function.addEventSource(
+      new SqsEventSource(stateful.wmsEventsQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
+    acknowledgeQueueSource(wmsInventoryFeed, 'WmsEventsDlq', 'WMS messages');
+
     this.paths = {
       'standard-single-site': standard,
       'multi-site-split': split,
       expedited,
       'drop-ship': dropShipPath,
+      'edi-retail-replenishment': ediPath,
     };
 
     // Backorder re-evaluation: inventory.received re-evaluates open backorders of the SKU (a path of its own,
@@ -407,6 +498,8 @@ export class StatelessStack extends Stack {
       postShipment,
       backorders,
       router,
+      ediReplenishment,
+      wmsInventoryFeed,
     };
 
     const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>
@@ -424,6 +517,9 @@ export class StatelessStack extends Stack {
     dlqAlarm('ErpIngressDlqNotEmpty', stateful.erpIngressDlq, 'The ERP ingress DLQ');
     dlqAlarm('FunctionFailureDlqNotEmpty', stateful.functionFailureDlq, 'The function failure DLQ');
     dlqAlarm('RuleTargetDlqNotEmpty', stateful.ruleTargetDlq, 'The rule target DLQ');
+    dlqAlarm('EdiInboundDlqNotEmpty', stateful.ediInboundDlq, 'The EDI inbound DLQ');
+    dlqAlarm('WmsEventsDlqNotEmpty', stateful.wmsEventsDlq, 'The WMS events DLQ');
+    dlqAlarm('VendorAsnDlqNotEmpty', stateful.vendorAsnDlq, 'The vendor ASN DLQ');
     new cloudwatch.Alarm(this, 'ErpIngressBacklogAging', {
       alarmDescription:
         'ERP orders have waited more than 15 minutes in the ingress queue: capture is stalling.',

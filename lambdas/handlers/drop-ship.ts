@@ -1,13 +1,18 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { SQSEvent } from 'aws-lambda';
+import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
+import { ContractViolation, type FieldViolation } from '../../contracts/validation.ts';
 import { ErpItemClient } from '../adapters/erp/item-client.ts';
 import { parseShipNotice, VendorClient } from '../adapters/vendor/vendor-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { HandoffError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
+import { eachMessage } from '../shared/sqs-batch.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { confirmVendorShipment, type DropShipDeps, placeVendorOrders } from '../use-cases/drop-ship.ts';
+import { jsonOf, notJson, quarantineFeedMessage } from '../use-cases/partner-feeds.ts';
 import { orderIdOf } from './step-input.ts';
 
 /**
@@ -15,6 +20,8 @@ import { orderIdOf } from './step-input.ts';
  *
  * - (none)  `{ orderId }` from the path: places the purchase orders and hands the order to its vendors
  * - `asn`   `{ action, message }` with a vendor's advance ship notice: announced as shipment.confirmed
+ * - an SQS batch from the vendor ASN queue: each message one notice, confirmed or quarantined (owned by
+ *   integration, payload kept); only a transient failure fails its message for SQS to retry
  *
  * One function: both speak to the same order record and the vendor contract, and an ASN is rare next to
  * the path's calls, so a function of its own would mostly be a cold start.
@@ -48,7 +55,51 @@ const deps: DropShipDeps = {
 
 /** The step function for the given dependencies (exported so tests can run it against fakes). */
 export function dropShipStep(stepDeps: DropShipDeps) {
+  /** One message of the vendor ASN queue: confirmed, or quarantined when Handoff cannot use it. */
+  const receiveShipNotice = async (rawBody: string) => {
+    const quarantine = (reasonCode: string, violations: readonly FieldViolation[], orderId?: string) =>
+      quarantineFeedMessage(
+        {
+          feed: 'vendor.asn',
+          rawBody,
+          reasonCode,
+          violations,
+          ...(orderId && ORDER_ID_PATTERN.test(orderId) ? { orderId } : {}),
+          recommendedAction:
+            'Check the ship notice with the vendor: nothing was invoiced from it. Once the vendor resends a corrected notice, the order is invoiced.',
+        },
+        stepDeps,
+      ).then((kept) => ({ outcome: 'quarantined' as const, reasonCode, ...kept }));
+    const json = jsonOf(rawBody);
+    if (!json) return quarantine('VENDOR_ASN_NOT_JSON', notJson(rawBody));
+    let notice: ReturnType<typeof parseShipNotice>;
+    try {
+      notice = parseShipNotice(json.value);
+    } catch (error) {
+      if (error instanceof ContractViolation) return quarantine('VENDOR_ASN_INVALID', error.violations);
+      throw error;
+    }
+    const result = await confirmVendorShipment(notice, stepDeps);
+    if (result.outcome !== 'refused') return result;
+    const path =
+      result.reason === 'line-not-on-purchase-order'
+        ? 'lines'
+        : result.reason === 'unknown-order'
+          ? 'buyerReference'
+          : 'purchaseOrderNumber';
+    return quarantine(
+      `VENDOR_ASN_${result.reason.toUpperCase().replaceAll('-', '_')}`,
+      [{ path, rule: result.reason, message: result.message }],
+      notice.orderId,
+    );
+  };
+
   return async (input: unknown) => {
+    if (Array.isArray((input as { Records?: unknown } | null)?.Records)) {
+      return eachMessage(input as SQSEvent, logger, 'vendor ship notice', receiveShipNotice, (outcome) => ({
+        ...outcome,
+      }));
+    }
     if ((input as { action?: unknown } | null)?.action === 'asn') {
       const notice = parseShipNotice((input as { message?: unknown }).message);
       logger.appendKeys({ orderId: notice.orderId, correlationId: notice.orderId });

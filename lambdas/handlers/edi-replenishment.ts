@@ -1,46 +1,26 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { parseDetail, parseEvent } from '../../contracts/events.ts';
 import { OrderId } from '../../contracts/order.ts';
 import { parseWith } from '../../contracts/validation.ts';
-import {
-  CUSTOMER_PRIORITIES,
-  CUSTOMER_SEGMENTS,
-  FULFILMENT_TERMS,
-  SERVICE_LEVELS,
-} from '../../contracts/vocabulary.ts';
+import { DynamoEdiStore } from '../adapters/aws/dynamo-edi-store.ts';
+import { configuredTradingPartners, interchangeIdOf } from '../adapters/config/edi-trading-partners.ts';
 import { EdiGatewayClient } from '../adapters/edi/edi-gateway-client.ts';
-import type { CatalogueItem } from '../adapters/edi/x12-850.ts';
-import type { X12Party } from '../adapters/edi/x12-outbound.ts';
+import { ErpItemClient } from '../adapters/erp/item-client.ts';
 import { dynamoDb } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig, requireHttpUrl } from '../shared/config.ts';
 import { ConfigurationError, InvalidStepInput } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
-import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
+import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   acknowledgePurchaseOrder,
-  type Catalogue,
-  type ControlNumberPort,
-  type ControlNumberReservation,
   type EdiDeps,
-  type EdiPurchaseOrder,
-  type EdiPurchaseOrderStore,
   ingest850,
   sendAdvanceShipNotice,
   sendEdiInvoice,
-  type TradingPartner,
-  type TradingPartnerDirectory,
 } from '../use-cases/edi-replenishment.ts';
 
 /**
@@ -56,174 +36,6 @@ import {
  */
 
 const logger = createLogger();
-
-// ---------------------------------------------------------------------------------------------------------
-// Configuration adapters (to be moved to lambdas/adapters/config/edi-trading-partners.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-const Code = z.string().check(z.minLength(1), z.maxLength(40));
-const Party = z.strictObject({
-  qualifier: z.string().check(z.regex(/^[A-Z0-9]{2}$/)),
-  id: z.string().check(z.minLength(2), z.maxLength(15)),
-});
-const TradingPartnerConfig = z.strictObject({
-  interchange: Party,
-  applicationId: z.optional(z.string().check(z.minLength(2), z.maxLength(15))),
-  profile: z.strictObject({
-    customerId: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/)),
-    customerName: z.optional(z.string().check(z.minLength(1), z.maxLength(120))),
-    segment: z.enum(CUSTOMER_SEGMENTS),
-    priority: z.enum(CUSTOMER_PRIORITIES),
-    paymentTerms: Code,
-    fulfilment: z.enum(FULFILMENT_TERMS),
-    currency: z.string().check(z.regex(/^[A-Z]{3}$/)),
-    serviceLevel: z.optional(z.enum(SERVICE_LEVELS)),
-    uomMap: z.optional(z.record(Code, Code)),
-    buyerItems: z.optional(z.record(Code, Code)),
-    defaultCountry: z.optional(z.string().check(z.regex(/^[A-Z]{2}$/))),
-  }),
-  layout: z.optional(
-    z.strictObject({
-      delimiters: z.optional(
-        z.strictObject({
-          element: z.optional(z.string().check(z.length(1))),
-          segment: z.optional(z.string().check(z.length(1))),
-          subElement: z.optional(z.string().check(z.length(1))),
-        }),
-      ),
-      newlineAfterSegment: z.optional(z.boolean()),
-    }),
-  ),
-});
-const TradingPartnersConfig = z.array(TradingPartnerConfig).check(z.minLength(1));
-const CatalogueConfig = z.record(
-  Code,
-  z.strictObject({
-    unitCost: z.number().check(z.gte(0)),
-    upc: z.optional(z.string().check(z.regex(/^\d{12}$/))),
-  }),
-);
-
-function configJson(name: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ConfigurationError(`${name} must be JSON`);
-  }
-}
-
-/** `EDI_TRADING_PARTNERS`: a JSON array of trading partners (the TradingPartner shape), read once at load. */
-export function configuredTradingPartners(name: string, text: string): TradingPartnerDirectory {
-  const parsed = parseWith(name, TradingPartnersConfig, configJson(name, text));
-  if (!parsed.ok) throw new ConfigurationError(parsed.error.message);
-  const partners = new Map<string, TradingPartner>();
-  const customers = new Set<string>();
-  for (const partner of parsed.value) {
-    if (partners.has(partner.interchange.id) || customers.has(partner.profile.customerId)) {
-      throw new ConfigurationError(
-        `${name}: interchange id ${partner.interchange.id} or customer ${partner.profile.customerId} appears twice`,
-      );
-    }
-    partners.set(partner.interchange.id, partner);
-    customers.add(partner.profile.customerId);
-  }
-  return { all: async () => partners };
-}
-
-/** `EDI_CATALOGUE`: JSON, SKU → `{ unitCost, upc? }`, read once at load. */
-export function configuredCatalogue(name: string, text: string): Catalogue {
-  const parsed = parseWith(name, CatalogueConfig, configJson(name, text));
-  if (!parsed.ok) throw new ConfigurationError(parsed.error.message);
-  const items: Readonly<Record<string, CatalogueItem>> = parsed.value;
-  return { items: async () => items };
-}
-
-/** `EDI_INTERCHANGE_ID`: Handoff's own ISA05:ISA06, e.g. `ZZ:HANDOFFDIST`. */
-export function interchangeIdOf(name: string, text: string): X12Party {
-  const match = /^([A-Z0-9]{2}):(.{2,15})$/.exec(text);
-  if (!match?.[1] || !match[2])
-    throw new ConfigurationError(`${name} must be <qualifier>:<id>, e.g. ZZ:HANDOFFDIST`);
-  return { qualifier: match[1], id: match[2] };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// DynamoDB adapter (to be moved to lambdas/adapters/aws/dynamo-edi-store.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-const MAX_CONTROL_NUMBER = 999_999_999;
-
-/**
- * EDI items in the orders table, beside the order records. Purchase order references: pk = orderId,
- * sk = `EDI#PURCHASE_ORDER`, first write wins. Control numbers: pk = `EDI-PARTNER#<ISA06>` (never an order
- * id: order ids have no `#`), sk = `CONTROL#COUNTER` (an atomic counter) and `CONTROL#DOC#<document key>`
- * (one reservation per document). Two racing first reservations of one document both draw a number; the
- * loser's is left unused (a gap, which X12 allows) and it answers the winner's reservation.
- */
-export class DynamoEdiStore implements EdiPurchaseOrderStore, ControlNumberPort {
-  constructor(
-    private readonly client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
-
-  async putIfAbsent(purchaseOrder: EdiPurchaseOrder): Promise<{ readonly created: boolean }> {
-    return this.putOnce(purchaseOrder.orderId, 'EDI#PURCHASE_ORDER', { purchaseOrder });
-  }
-
-  async get(orderId: string): Promise<EdiPurchaseOrder | undefined> {
-    const item = await this.read(orderId, 'EDI#PURCHASE_ORDER');
-    return item ? (item.purchaseOrder as EdiPurchaseOrder) : undefined;
-  }
-
-  async reserve(partnerId: string, documentKey: string, at: Date): Promise<ControlNumberReservation> {
-    const pk = `EDI-PARTNER#${partnerId}`;
-    const sk = `CONTROL#DOC#${documentKey}`;
-    const reserved = await this.read(pk, sk);
-    if (reserved)
-      return { controlNumber: Number(reserved.controlNumber), reservedAt: String(reserved.reservedAt) };
-    const counter = await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: marshall({ pk, sk: 'CONTROL#COUNTER' }),
-        UpdateExpression: 'ADD lastIssued :one',
-        ExpressionAttributeValues: marshall({ ':one': 1 }),
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    const issued = Number(unmarshall(counter.Attributes ?? {}).lastIssued);
-    const reservation = {
-      controlNumber: ((issued - 1) % MAX_CONTROL_NUMBER) + 1,
-      reservedAt: at.toISOString(),
-    };
-    const { created } = await this.putOnce(pk, sk, reservation);
-    if (created) return reservation;
-    const winner = await this.read(pk, sk);
-    if (!winner) throw new Error(`control number reservation ${pk} ${sk} vanished`);
-    return { controlNumber: Number(winner.controlNumber), reservedAt: String(winner.reservedAt) };
-  }
-
-  private async read(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: marshall({ pk, sk }), ConsistentRead: true }),
-    );
-    return Item ? unmarshall(Item) : undefined;
-  }
-
-  private async putOnce(pk: string, sk: string, fields: object): Promise<{ readonly created: boolean }> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: marshall({ pk, sk, ...fields }, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return { created: true };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { created: false };
-      throw error;
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Handler
@@ -339,7 +151,7 @@ const config = readConfig([
   'EDI_BASE_URL',
   'EDI_INTERCHANGE_ID',
   'EDI_TRADING_PARTNERS',
-  'EDI_CATALOGUE',
+  'ERP_BASE_URL',
 ]);
 const usage = process.env.EDI_USAGE ?? 'P';
 if (usage !== 'P' && usage !== 'T') throw new ConfigurationError(`EDI_USAGE must be P or T (got ${usage})`);
@@ -351,7 +163,7 @@ const deps: EdiDeps = {
   events: eventPublisher(config.EVENT_BUS_NAME),
   clock: systemClock,
   partners: configuredTradingPartners('EDI_TRADING_PARTNERS', config.EDI_TRADING_PARTNERS),
-  catalogue: configuredCatalogue('EDI_CATALOGUE', config.EDI_CATALOGUE),
+  catalogue: new ErpItemClient(partnerClient('erp', 'ERP_BASE_URL', config.ERP_BASE_URL)),
   purchaseOrders: store,
   controlNumbers: store,
   gateway: new EdiGatewayClient({

@@ -19,7 +19,21 @@ let prodTemplate: Template;
 let render: (value: unknown) => string;
 
 const TABLES = ['OrdersTable', 'ExceptionsTable', 'SlaClocksTable', 'BackordersTable'] as const;
-const DLQS = ['ErpIngressDlq', 'FunctionFailureDlq', 'RuleTargetDlq'] as const;
+const DLQS = [
+  'ErpIngressDlq',
+  'EdiInboundDlq',
+  'WmsEventsDlq',
+  'VendorAsnDlq',
+  'FunctionFailureDlq',
+  'RuleTargetDlq',
+] as const;
+/** Partners' inbound feeds, each consumed by its adapter and redriven to its own DLQ. */
+const INGRESS = {
+  ErpIngressQueue: 'ErpIngressDlq',
+  EdiInboundQueue: 'EdiInboundDlq',
+  WmsEventsQueue: 'WmsEventsDlq',
+  VendorAsnQueue: 'VendorAsnDlq',
+} as const;
 
 beforeAll(() => {
   stack = buildTestApp().stateful;
@@ -238,7 +252,7 @@ describe('tables', () => {
 describe('queues', () => {
   it('every queue has SQS-managed SSE and a policy that denies non-TLS access', () => {
     const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
-    expect(queues.sort()).toEqual([...DLQS, 'ErpIngressQueue'].map(queueId).sort());
+    expect(queues.sort()).toEqual([...DLQS, ...Object.keys(INGRESS)].map(queueId).sort());
     for (const queue of queues) {
       expect(props(template, queue).SqsManagedSseEnabled, queue).toBe(true);
       expect(queuePolicies(template, queue), queue).toContainEqual({
@@ -251,9 +265,9 @@ describe('queues', () => {
     }
   });
 
-  it('the ingress queue redrives to ErpIngressDlq after 5 receives', () => {
-    expect(props(template, queueId('ErpIngressQueue')).RedrivePolicy).toEqual({
-      deadLetterTargetArn: { 'Fn::GetAtt': [queueId('ErpIngressDlq'), 'Arn'] },
+  it.each(Object.entries(INGRESS))('%s redrives to %s after 5 receives', (queue, dlq) => {
+    expect(props(template, queueId(queue)).RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [queueId(dlq), 'Arn'] },
       maxReceiveCount: 5,
     });
   });
@@ -290,7 +304,7 @@ describe('queues', () => {
   });
 
   it('the other queues grant nothing to anyone: their policies only deny', () => {
-    for (const name of ['ErpIngressDlq', 'FunctionFailureDlq', 'ErpIngressQueue']) {
+    for (const name of [...DLQS.filter((q) => q !== 'RuleTargetDlq'), ...Object.keys(INGRESS)]) {
       const allows = queuePolicies(template, queueId(name)).filter((s) => s.Effect === 'Allow');
       expect(allows, name).toEqual([]);
     }
@@ -307,7 +321,9 @@ describe('outputs', () => {
     template.hasOutput('ExceptionsTableName', { Value: { Ref: tableId('ExceptionsTable') } });
     template.hasOutput('SlaClocksTableName', { Value: { Ref: tableId('SlaClocksTable') } });
     // A queue's Ref is its URL.
-    template.hasOutput('ErpIngressQueueUrl', { Value: { Ref: queueId('ErpIngressQueue') } });
+    for (const queue of Object.keys(INGRESS)) {
+      template.hasOutput(`${queue}Url`, { Value: { Ref: queueId(queue) } });
+    }
   });
 });
 
@@ -319,7 +335,7 @@ describe('retainData', () => {
 
   it('dev (the default stage) makes tables, key and queues deletable, without deletion protection', () => {
     const resources = dataResources(template);
-    expect(resources.length).toBe(TABLES.length + 1 + DLQS.length + 1);
+    expect(resources.length).toBe(TABLES.length + 1 + DLQS.length + Object.keys(INGRESS).length);
     for (const [logical, r] of resources) {
       expect([logical, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([logical, 'Delete', 'Delete']);
     }
@@ -331,7 +347,7 @@ describe('retainData', () => {
 
   it('prod retains tables, key and queues, and turns on deletion protection', () => {
     const resources = dataResources(prodTemplate);
-    expect(resources.length).toBe(TABLES.length + 1 + DLQS.length + 1);
+    expect(resources.length).toBe(TABLES.length + 1 + DLQS.length + Object.keys(INGRESS).length);
     for (const [logical, r] of resources) {
       expect([logical, r.DeletionPolicy, r.UpdateReplacePolicy]).toEqual([logical, 'Retain', 'Retain']);
     }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_PARTNERS } from '../../lib/app.ts';
+import { DEFAULT_EDI_INTERCHANGE_ID, DEFAULT_EDI_TRADING_PARTNERS } from '../../lib/edi-trading-partners.ts';
 import type { StatelessStack } from '../../lib/stateless-stack.ts';
 import {
   actionsOf,
@@ -57,6 +58,17 @@ const FUNCTIONS = {
     env: ['WMS_BASE_URL', 'BACKORDERS_TABLE_NAME'],
   },
   OrderRouter: { handler: 'route-order', env: ['PATH_STATE_MACHINES', 'WMS_BASE_URL'] },
+  EdiReplenishment: {
+    handler: 'edi-replenishment',
+    env: [
+      'EXCEPTIONS_TABLE_NAME',
+      'EDI_BASE_URL',
+      'ERP_BASE_URL',
+      'EDI_INTERCHANGE_ID',
+      'EDI_TRADING_PARTNERS',
+    ],
+  },
+  WmsInventoryFeed: { handler: 'wms-inventory-feed', env: ['EXCEPTIONS_TABLE_NAME'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -205,6 +217,7 @@ describe('IAM', () => {
       '<MultiSiteSplitPathStateMachine>': ['states:StartExecution'],
       '<ExpeditedPathStateMachine>': ['states:StartExecution'],
       '<DropShipPathStateMachine>': ['states:StartExecution'],
+      '<EdiRetailReplenishmentPathStateMachine>': ['states:StartExecution'],
     });
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: logicalId(template, 'AWS::IAM::Role', 'OrderRouterRole') }],
@@ -233,6 +246,7 @@ describe('IAM', () => {
         '<MultiSiteSplitPathStateMachine>': answer,
         '<ExpeditedPathStateMachine>': answer,
         '<DropShipPathStateMachine>': answer,
+        '<EdiRetailReplenishmentPathStateMachine>': answer,
       });
     },
   );
@@ -248,15 +262,23 @@ describe('IAM', () => {
     }
   });
 
-  it('only ErpOrderIngress may consume the ingress queue', () => {
-    for (const name of FUNCTION_NAMES) {
-      const consumes = grantsByResource(functionStatements(name), 'sqs', renderer)[
-        '<stateful:ErpIngressQueue.Arn>'
-      ];
-      if (name === 'ErpOrderIngress') {
-        expect(consumes).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
-      } else {
-        expect(consumes, name).toBeUndefined();
+  it('each partner feed queue is consumed by its adapter alone', () => {
+    const consumers: Record<string, FunctionName> = {
+      ErpIngressQueue: 'ErpOrderIngress',
+      EdiInboundQueue: 'EdiReplenishment',
+      WmsEventsQueue: 'WmsInventoryFeed',
+      VendorAsnQueue: 'DropShip',
+    };
+    for (const [queue, consumer] of Object.entries(consumers)) {
+      for (const name of FUNCTION_NAMES) {
+        const consumes = grantsByResource(functionStatements(name), 'sqs', renderer)[
+          `<stateful:${queue}.Arn>`
+        ];
+        if (name === consumer) {
+          expect(consumes, name).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
+        } else {
+          expect(consumes, `${name} on ${queue}`).toBeUndefined();
+        }
       }
     }
   });
@@ -305,6 +327,9 @@ describe('functions', () => {
       VENDOR_BASE_URL: LOCAL_PARTNERS.vendorBaseUrl,
       BACKORDERS_TABLE_NAME: '<stateful:BackordersTable>',
       PATH_STATE_MACHINES: expect.any(String),
+      EDI_BASE_URL: LOCAL_PARTNERS.ediBaseUrl,
+      EDI_INTERCHANGE_ID: DEFAULT_EDI_INTERCHANGE_ID,
+      EDI_TRADING_PARTNERS: JSON.stringify(DEFAULT_EDI_TRADING_PARTNERS),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
     expect(rendered).toEqual(expected);
@@ -321,6 +346,7 @@ describe('functions', () => {
       'multi-site-split': '<MultiSiteSplitPathStateMachine>',
       expedited: '<ExpeditedPathStateMachine>',
       'drop-ship': '<DropShipPathStateMachine>',
+      'edi-retail-replenishment': '<EdiRetailReplenishmentPathStateMachine>',
     });
     expect(Object.keys(paths).sort()).toEqual(Object.keys(stack.paths).sort());
   });
@@ -349,16 +375,22 @@ describe('functions', () => {
     }
   });
 
-  it('ErpOrderIngress consumes the ingress queue in batches of 10, reporting item failures', () => {
-    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
-    expect(mappings).toHaveLength(1);
-    const mapping = mappings[0]?.Properties as Record<string, unknown>;
+  it.each([
+    ['ErpOrderIngress', 'ErpIngressQueue'],
+    ['EdiReplenishment', 'EdiInboundQueue'],
+    ['WmsInventoryFeed', 'WmsEventsQueue'],
+    ['DropShip', 'VendorAsnQueue'],
+  ])('%s consumes %s in batches of 10, reporting item failures', (name, queue) => {
+    const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map(
+      (m) => m.Properties as Record<string, unknown>,
+    );
+    expect(mappings).toHaveLength(4);
+    const mapping = mappings.find((m) => render(m.EventSourceArn) === `<stateful:${queue}.Arn>`);
     expect(mapping).toMatchObject({
-      FunctionName: { Ref: functionId('ErpOrderIngress') },
+      FunctionName: { Ref: functionId(name) },
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    expect(render(mapping.EventSourceArn)).toBe('<stateful:ErpIngressQueue.Arn>');
   });
 });
 

@@ -240,13 +240,15 @@ describe('the local cloud runs the synthesized stack', () => {
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 4 queues, 14 functions, 4 routed paths, backorder re-evaluation and post-shipment, plus
-    // the probe stack's.
-    expect(cloud.sqs.queues.size).toBe(4 + 4);
-    expect(cloud.lambda.functions.size).toBe(14 + 2);
-    expect(cloud.sfn.machines.size).toBe(6 + 2);
+    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 16 functions, 5 routed paths,
+    // backorder re-evaluation and post-shipment, plus the probe stack's.
+    expect(cloud.sqs.queues.size).toBe(10 + 4);
+    expect(cloud.lambda.functions.size).toBe(16 + 2);
+    expect(cloud.sfn.machines.size).toBe(7 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^BackorderCreatedToBackorders/),
+      expect.stringMatching(/^EdiInvoiceTo810/),
+      expect.stringMatching(/^EdiShipmentToAdvanceShipNotice/),
       expect.stringMatching(/^HourlyBackorderSweep/),
       expect.stringMatching(/^InventoryReceivedToBackorders/),
       expect.stringMatching(/^OrderReceivedToRouter/),
@@ -414,7 +416,7 @@ describe('the local cloud runs the synthesized stack', () => {
   it('serves the AWS SDK and the AWS CLI on one endpoint', async () => {
     const machines = await clients.sfn.send(new ListStateMachinesCommand({}));
     // The product's 6 machines and the probe stack's 2.
-    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(8);
+    expect(machines.stateMachines?.map((m) => m.name)).toHaveLength(9);
     const rules = await clients.events.send(
       new ListRulesCommand({ EventBusName: cloud.events.rules[0]?.busName }),
     );
@@ -428,7 +430,7 @@ describe('the local cloud runs the synthesized stack', () => {
         encoding: 'utf8',
       },
     );
-    expect(JSON.parse(cli).stateMachines).toHaveLength(8);
+    expect(JSON.parse(cli).stateMachines).toHaveLength(9);
   });
 });
 

@@ -9,7 +9,7 @@ import type { OutboundDocument } from './x12-outbound.ts';
 
 /** The media type the gateway takes X12 interchanges in. */
 export const X12_MEDIA_TYPE = 'application/edi-x12';
-const OUTBOUND = '/edi/outbound';
+const OUTBOUND = '/outbound';
 
 /** Statuses that mean "try again": the gateway is busy, down or throttling. */
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -70,7 +70,7 @@ function exchange(
 
 /**
  * EDI gateway adapter: posts an outbound X12 interchange (855, 856, 810, 997) as `application/edi-x12` text
- * to `POST /edi/outbound`, with the document's idempotency key as Idempotency-Key, and maps the gateway's
+ * to `POST <base>/outbound`, with the document's idempotency key as Idempotency-Key, and maps the gateway's
  * acceptance back. The policy is PartnerClient's — a per-attempt timeout, full-jitter exponential backoff on
  * 408/425/429/5xx and network errors only, the same named errors — but the body is raw text, which
  * PartnerClient (JSON only) cannot send yet. 400 (invalid X12), 415 and 422 (a key reused with other bytes)

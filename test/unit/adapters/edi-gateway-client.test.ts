@@ -47,7 +47,7 @@ function gatewayAt(baseUrl: string, options: { headers?: Record<string, string>;
   });
 }
 
-const gateway = () => gatewayAt(sandbox.baseUrl);
+const gateway = () => gatewayAt(`${sandbox.baseUrl}/edi`);
 
 const AT = new Date('2026-11-23T09:00:00Z');
 const RAW_850 = samplePurchaseOrder850({ poNumber: 'PO-5531', at: AT });
@@ -204,7 +204,7 @@ describe('EDI gateway client: sending', () => {
 
     expect(acceptance).toEqual({ acceptanceId: 'ACC-9', receivedAt: '2026-11-23T10:00:01.000Z' });
     const [request] = server.requests;
-    expect(request).toMatchObject({ method: 'POST', path: '/edi/outbound', body: document.x12 });
+    expect(request).toMatchObject({ method: 'POST', path: '/outbound', body: document.x12 });
     expect(request?.headers).toMatchObject({
       'content-type': X12_MEDIA_TYPE,
       'idempotency-key': document.idempotencyKey,
@@ -219,7 +219,7 @@ describe('EDI gateway client: sending', () => {
     const refused = await failureOf(gateway().send(ack855()));
     expect(refused).toMatchObject({ name: 'PartnerRejected', partner: 'edi', status: 401 });
 
-    const acceptance = await gatewayAt(sandbox.baseUrl, {
+    const acceptance = await gatewayAt(`${sandbox.baseUrl}/edi`, {
       headers: { authorization: 'Bearer edi-secret' },
     }).send(ack855());
     expect(acceptance.acceptanceId).toBe('EDI-ACC-000001');

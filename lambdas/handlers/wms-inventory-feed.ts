@@ -1,0 +1,33 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { systemClock } from '../shared/clock.ts';
+import { readConfig } from '../shared/config.ts';
+import { createLogger } from '../shared/logger.ts';
+import { eachMessage } from '../shared/sqs-batch.ts';
+import { eventPublisher, exceptionRepository } from '../shared/wiring.ts';
+import { announceWmsMessage, type WmsFeedDeps } from '../use-cases/partner-feeds.ts';
+
+const logger = createLogger();
+
+const config = readConfig(['EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
+const deps: WmsFeedDeps = {
+  exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
+  events: eventPublisher(config.EVENT_BUS_NAME),
+  clock: systemClock,
+};
+
+/**
+ * The WMS's outbound feed (SQS): put-aways become inventory.received, which re-evaluates backorders; a
+ * message Handoff cannot read is quarantined as an integration exception with its payload.
+ */
+export const lambdaHandler = (event: SQSEvent): Promise<SQSBatchResponse> =>
+  eachMessage(
+    event,
+    logger,
+    'wms message',
+    (body) => announceWmsMessage(body, deps),
+    (outcome) => ({ ...outcome }),
+  );
+
+export const handler = middy(lambdaHandler).use(injectLambdaContext(logger, { resetKeys: true }));
