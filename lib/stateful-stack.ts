@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -46,6 +47,8 @@ export class StatefulStack extends Stack {
   public readonly functionFailureDlq: sqs.Queue;
   /** Events a rule could not deliver to its target after retries. */
   public readonly ruleTargetDlq: sqs.Queue;
+  /** The shared secret the TMS signs tracking webhooks with (HMAC-SHA256); handed to the TMS out of band. */
+  public readonly carrierWebhookSecret: secretsmanager.Secret;
   /** Where every Handoff alarm notifies operations; subscribe on-call email, chat or paging to it. */
   public readonly alertsTopic: sns.Topic;
 
@@ -236,6 +239,18 @@ export class StatefulStack extends Stack {
     this.vendorAsnDlq = dlq('VendorAsnDlq', 'vendor ship notices that failed 5 times', true);
     this.vendorAsnQueue = ingressQueue('VendorAsnQueue', this.vendorAsnDlq);
 
+    this.carrierWebhookSecret = new secretsmanager.Secret(this, 'CarrierWebhookSecret', {
+      description: 'Handoff: HMAC-SHA256 key the TMS signs carrier tracking webhooks with',
+      encryptionKey: this.dataKey,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy,
+    });
+    Validations.of(this.carrierWebhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The webhook key is shared with the TMS, which cannot take a new key on a schedule: it is rotated by hand with the carrier (secretsmanager:PutSecretValue, then the TMS), and CarrierWebhook functions reread it within 5 minutes.',
+    });
+
     this.alertsTopic = new sns.Topic(this, 'OperationsAlerts', {
       displayName: 'Handoff operations alerts',
       masterKey: this.dataKey,
@@ -261,6 +276,7 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'ExceptionsTableName', { value: this.exceptionsTable.tableName });
     new CfnOutput(this, 'SlaClocksTableName', { value: this.slaClocksTable.tableName });
     new CfnOutput(this, 'ErpIngressQueueUrl', { value: this.erpIngressQueue.queueUrl });
+    new CfnOutput(this, 'CarrierWebhookSecretArn', { value: this.carrierWebhookSecret.secretArn });
     new CfnOutput(this, 'EdiInboundQueueUrl', { value: this.ediInboundQueue.queueUrl });
     new CfnOutput(this, 'WmsEventsQueueUrl', { value: this.wmsEventsQueue.queueUrl });
     new CfnOutput(this, 'VendorAsnQueueUrl', { value: this.vendorAsnQueue.queueUrl });

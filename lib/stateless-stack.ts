@@ -4,6 +4,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -309,6 +310,32 @@ export class StatelessStack extends Stack {
       );
     }
 
+    // Carrier tracking webhooks: the TMS POSTs signed tracking updates to a function URL; the function
+    // verifies the HMAC over the raw body before anything else, then announces shipment.* events.
+    const carrierWebhook = fn(
+      'CarrierWebhook',
+      'carrier-webhook',
+      'TMS tracking webhooks (HMAC-signed) → shipment.in-transit / delivered / exception events',
+      { CARRIER_WEBHOOK_SECRET_ARN: stateful.carrierWebhookSecret.secretArn },
+    );
+    bindTable(carrierWebhook.role, { table: ordersTable, key, actions: ['GetItem'] });
+    // Granted on the role, not through secret.grantRead (which edits the stateful key's policy: a cycle).
+    carrierWebhook.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources: [stateful.carrierWebhookSecret.secretArn],
+      }),
+    );
+    carrierWebhook.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+      }),
+    );
+    const webhookUrl = carrierWebhook.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    new CfnOutput(this, 'CarrierWebhookUrl', { value: webhookUrl.url });
+
     // The WMS's outbound feed: put-aways become inventory.received (which re-evaluates backorders).
     const wmsInventoryFeed = fn(
       'WmsInventoryFeed',
@@ -500,6 +527,7 @@ export class StatelessStack extends Stack {
       router,
       ediReplenishment,
       wmsInventoryFeed,
+      carrierWebhook,
     };
 
     const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>

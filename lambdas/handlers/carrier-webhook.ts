@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { SecretReader, secretsManager } from '../adapters/aws/secret-reader.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -8,13 +9,14 @@ import { handleTrackingWebhook, type TrackingDeps } from '../use-cases/carrier-t
 
 const logger = createLogger();
 
-const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'CARRIER_WEBHOOK_SECRET']);
-const deps: TrackingDeps = {
+const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'CARRIER_WEBHOOK_SECRET_ARN']);
+const deps: Omit<TrackingDeps, 'secret'> = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
   events: eventPublisher(config.EVENT_BUS_NAME),
   clock: systemClock,
-  secret: config.CARRIER_WEBHOOK_SECRET,
 };
+/** The secret the TMS signs webhooks with, shared with it out of band; read from Secrets Manager. */
+const secret = new SecretReader(secretsManager(), config.CARRIER_WEBHOOK_SECRET_ARN);
 
 /** A Lambda function URL request, as far as the webhook reads it. */
 interface UrlRequest {
@@ -31,7 +33,10 @@ export const lambdaHandler = async (request: UrlRequest) => {
   const signature = Object.entries(request.headers ?? {}).find(
     ([name]) => name.toLowerCase() === 'x-handoff-signature',
   )?.[1];
-  const answer = await handleTrackingWebhook({ rawBody, signature }, deps);
+  const answer = await handleTrackingWebhook(
+    { rawBody, signature },
+    { ...deps, secret: await secret.value() },
+  );
   logger.info('carrier webhook', { status: answer.status, ...answer.body });
   return {
     statusCode: answer.status,

@@ -4,7 +4,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
 import { ContractViolation, type FieldViolation } from '../../contracts/validation.ts';
 import { ErpItemClient } from '../adapters/erp/item-client.ts';
-import { parseShipNotice, VendorClient } from '../adapters/vendor/vendor-client.ts';
+import { parseShipNotice, tryParseShipNotice, VendorClient } from '../adapters/vendor/vendor-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { HandoffError } from '../shared/errors.ts';
@@ -72,14 +72,18 @@ export function dropShipStep(stepDeps: DropShipDeps) {
       ).then((kept) => ({ outcome: 'quarantined' as const, reasonCode, ...kept }));
     const json = jsonOf(rawBody);
     if (!json) return quarantine('VENDOR_ASN_NOT_JSON', notJson(rawBody));
-    let notice: ReturnType<typeof parseShipNotice>;
+    const parsed = tryParseShipNotice(json.value);
+    if (!parsed.ok) return quarantine('VENDOR_ASN_INVALID', parsed.violations);
+    const { notice } = parsed;
+    let result: Awaited<ReturnType<typeof confirmVendorShipment>>;
     try {
-      notice = parseShipNotice(json.value);
+      result = await confirmVendorShipment(notice, stepDeps);
     } catch (error) {
-      if (error instanceof ContractViolation) return quarantine('VENDOR_ASN_INVALID', error.violations);
+      // Valid for the vendor contract, but not as a canonical shipment.confirmed (e.g. an over-long ASN number).
+      if (error instanceof ContractViolation)
+        return quarantine('VENDOR_ASN_INVALID', error.violations, notice.orderId);
       throw error;
     }
-    const result = await confirmVendorShipment(notice, stepDeps);
     if (result.outcome !== 'refused') return result;
     const path =
       result.reason === 'line-not-on-purchase-order'

@@ -49,7 +49,8 @@ export async function quarantineFeedMessage(
   const exceptionId = `EXC-FEED-${digest.slice(0, 24)}`;
   // Filed under the order it names, or under the message itself (an id the order-id rules accept).
   const orderId =
-    rejection.orderId ?? `FEED-${rejection.feed.replace(/[^A-Za-z0-9]+/g, '-')}-${digest.slice(0, 16)}`;
+    rejection.orderId ??
+    `FEED-${rejection.feed.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}-${digest.slice(0, 16)}`;
   const exception: OwnedException = {
     exceptionId,
     type: 'integration-failure',

@@ -69,6 +69,7 @@ const FUNCTIONS = {
     ],
   },
   WmsInventoryFeed: { handler: 'wms-inventory-feed', env: ['EXCEPTIONS_TABLE_NAME'] },
+  CarrierWebhook: { handler: 'carrier-webhook', env: ['CARRIER_WEBHOOK_SECRET_ARN'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -251,15 +252,56 @@ describe('IAM', () => {
     },
   );
 
-  it.each(FUNCTION_NAMES)('%s uses the data key only through DynamoDB (kms:ViaService)', (name) => {
-    const kms = functionStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
-    expect(kms.length > 0).toBe(!partnerOnly(name));
-    for (const statement of kms) {
-      expect(render(statement.Resource)).toBe('<stateful:OrderDataKey.Arn>');
-      expect(statement.Condition).toEqual({
-        StringEquals: { 'kms:ViaService': expect.stringMatching(/^dynamodb\.[a-z0-9-]+\.amazonaws\.com$/) },
-      });
+  it.each(FUNCTION_NAMES)(
+    '%s uses the data key only through DynamoDB (and Secrets Manager for its secret) (kms:ViaService)',
+    (name) => {
+      const kms = functionStatements(name).filter((s) => actionsOf(s).some((a) => a.startsWith('kms:')));
+      expect(kms.length > 0).toBe(!partnerOnly(name));
+      const services = name === 'CarrierWebhook' ? 'dynamodb|secretsmanager' : 'dynamodb';
+      for (const statement of kms) {
+        expect(render(statement.Resource)).toBe('<stateful:OrderDataKey.Arn>');
+        expect(statement.Condition).toEqual({
+          StringEquals: {
+            'kms:ViaService': expect.stringMatching(
+              new RegExp(`^(${services})\\.[a-z0-9-]+\\.amazonaws\\.com$`),
+            ),
+          },
+        });
+      }
+    },
+  );
+
+  it('only CarrierWebhook may read the webhook secret, and it may read nothing else in Secrets Manager', () => {
+    for (const name of FUNCTION_NAMES) {
+      const grants = grantsByResource(functionStatements(name), 'secretsmanager', renderer);
+      expect(grants, name).toEqual(
+        name === 'CarrierWebhook'
+          ? {
+              '<stateful:CarrierWebhookSecret>': [
+                'secretsmanager:DescribeSecret',
+                'secretsmanager:GetSecretValue',
+              ],
+            }
+          : {},
+      );
     }
+  });
+
+  it('the carrier webhook is a function URL without IAM auth: every request must carry a valid HMAC', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(urls).toHaveLength(1);
+    expect(urls[0]?.Properties).toEqual({
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionId('CarrierWebhook'), 'Arn'] },
+    });
+    template.hasOutput('CarrierWebhookUrl', {
+      Value: {
+        'Fn::GetAtt': [
+          logicalId(template, 'AWS::Lambda::Url', 'CarrierWebhookFunctionFunctionUrl'),
+          'FunctionUrl',
+        ],
+      },
+    });
   });
 
   it('each partner feed queue is consumed by its adapter alone', () => {
@@ -330,6 +372,7 @@ describe('functions', () => {
       EDI_BASE_URL: LOCAL_PARTNERS.ediBaseUrl,
       EDI_INTERCHANGE_ID: DEFAULT_EDI_INTERCHANGE_ID,
       EDI_TRADING_PARTNERS: JSON.stringify(DEFAULT_EDI_TRADING_PARTNERS),
+      CARRIER_WEBHOOK_SECRET_ARN: '<stateful:CarrierWebhookSecret>',
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
     expect(rendered).toEqual(expected);

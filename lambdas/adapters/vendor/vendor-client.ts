@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type EventDetail, parseDetail } from '../../../contracts/events.ts';
 import type { ShipTo } from '../../../contracts/order.ts';
-import { parseWith } from '../../../contracts/validation.ts';
+import { type FieldViolation, parseWith } from '../../../contracts/validation.ts';
 import type { CanonicalEvent } from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
 import { idempotencyKey } from '../../shared/ids.ts';
@@ -108,7 +108,7 @@ const VendorPurchaseOrder = z.looseObject({
   ),
 });
 
-const AdvanceShipNotice = z.looseObject({
+export const AdvanceShipNotice = z.looseObject({
   asnNumber: Text,
   messageType: z.literal('ADVANCE_SHIP_NOTICE'),
   vendorCode: Text,
@@ -233,7 +233,25 @@ export class VendorClient {
 
 /** Parses a vendor ASN message; one that breaks the vendor's contract is PartnerContractBroken. */
 export function parseShipNotice(message: unknown): VendorShipNotice {
-  const asn = contractOrThrow('vendor advance ship notice', AdvanceShipNotice, message);
+  return shipNoticeOf(contractOrThrow('vendor advance ship notice', AdvanceShipNotice, message));
+}
+
+/**
+ * A vendor ASN checked against the vendor contract, keeping every field violation (path and rule) so the
+ * caller can quarantine it; `parseShipNotice` throws instead.
+ */
+export function tryParseShipNotice(
+  message: unknown,
+):
+  | { readonly ok: true; readonly notice: VendorShipNotice }
+  | { readonly ok: false; readonly violations: readonly FieldViolation[] } {
+  const parsed = parseWith('vendor advance ship notice', AdvanceShipNotice, message);
+  return parsed.ok
+    ? { ok: true, notice: shipNoticeOf(parsed.value) }
+    : { ok: false, violations: parsed.error.violations };
+}
+
+function shipNoticeOf(asn: z.output<typeof AdvanceShipNotice>): VendorShipNotice {
   return {
     shipNoticeId: asn.asnNumber,
     vendorId: asn.vendorCode,
