@@ -29,6 +29,7 @@ import { buildApp } from '../../lib/app.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb/dynamodb-local.ts';
 import { createTableInput } from '../../local/dynamodb/tables.ts';
 import { PartnerSandbox } from '../../local/partners/sandbox.ts';
+import { type BranchEvent, logBranches } from './branch-log.ts';
 import { RecordingPublisher } from './recording-publisher.ts';
 
 export class TestClock implements Clock {
@@ -84,6 +85,9 @@ export class StandardPathHarness {
     },
   };
   private machine!: StateMachine;
+  /** Branch events of every run, for `npm run coverage:branches`. */
+  private readonly runs: BranchEvent[][] = [];
+  private topLevelStates: string[] = [];
   private substitutions: string[] = [];
 
   async start(): Promise<void> {
@@ -132,9 +136,11 @@ export class StandardPathHarness {
       }
     }
     this.machine = new StateMachine(definition as never);
+    this.topLevelStates = Object.keys(definition.States);
   }
 
   async stop(): Promise<void> {
+    logBranches([{ states: this.topLevelStates, runs: this.runs }]);
     await Promise.all([this.ddb?.stop(), this.sandbox.stop()]);
   }
 
@@ -251,10 +257,19 @@ export class StandardPathHarness {
     });
     const statesEntered: string[] = [];
     const retries: string[] = [];
+    const branchEvents: BranchEvent[] = [];
+    this.runs.push(branchEvents);
     const collecting = (async () => {
       for await (const event of execution.eventLogs) {
-        if (event.type === 'StateEntered') statesEntered.push(event.state.name);
-        if (event.type === 'StateRetried') retries.push(event.state.name);
+        if (event.type === 'StateEntered') {
+          statesEntered.push(event.state.name);
+          branchEvents.push(['enter', event.state.name]);
+        }
+        if (event.type === 'StateRetried') {
+          retries.push(event.state.name);
+          branchEvents.push(['retry', event.state.name]);
+        }
+        if (event.type === 'StateFailed') branchEvents.push(['fail', event.state.name, event.Error]);
       }
     })();
     try {

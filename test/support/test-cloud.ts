@@ -12,6 +12,7 @@ import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
 import { PartnerSandbox } from '../../local/partners/sandbox.ts';
 import { seedSandbox } from '../../local/partners/seed.ts';
 import type { LocalQueue } from '../../local/sqs/sqs-service.ts';
+import { branchEventsOfHistory, logBranches } from './branch-log.ts';
 
 export interface TestCloud {
   readonly cloud: LocalCloud;
@@ -60,6 +61,7 @@ export async function startTestCloud(
     sqs,
     stop: async () => {
       sqs.destroy();
+      logCloudBranches(cloud);
       await cloud.stop();
       await sandbox.stop();
       rmSync(outdir, { recursive: true, force: true });
@@ -89,4 +91,18 @@ export function queueNamed(cloud: LocalCloud, id: string): LocalQueue {
   );
   if (!queue) throw new Error(`no queue ${id}`);
   return queue;
+}
+
+/** Every execution the cloud ran, for `npm run coverage:branches` (a no-op unless HANDOFF_BRANCH_LOG is set). */
+export function logCloudBranches(cloud: LocalCloud): void {
+  if (!process.env.HANDOFF_BRANCH_LOG) return;
+  const executions = [...cloud.sfn.executions.values()];
+  logBranches(
+    [...cloud.sfn.machines.values()].map((machine) => ({
+      states: Object.keys((machine.definition as { States?: object }).States ?? {}),
+      runs: executions
+        .filter((e) => e.stateMachineArn === machine.arn)
+        .map((e) => branchEventsOfHistory(e.history)),
+    })),
+  );
 }
