@@ -6,11 +6,13 @@ import { realClock } from './clock/clock.ts';
 import { CloudWatchService } from './cloudwatch/cloudwatch-service.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTables, type LocalTable } from './dynamodb/tables.ts';
+import { functionUrlsOf, type LocalFunctionUrl } from './endpoint/function-urls.ts';
 import { serveInProcess } from './endpoint/in-process.ts';
-import { LocalEndpoint } from './endpoint/server.ts';
+import { FUNCTION_URL_PREFIX, LocalEndpoint } from './endpoint/server.ts';
 import { EventBridgeService } from './eventbridge/bus-service.ts';
 import { LambdaRuntime } from './lambda/runtime.ts';
 import { SdkMeter } from './metering.ts';
+import { SecretStore } from './secrets/secret-store.ts';
 import { fauxqsQueueUrl, SqsService } from './sqs/sqs-service.ts';
 import { SfnService } from './stepfunctions/sfn-service.ts';
 import { CloudModel, LOCAL_REGION } from './template/model.ts';
@@ -45,6 +47,19 @@ export interface LocalCloud {
   readonly sfn: SfnService;
   readonly events: EventBridgeService;
   readonly cloudwatch: CloudWatchService;
+  /**
+   * Secrets Manager: the templates' secrets, with the values generated at start-up, served to handlers, SDK
+   * clients and the CLI. `secrets.value('CarrierWebhookSecret')` reads one by logical id (or its prefix),
+   * name or ARN; `secrets.put(id, value)` rotates it as PutSecretValue does.
+   */
+  readonly secrets: SecretStore;
+  /**
+   * Each function URL's local address (`http://127.0.0.1:<port>/lambda-url/<function name>/`), keyed by the
+   * function's name, the function's logical id and the `AWS::Lambda::Url`'s logical id.
+   */
+  readonly functionUrls: ReadonlyMap<string, string>;
+  /** A function URL by function name, function logical id or URL logical id (an id prefix will do). */
+  functionUrl(nameOrLogicalId: string): string;
   readonly startedInMs: number;
   /** Evaluates every alarm now, as CloudWatch's next minute would. */
   evaluateAlarmsNow(): Promise<unknown>;
@@ -55,8 +70,9 @@ export interface LocalCloud {
 
 /**
  * Brings the synthesized stack up on this machine: DynamoDB Local (started first, in the background),
- * fauxqs, the Lambda runtime, Step Functions and EventBridge, behind one AWS-compatible endpoint. Everything
- * comes from the templates in `cdk.out`; nothing about the stack is declared here.
+ * fauxqs, the Lambda runtime, Step Functions, EventBridge and Secrets Manager, behind one AWS-compatible
+ * endpoint that also serves the function URLs. Everything comes from the templates in `cdk.out`; nothing
+ * about the stack is declared here.
  */
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const started = performance.now();
@@ -69,9 +85,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   let sqs: SqsService | undefined;
   const stopping: (() => Promise<void> | void)[] = [];
   try {
+    const port = options.port ?? 4566;
     const model = new CloudModel(options.assemblyDir, {
       sqsQueueUrl: (name) => fauxqsQueueUrl(sqs?.port ?? 0, name),
+      functionUrl: (name) => `http://127.0.0.1:${port}${FUNCTION_URL_PREFIX}${encodeURIComponent(name)}/`,
     });
+    // Secrets get their values before anything resolves a `{{resolve:secretsmanager:…}}` reference.
+    const secrets = new SecretStore(model, clock);
+    model.secretReference = (reference) => secrets.resolveReference(reference);
+    const urls = functionUrlsOf(model);
     sqs = new SqsService(model, clock);
     await sqs.start();
     stopping.push(() => sqs?.stop());
@@ -84,7 +106,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_ENDPOINT_URL: `http://127.0.0.1:${options.port ?? 4566}`,
+      AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
       // Handlers reach DynamoDB Local and fauxqs directly, as functions reach DynamoDB and SQS on AWS;
       // the endpoint still proxies both for the CLI and other processes.
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
@@ -130,8 +152,11 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       cloudwatch,
       dynamodbEndpoint: dynamodb.endpoint,
       sqsEndpoint: sqs.endpoint,
+      secrets,
+      functionUrls: new Map(urls.map((u) => [u.functionName, u])),
+      clock,
     });
-    await endpoint.start(options.port ?? 4566);
+    await endpoint.start(port);
     stopping.push(() => endpoint.stop());
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: endpoint.url.replace('localhost', '127.0.0.1'),
@@ -183,6 +208,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       sfn,
       events: eventsService,
       cloudwatch,
+      secrets,
+      functionUrls: functionUrlMap(urls),
+      functionUrl: (nameOrLogicalId) => findFunctionUrl(urls, nameOrLogicalId).url,
       evaluateAlarmsNow: () => cloudwatch.evaluate(),
       startedInMs: Math.round(performance.now() - started),
       idle: async () => {
@@ -204,6 +232,29 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     await (await dynamodbStarting.catch(() => undefined))?.stop();
     throw error;
   }
+}
+
+function functionUrlMap(urls: readonly LocalFunctionUrl[]): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  for (const u of urls) {
+    map.set(u.functionName, u.url);
+    if (u.functionLogicalId) map.set(u.functionLogicalId, u.url);
+    map.set(u.resource.logicalId, u.url);
+  }
+  return map;
+}
+
+function findFunctionUrl(urls: readonly LocalFunctionUrl[], id: string): LocalFunctionUrl {
+  const keys = (u: LocalFunctionUrl) =>
+    [u.functionName, u.functionLogicalId, u.resource.logicalId].filter((k): k is string => k !== undefined);
+  const exact = urls.filter((u) => keys(u).includes(id));
+  const matches = exact.length ? exact : urls.filter((u) => keys(u).some((k) => k.startsWith(id)));
+  if (matches.length === 1 && matches[0]) return matches[0];
+  throw new Error(
+    matches.length
+      ? `'${id}' names ${matches.length} function URLs: ${matches.map((u) => u.functionName).join(', ')}`
+      : `no function URL for '${id}'`,
+  );
 }
 
 /**

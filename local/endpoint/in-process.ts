@@ -10,7 +10,7 @@ interface SdkRequest {
 
 const UTF8 = new TextDecoder();
 
-const LOCAL_TARGETS = /^(AWSEvents|AWSStepFunctions)\./;
+const LOCAL_TARGETS = /^(AWSEvents|AWSStepFunctions|secretsmanager)\./;
 
 function targetOf(headers: Record<string, string>): string | undefined {
   const exact = headers['x-amz-target'] ?? headers['X-Amz-Target'];
@@ -20,7 +20,8 @@ function targetOf(headers: Record<string, string>): string | undefined {
 }
 
 /**
- * Lets SDK clients in this process reach the endpoint's EventBridge and Step Functions without a socket:
+ * Lets SDK clients in this process reach the endpoint's EventBridge, Step Functions and Secrets Manager
+ * without a socket:
  * requests addressed to the endpoint are served by the very handler the HTTP server uses. In-process
  * Lambda handlers make several such calls per order, and on this machine each HTTP round trip costs more
  * CPU than the operation itself. Signing, serialization and error handling are unchanged.

@@ -7,10 +7,26 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { cbor, dateToTag } from '@smithy/core/cbor';
+import type { LocalClock } from '../clock/clock.ts';
+import { realClock } from '../clock/clock.ts';
 import type { CloudWatchService, Dimension, Statistic } from '../cloudwatch/cloudwatch-service.ts';
 import type { EventBridgeService } from '../eventbridge/bus-service.ts';
 import type { FunctionError, LambdaRuntime } from '../lambda/runtime.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+import { secretsManagerApi } from '../secrets/secrets-manager-api.ts';
 import type { SfnService } from '../stepfunctions/sfn-service.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template/model.ts';
+import {
+  corsPreflight,
+  type FunctionUrlResponse,
+  forbiddenResponse,
+  functionErrorResponse,
+  functionUrlEvent,
+  functionUrlResponse,
+  isSignedForLambda,
+  type LocalFunctionUrl,
+  withCors,
+} from './function-urls.ts';
 
 export interface EndpointServices {
   readonly events: EventBridgeService;
@@ -19,7 +35,26 @@ export interface EndpointServices {
   readonly lambda: LambdaRuntime;
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
+  /** Secrets Manager's secrets; without it, Secrets Manager requests are refused. */
+  readonly secrets?: SecretStore;
+  /** Function URLs served under `/lambda-url/<function name>/`, by function name. */
+  readonly functionUrls?: ReadonlyMap<string, LocalFunctionUrl>;
+  /** Timestamps function URL events. @default realClock */
+  readonly clock?: LocalClock;
 }
+
+/** The path prefix function URLs are served under: `/lambda-url/<function name>/<path>`. */
+export const FUNCTION_URL_PREFIX = '/lambda-url/';
+
+/** JSON-protocol services served in `serveJson`, by X-Amz-Target prefix: service name and JSON version. */
+const JSON_SERVICES: Record<
+  string,
+  { service: 'events' | 'states' | 'secretsmanager'; version: '1.0' | '1.1' }
+> = {
+  AWSEvents: { service: 'events', version: '1.1' },
+  AWSStepFunctions: { service: 'states', version: '1.0' },
+  secretsmanager: { service: 'secretsmanager', version: '1.1' },
+};
 
 class ApiError extends Error {
   constructor(
@@ -41,6 +76,7 @@ function serviceOf(req: IncomingMessage): string {
   if (target.startsWith('AWSStepFunctions.')) return 'states';
   if (target.startsWith('DynamoDB_')) return 'dynamodb';
   if (target.startsWith('AmazonSQS.')) return 'sqs';
+  if (target.startsWith('secretsmanager.')) return 'secretsmanager';
   if (target.startsWith('GraniteServiceVersion20100801.')) return 'monitoring';
   if ((req.url ?? '').startsWith('/service/GraniteServiceVersion20100801/')) return 'monitoring';
   const scope = String(req.headers.authorization ?? '').match(/Credential=[^/]+\/\d+\/[^/]+\/([^/]+)\//);
@@ -49,8 +85,8 @@ function serviceOf(req: IncomingMessage): string {
 
 /**
  * One AWS-compatible endpoint (default http://localhost:4566) for unmodified SDK v3 clients and the AWS
- * CLI: EventBridge, Step Functions and Lambda are served here; DynamoDB and SQS are proxied to DynamoDB
- * Local and fauxqs.
+ * CLI: EventBridge, Step Functions, Lambda, Secrets Manager and CloudWatch are served here; DynamoDB and
+ * SQS are proxied to DynamoDB Local and fauxqs. Function URLs are served under `/lambda-url/<name>/`.
  */
 export class LocalEndpoint {
   private server: Server | undefined;
@@ -90,6 +126,13 @@ export class LocalEndpoint {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
+    if ((req.url ?? '').startsWith(FUNCTION_URL_PREFIX)) {
+      this.requests.set('lambda.InvokeFunctionUrl', (this.requests.get('lambda.InvokeFunctionUrl') ?? 0) + 1);
+      return this.functionUrl(req, body, res).catch((error: Error) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ Message: error.message }));
+      });
+    }
     const service = serviceOf(req);
     const operation =
       String(req.headers['x-amz-target'] ?? '').split('.')[1] ??
@@ -107,7 +150,8 @@ export class LocalEndpoint {
         case 'monitoring':
           return await this.monitoring(req, body, res);
         case 'events':
-        case 'states': {
+        case 'states':
+        case 'secretsmanager': {
           const reply = await this.serveJson(String(req.headers['x-amz-target']), body.toString('utf8'));
           res.writeHead(reply.status, reply.headers).end(reply.body);
           return;
@@ -125,16 +169,15 @@ export class LocalEndpoint {
   }
 
   /**
-   * Serves one EventBridge or Step Functions JSON-protocol request (`X-Amz-Target`, body): the same code
-   * path for the HTTP server and for in-process SDK calls.
+   * Serves one EventBridge, Step Functions or Secrets Manager JSON-protocol request (`X-Amz-Target`, body):
+   * the same code path for the HTTP server and for in-process SDK calls.
    */
   async serveJson(
     target: string,
     body: string,
   ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-    const [prefix, operation = ''] = target.split('.');
-    const service = prefix === 'AWSEvents' ? 'events' : 'states';
-    const version = service === 'events' ? '1.1' : '1.0';
+    const [prefix = '', operation = ''] = target.split('.');
+    const { service, version } = JSON_SERVICES[prefix] ?? { service: 'states', version: '1.0' };
     const headers = {
       'content-type': `application/x-amz-json-${version}`,
       'x-amzn-requestid': crypto.randomUUID(),
@@ -142,7 +185,11 @@ export class LocalEndpoint {
     try {
       const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
       const output =
-        service === 'events' ? this.events(operation, input) : await this.states(operation, input);
+        service === 'events'
+          ? this.events(operation, input)
+          : service === 'secretsmanager'
+            ? this.secretsManager(operation, input)
+            : await this.states(operation, input);
       return { status: 200, headers, body: JSON.stringify(output) };
     } catch (error) {
       const e = error as Error;
@@ -234,6 +281,69 @@ export class LocalEndpoint {
         }),
       );
     }
+  }
+
+  private secretsManager(operation: string, input: Record<string, unknown>): unknown {
+    const { secrets } = this.services;
+    if (!secrets)
+      throw new ApiError('UnknownOperationException', 'Secrets Manager is not served by this endpoint');
+    return secretsManagerApi(secrets, operation, input);
+  }
+
+  /**
+   * A function URL request: the function is invoked synchronously with the payload 2.0 event and its
+   * result mapped to the HTTP response, as Lambda does. AuthType NONE needs the public resource policy;
+   * AWS_IAM needs a SigV4 signature for the `lambda` service (present, not verified: local credentials).
+   */
+  private async functionUrl(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+    const requestId = crypto.randomUUID();
+    const send = (reply: FunctionUrlResponse) => {
+      res.writeHead(reply.status, { ...reply.headers, 'x-amzn-requestid': requestId }).end(reply.body);
+    };
+    const [path = '', query = ''] = (req.url ?? '').slice(FUNCTION_URL_PREFIX.length).split(/\?(.*)/s);
+    const slash = path.indexOf('/');
+    const name = decodeURIComponent(slash < 0 ? path : path.slice(0, slash));
+    const url = this.services.functionUrls?.get(name);
+    if (!url) {
+      send({
+        status: 404,
+        headers: { 'content-type': 'application/json', 'x-amzn-errortype': 'ResourceNotFoundException' },
+        body: Buffer.from(JSON.stringify({ Message: `No function URL for ${name}` })),
+      });
+      return;
+    }
+    const headers = req.headersDistinct as Record<string, string[]>;
+    const allowed = url.authType === 'NONE' ? url.publicAccess : isSignedForLambda(headers, query);
+    if (!allowed) return send(forbiddenResponse());
+    const method = req.method ?? 'GET';
+    const preflight = corsPreflight(url.cors, method, headers);
+    if (preflight) return send(preflight);
+    const event = functionUrlEvent(
+      url,
+      {
+        method,
+        rawPath: slash < 0 ? '/' : path.slice(slash),
+        rawQueryString: query,
+        headers,
+        body,
+        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
+        protocol: `HTTP/${req.httpVersion}`,
+      },
+      {
+        requestId,
+        now: (this.services.clock ?? realClock).now(),
+        account: LOCAL_ACCOUNT,
+        region: LOCAL_REGION,
+        port: this.port,
+      },
+    );
+    let reply: FunctionUrlResponse;
+    try {
+      reply = functionUrlResponse(await this.services.lambda.invoke(url.functionName, event));
+    } catch {
+      reply = functionErrorResponse();
+    }
+    send(withCors(url.cors, headers, reply));
   }
 
   private events(operation: string, input: Record<string, unknown>): unknown {

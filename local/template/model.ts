@@ -1,3 +1,4 @@
+import { createHash, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,6 +43,26 @@ function sanitize(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '-');
 }
 
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** Where the model's endpoint-dependent values point: queue URLs and function URLs. */
+export interface ModelEndpoints {
+  sqsQueueUrl: (name: string) => string;
+  /** The local URL serving a function's URL. @default `http://127.0.0.1:4566/lambda-url/<name>/` */
+  functionUrl?: (functionName: string) => string;
+}
+
+/** A `{{resolve:secretsmanager:…}}` dynamic reference, parsed. */
+export interface SecretReference {
+  readonly secretId: string;
+  readonly jsonKey?: string;
+  readonly versionStage?: string;
+  readonly versionId?: string;
+}
+
+const SECRET_REFERENCE =
+  /\{\{resolve:secretsmanager:((?:arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:)?[^:}]+)(?::SecretString:([^:}]*)(?::([^:}]*)(?::([^:}]*))?)?)?\}\}/g;
+
 /**
  * The synthesized stacks of a cloud assembly (`cdk.out`), with every intrinsic function resolvable to a
  * local value. Physical names follow CloudFormation's `<stack>-<logicalId>` convention unless the template
@@ -53,10 +74,17 @@ export class CloudModel {
   private readonly exports = new Map<string, { stack: string; value: unknown }>();
   readonly account = LOCAL_ACCOUNT;
   readonly region = LOCAL_REGION;
+  /** The random suffix Secrets Manager appends to each secret's ARN, drawn once per secret. */
+  private readonly secretSuffixes = new Map<TemplateResource, string>();
+  /**
+   * Resolves `{{resolve:secretsmanager:…}}` dynamic references in resolved strings, as CloudFormation does
+   * at deploy time (wired by the cloud to its secret store). Unset, they stay as written.
+   */
+  secretReference: ((reference: SecretReference) => string) | undefined;
 
   constructor(
     readonly assemblyDir: string,
-    private readonly endpoints: { sqsQueueUrl: (name: string) => string },
+    private readonly endpoints: ModelEndpoints,
   ) {
     const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as Manifest;
     for (const [stack, artifact] of Object.entries(manifest.artifacts)) {
@@ -105,7 +133,11 @@ export class CloudModel {
       p.TopicName ??
       p.AlarmName;
     if (named !== undefined) return String(this.resolve(resource.stack, named));
-    if (resource.type === 'AWS::Events::EventBus' || resource.type === 'AWS::Events::Rule') {
+    if (
+      resource.type === 'AWS::Events::EventBus' ||
+      resource.type === 'AWS::Events::Rule' ||
+      resource.type === 'AWS::SecretsManager::Secret'
+    ) {
       if (p.Name !== undefined) return String(this.resolve(resource.stack, p.Name));
     }
     return sanitize(`${resource.stack}-${resource.logicalId}`).slice(0, 64);
@@ -143,6 +175,11 @@ export class CloudModel {
         return `arn:aws:logs:${region}:${account}:log-group:${name}:*`;
       case 'AWS::CloudWatch::Alarm':
         return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+      case 'AWS::SecretsManager::Secret':
+        return `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${this.secretSuffix(resource)}`;
+      case 'AWS::Lambda::Url':
+        // A function URL is identified by its function: Ref and FunctionArn both give the function's ARN.
+        return this.urlTarget(resource).arn;
       default:
         return `arn:aws:local:${region}:${account}:${resource.type.replace(/::/g, '-')}/${name}`;
     }
@@ -154,6 +191,8 @@ export class CloudModel {
         return this.endpoints.sqsQueueUrl(this.physicalName(resource));
       case 'AWS::StepFunctions::StateMachine':
       case 'AWS::SNS::Topic':
+      case 'AWS::SecretsManager::Secret':
+      case 'AWS::Lambda::Url':
         return this.arn(resource);
       default:
         return this.physicalName(resource);
@@ -161,6 +200,17 @@ export class CloudModel {
   }
 
   getAtt(resource: TemplateResource, attribute: string): string {
+    if (resource.type === 'AWS::Lambda::Url') {
+      switch (attribute) {
+        case 'FunctionArn':
+          return this.arn(resource);
+        case 'FunctionUrl':
+          return this.functionUrl(resource);
+        case 'UrlId':
+          return this.functionUrlId(resource);
+      }
+    }
+    if (resource.type === 'AWS::SecretsManager::Secret' && attribute === 'Id') return this.arn(resource);
     switch (attribute) {
       case 'Arn':
         return this.arn(resource);
@@ -184,6 +234,7 @@ export class CloudModel {
   /** Resolves intrinsic functions in a template value, as CloudFormation would at deploy time. */
   resolve(stack: string, value: unknown): unknown {
     if (Array.isArray(value)) return value.map((v) => this.resolve(stack, v)).filter((v) => v !== NO_VALUE);
+    if (typeof value === 'string') return this.dynamicReferences(value);
     if (value === null || typeof value !== 'object') return value;
     const entries = Object.entries(value as Record<string, unknown>);
     const [fn, arg] = entries[0] ?? [];
@@ -198,7 +249,7 @@ export class CloudModel {
         }
         case 'Fn::Join': {
           const [separator, parts] = arg as [string, unknown[]];
-          return (this.resolve(stack, parts) as unknown[]).join(separator);
+          return this.dynamicReferences((this.resolve(stack, parts) as unknown[]).join(separator));
         }
         case 'Fn::Select': {
           const [index, list] = arg as [unknown, unknown];
@@ -209,7 +260,7 @@ export class CloudModel {
           return String(this.resolve(stack, source)).split(separator);
         }
         case 'Fn::Sub':
-          return this.sub(stack, arg);
+          return this.dynamicReferences(this.sub(stack, arg));
         case 'Fn::ImportValue': {
           const name = String(this.resolve(stack, arg));
           const exported = this.exports.get(name);
@@ -241,6 +292,60 @@ export class CloudModel {
       const resource = this.get(stack, String(id));
       return attribute ? this.getAtt(resource, attribute) : this.ref(resource);
     });
+  }
+
+  /** Replaces `{{resolve:secretsmanager:…}}` references, once a resolver is wired. */
+  private dynamicReferences(text: string): string {
+    const resolver = this.secretReference;
+    if (!resolver || !text.includes('{{resolve:secretsmanager:')) return text;
+    return text.replace(
+      SECRET_REFERENCE,
+      (_match, secretId: string, jsonKey?: string, versionStage?: string, versionId?: string) =>
+        resolver({
+          secretId,
+          ...(jsonKey ? { jsonKey } : {}),
+          ...(versionStage ? { versionStage } : {}),
+          ...(versionId ? { versionId } : {}),
+        }),
+    );
+  }
+
+  private secretSuffix(resource: TemplateResource): string {
+    let suffix = this.secretSuffixes.get(resource);
+    if (suffix === undefined) {
+      suffix = Array.from({ length: 6 }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
+      this.secretSuffixes.set(resource, suffix);
+    }
+    return suffix;
+  }
+
+  /** The function a function URL serves: its resolved name and ARN (any alias qualifier dropped). */
+  urlTarget(resource: TemplateResource): { name: string; arn: string } {
+    const target = String(this.resolve(resource.stack, resource.properties.TargetFunctionArn ?? ''));
+    const name = functionNameOf(target);
+    if (!name)
+      throw new UnsupportedTemplateFeature(
+        `${resource.stack}/${resource.logicalId}`,
+        'a function URL without TargetFunctionArn',
+      );
+    return { name, arn: `arn:aws:lambda:${this.region}:${this.account}:function:${name}` };
+  }
+
+  /** The URL a function URL resource is served on locally. */
+  functionUrl(resource: TemplateResource): string {
+    const { name } = this.urlTarget(resource);
+    return (
+      this.endpoints.functionUrl?.(name) ?? `http://127.0.0.1:4566/lambda-url/${encodeURIComponent(name)}/`
+    );
+  }
+
+  /** A function URL's id: 32 lowercase letters and digits, stable for the function (as AWS's is). */
+  functionUrlId(resource: TemplateResource): string {
+    const digest = createHash('sha256')
+      .update(`${this.account}/${this.region}/${this.urlTarget(resource).name}`)
+      .digest();
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+    return Array.from(digest.subarray(0, 32), (byte) => alphabet[byte % alphabet.length]).join('');
   }
 
   private pseudo(stack: string, name: string): string | undefined {
@@ -279,4 +384,10 @@ export class CloudModel {
       }
     });
   }
+}
+
+/** A function's name from its name, ARN or partial ARN (`123456789012:function:name`), without qualifier. */
+export function functionNameOf(nameOrArn: string): string {
+  const afterFunction = nameOrArn.includes('function:') ? nameOrArn.split('function:').pop() : nameOrArn;
+  return (afterFunction ?? '').split(':')[0] ?? '';
 }
