@@ -175,15 +175,24 @@ export const EVENT_CATALOGUE = {
     'Backordered lines were allocated after stock arrived.',
     { siteId: SiteId, lines: z.array(LineQuantity).check(z.minLength(1)) },
   ),
+  /**
+   * The WMS adapter maps its message (eventId, facilityCode, itemCode, quantity, onHand, committed,
+   * occurredAt) onto these fields. A receipt concerns no order, yet every detail carries the envelope:
+   * `orderId` and `correlationId` hold the receipt id, `idempotencyKey` is `${receiptId}:inventory:received`,
+   * `occurredAt` is when goods were put away.
+   */
   'inventory.received': defineEvent(
     'inventory.received',
     EVENT_SOURCES.inventory,
     'Goods were put away at a facility (one receipt line). A receipt belongs to no order: orderId and correlationId carry the receipt id.',
     {
+      /** The WMS message id (`eventId`): one receipt line; duplicates of the message carry the same id. */
       receiptId: text(80),
       sku: Sku,
+      /** The receiving facility (`facilityCode`). */
       siteId: SiteId,
       quantity: Quantity,
+      /** Stock position after the receipt, as the WMS reported it (informational; stock is re-read). */
       onHand: Count,
       reserved: Count,
     },

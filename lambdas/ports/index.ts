@@ -9,9 +9,14 @@ import type {
   OwnerTeam,
   ServiceLevel,
 } from '../../contracts/vocabulary.ts';
+import type { CarrierBooking, RateShopResult, ShipmentSpec } from '../adapters/tms/carrier-client.ts';
+import type { PurchaseOrder, VendorConfirmation } from '../adapters/vendor/vendor-client.ts';
 import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts';
 import type { CreditProfile } from '../core/credit.ts';
-import type { RecordedPurchaseOrder } from '../use-cases/drop-ship.ts';
+
+export type * from './backorders.ts';
+export type * from './edi.ts';
+export type * from './post-shipment.ts';
 
 /** The ports the use cases depend on; adapters implement them for AWS and for partner HTTP APIs. */
 
@@ -269,3 +274,47 @@ export interface ItemPhysicals {
 export interface ItemMasterPort {
   getPhysicals(skus: readonly string[]): Promise<ReadonlyMap<string, ItemPhysicals>>;
 }
+
+/** Rates and books freight (the TMS adapter). */
+export interface CarrierPort {
+  rate(query: ShipmentSpec & { readonly serviceLevel?: ServiceLevel }): Promise<RateShopResult>;
+  book(
+    request: ShipmentSpec & {
+      readonly shipmentId: string;
+      readonly carrier: string;
+      readonly service: string;
+      readonly idempotencyKey: string;
+    },
+  ): Promise<CarrierBooking>;
+}
+
+/** Where an item comes from, per the ERP item master (SupplyType, Vendor, VendorLeadTimeDays). */
+export interface VendorSourcing {
+  readonly sku: string;
+  readonly supplyType: 'stock' | 'drop-ship';
+  /** The vendor that ships the item direct; null for stocked items. */
+  readonly vendorId: string | null;
+  readonly leadTimeDays: number | null;
+}
+
+/** Item sourcing from the ERP item master; SKUs it does not know are absent from the map. */
+export interface VendorSourcingPort {
+  getVendorSourcing(skus: readonly string[]): Promise<ReadonlyMap<string, VendorSourcing>>;
+}
+
+/** Places purchase orders with drop-ship vendors (the vendor adapter). */
+export interface PurchasingPort {
+  placePurchaseOrder(order: PurchaseOrder): Promise<VendorConfirmation>;
+}
+
+/** A vendor's acknowledgement as the order keeps it. */
+export interface RecordedPurchaseOrder extends VendorConfirmation {
+  /** ISO instant Handoff received the acknowledgement. */
+  readonly placedAt: string;
+}
+
+/**
+ * The OrderRepository as the drop-ship path uses it: it reads, annotates and moves orders, never creates one
+ * (the purchase orders are the record's `purchaseOrders`).
+ */
+export type DropShipOrders = Pick<OrderRepository, 'get' | 'annotate' | 'transition'>;

@@ -138,3 +138,77 @@ export class InvalidStepInput extends HandoffError {
     super(`${field} ${rule}`);
   }
 }
+
+/** The EDI path was asked to acknowledge an order that did not come from an 850. Permanent. */
+export class NotAnEdiOrder extends HandoffError {
+  override readonly name = 'NotAnEdiOrder';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly sourceSystem: string,
+  ) {
+    super(
+      `order ${orderId} came from ${sourceSystem}, not from an EDI 850: it has no partner to acknowledge`,
+    );
+  }
+}
+
+/** An EDI order without its stored partner identifiers: the 850 ingestion never recorded them. Permanent. */
+export class PurchaseOrderReferenceMissing extends HandoffError {
+  override readonly name = 'PurchaseOrderReferenceMissing';
+  readonly retryable = false;
+  constructor(readonly orderId: string) {
+    super(`EDI order ${orderId} has no stored purchase order reference (partner, PO line ids)`);
+  }
+}
+
+/** The partner an order came from is no longer in the trading partner configuration. Permanent. */
+export class TradingPartnerNotConfigured extends HandoffError {
+  override readonly name = 'TradingPartnerNotConfigured';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly partnerId: string,
+  ) {
+    super(`order ${orderId} came from trading partner ${partnerId}, which has no profile any more`);
+  }
+}
+
+/** The issued invoice cannot be expressed as an 810 of the order's prices (a tax, another currency). */
+export class EdiInvoiceMismatch extends HandoffError {
+  override readonly name = 'EdiInvoiceMismatch';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly invoiceId: string,
+    reason: string,
+  ) {
+    super(`invoice ${invoiceId} of order ${orderId} cannot be sent as an 810: ${reason}`);
+  }
+}
+
+/** A later step asked about a shipment RecordShipment never recorded for the order. Permanent. */
+export class ShipmentNotRecorded extends HandoffError {
+  override readonly name = 'ShipmentNotRecorded';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly shipmentId: string,
+  ) {
+    super(`order ${orderId} has no recorded shipment ${shipmentId}`);
+  }
+}
+
+/** A line on the drop-ship path that is not drop-shipped, or whose item has no vendor. Permanent. */
+export class UnsourcedDropShipLine extends HandoffError {
+  override readonly name = 'UnsourcedDropShipLine';
+  readonly retryable = false;
+  constructor(
+    readonly orderId: string,
+    readonly lineNo: number,
+    readonly sku: string,
+    readonly rule: string,
+  ) {
+    super(`order ${orderId} line ${lineNo} (${sku}) ${rule}`);
+  }
+}

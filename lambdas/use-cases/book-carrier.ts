@@ -1,26 +1,8 @@
-import type {
-  CarrierBooking,
-  CarrierRate,
-  RateShopResult,
-  ShipmentSpec,
-} from '../adapters/tms/carrier-client.ts';
+import type { CarrierRate, ShipmentSpec } from '../adapters/tms/carrier-client.ts';
 import type { ServiceLevel } from '../core/vocabulary.ts';
-import type { Clock, EventPublisher, ItemMasterPort, OrderRepository } from '../ports/index.ts';
+import type { CarrierPort, Clock, EventPublisher, ItemMasterPort, OrderRepository } from '../ports/index.ts';
 import { HandoffError, IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
-
-/** Rates and books freight (the TMS adapter). */
-export interface CarrierPort {
-  rate(query: ShipmentSpec & { readonly serviceLevel?: ServiceLevel }): Promise<RateShopResult>;
-  book(
-    request: ShipmentSpec & {
-      readonly shipmentId: string;
-      readonly carrier: string;
-      readonly service: string;
-      readonly idempotencyKey: string;
-    },
-  ): Promise<CarrierBooking>;
-}
 
 export interface BookingDeps {
   readonly orders: OrderRepository;

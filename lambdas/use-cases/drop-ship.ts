@@ -1,10 +1,5 @@
 import type { CanonicalOrder } from '../../contracts/order.ts';
-import type { OrderStage } from '../../contracts/vocabulary.ts';
-import type {
-  PurchaseOrder,
-  VendorConfirmation,
-  VendorShipNotice,
-} from '../adapters/vendor/vendor-client.ts';
+import type { VendorConfirmation, VendorShipNotice } from '../adapters/vendor/vendor-client.ts';
 import { shipNoticeToShipmentConfirmed } from '../adapters/vendor/vendor-client.ts';
 import type { AllocatedLine } from '../core/allocation.ts';
 import { priorityScore } from '../core/priority.ts';
@@ -12,13 +7,17 @@ import type {
   AllocatedShipment,
   CanonicalEvent,
   Clock,
+  DropShipOrders,
   EventPublisher,
   ExceptionRepository,
-  OrderPatch,
   OrderRecord,
   OwnedException,
+  PurchasingPort,
+  RecordedPurchaseOrder,
+  VendorSourcing,
+  VendorSourcingPort,
 } from '../ports/index.ts';
-import { HandoffError, IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { IllegalStageTransition, OrderNotFound, UnsourcedDropShipLine } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
 import { addHours, exceptionRaisedEvent } from './exceptions.ts';
 
@@ -30,75 +29,6 @@ import { addHours, exceptionRaisedEvent } from './exceptions.ts';
  * service. Nothing waits for the goods: each vendor's ASN later becomes `shipment.confirmed`
  * (`confirmVendorShipment`), which starts the post-shipment workflow from `released`.
  */
-
-// ---------------------------------------------------------------------------------------------------------
-// Ports (to be hoisted into lambdas/ports/index.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-/** Where an item comes from, per the ERP item master (SupplyType, Vendor, VendorLeadTimeDays). */
-export interface VendorSourcing {
-  readonly sku: string;
-  readonly supplyType: 'stock' | 'drop-ship';
-  /** The vendor that ships the item direct; null for stocked items. */
-  readonly vendorId: string | null;
-  readonly leadTimeDays: number | null;
-}
-
-/** Item sourcing from the ERP item master; SKUs it does not know are absent from the map. */
-export interface VendorSourcingPort {
-  getVendorSourcing(skus: readonly string[]): Promise<ReadonlyMap<string, VendorSourcing>>;
-}
-
-/** Places purchase orders with drop-ship vendors (the vendor adapter). */
-export interface PurchasingPort {
-  placePurchaseOrder(order: PurchaseOrder): Promise<VendorConfirmation>;
-}
-
-/** A vendor's acknowledgement as the order keeps it. */
-export interface RecordedPurchaseOrder extends VendorConfirmation {
-  /** ISO instant Handoff received the acknowledgement. */
-  readonly placedAt: string;
-}
-
-/** The order record with the drop-ship field (to be added to OrderRecord). */
-export type DropShipRecord = OrderRecord & { readonly purchaseOrders?: readonly RecordedPurchaseOrder[] };
-
-/** The patch with the drop-ship field (to be added to OrderPatch's Pick). */
-export type DropShipPatch = OrderPatch & { readonly purchaseOrders?: readonly RecordedPurchaseOrder[] };
-
-/** The OrderRepository, seen with the drop-ship field; the DynamoDB repository already stores any field. */
-export interface DropShipOrders {
-  get(orderId: string): Promise<DropShipRecord | undefined>;
-  annotate(current: DropShipRecord, patch: DropShipPatch): Promise<DropShipRecord>;
-  transition(
-    current: DropShipRecord,
-    to: OrderStage,
-    reasonCodes: readonly string[],
-    patch?: DropShipPatch,
-  ): Promise<DropShipRecord>;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors (to be hoisted into lambdas/shared/errors.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-/** A line on the drop-ship path that is not drop-shipped, or whose item has no vendor. Permanent. */
-export class UnsourcedDropShipLine extends HandoffError {
-  override readonly name = 'UnsourcedDropShipLine';
-  readonly retryable = false;
-  constructor(
-    readonly orderId: string,
-    readonly lineNo: number,
-    readonly sku: string,
-    readonly rule: string,
-  ) {
-    super(`order ${orderId} line ${lineNo} (${sku}) ${rule}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Use cases
-// ---------------------------------------------------------------------------------------------------------
 
 export interface DropShipDeps {
   readonly orders: DropShipOrders;
@@ -343,7 +273,7 @@ export async function placeVendorOrders(orderId: string, deps: DropShipDeps): Pr
 }
 
 /** All confirmed: `allocated` (supply committed at the vendors), then `released` (handed to them). */
-async function handToVendors(initial: DropShipRecord, deps: DropShipDeps): Promise<DropShipResult> {
+async function handToVendors(initial: OrderRecord, deps: DropShipDeps): Promise<DropShipResult> {
   let record = initial;
   const { orderId, order } = record;
   const purchaseOrders = record.purchaseOrders ?? [];
@@ -400,7 +330,7 @@ async function handToVendors(initial: DropShipRecord, deps: DropShipDeps): Promi
   };
 }
 
-function recommendedAction(record: DropShipRecord, verdict: VendorVerdict): string {
+function recommendedAction(record: OrderRecord, verdict: VendorVerdict): string {
   const { order } = record;
   const advice = [
     ...verdict.rejected.map(
@@ -424,7 +354,7 @@ function recommendedAction(record: DropShipRecord, verdict: VendorVerdict): stri
  * date, or cancel), the order is marked `exception` and `exception.raised` is announced. Idempotent: the
  * exception id is fixed per order, so a retry raises nothing twice.
  */
-async function parkWithCustomerService(record: DropShipRecord, deps: DropShipDeps): Promise<DropShipResult> {
+async function parkWithCustomerService(record: OrderRecord, deps: DropShipDeps): Promise<DropShipResult> {
   const { orderId, order } = record;
   const purchaseOrders = record.purchaseOrders ?? [];
   const verdict = judgeVendorConfirmations(order, purchaseOrders);

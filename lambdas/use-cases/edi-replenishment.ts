@@ -4,14 +4,12 @@ import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
 import type { FieldViolation } from '../../contracts/validation.ts';
 import type { OwnerTeam } from '../../contracts/vocabulary.ts';
 import {
-  type CatalogueItem,
   type EdiError,
   type EdiRejection,
   type EdiRejectionCode,
   type Parse850Result,
   type PurchaseOrderReference,
   parsePurchaseOrder850,
-  type TradingPartnerProfile,
 } from '../adapters/edi/x12-850.ts';
 import {
   build810,
@@ -27,14 +25,29 @@ import {
 import { toCents } from '../core/money.ts';
 import type {
   CanonicalEvent,
+  Catalogue,
   Clock,
+  ControlNumberPort,
+  EdiGateway,
+  EdiPurchaseOrder,
+  EdiPurchaseOrderStore,
   EventPublisher,
   ExceptionRepository,
   OrderRecord,
   OrderRepository,
   OwnedException,
+  TradingPartner,
+  TradingPartnerDirectory,
 } from '../ports/index.ts';
-import { ConfigurationError, HandoffError, IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import {
+  ConfigurationError,
+  EdiInvoiceMismatch,
+  IllegalStageTransition,
+  NotAnEdiOrder,
+  OrderNotFound,
+  PurchaseOrderReferenceMissing,
+  TradingPartnerNotConfigured,
+} from '../shared/errors.ts';
 import { sha256 } from '../shared/ids.ts';
 import { addHours, exceptionRaisedEvent, violationsForEvent } from './exceptions.ts';
 
@@ -45,136 +58,6 @@ import { addHours, exceptionRaisedEvent, violationsForEvent } from './exceptions
  * control number and preparation time come from one reservation per partner and document, and the gateway
  * recognises the repeat by the document's idempotency key.
  */
-
-// ---------------------------------------------------------------------------------------------------------
-// Ports (to be hoisted into lambdas/ports/index.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-/** What Handoff knows about one trading partner (from configuration). */
-export interface TradingPartner {
-  /** ISA05/ISA06 its interchanges come from; ISA07/ISA08 of every document Handoff sends it. */
-  readonly interchange: X12Party;
-  /** GS03 of the documents sent to it. @default interchange.id */
-  readonly applicationId?: string;
-  /** Customer, terms, UOM and buyer item maps its 850s are read with. */
-  readonly profile: TradingPartnerProfile;
-  /** How its translator wants documents laid out. @default `*` `~` `>`, no line breaks */
-  readonly layout?: Pick<OutboundEnvelope, 'delimiters' | 'newlineAfterSegment'>;
-}
-
-export interface TradingPartnerDirectory {
-  /**
-   * Every trading partner, keyed by its ISA06 interchange id. One interchange id per customer: the
-   * documents for an order go to the partner whose profile names the order's customer.
-   */
-  all(): Promise<ReadonlyMap<string, TradingPartner>>;
-}
-
-export interface Catalogue {
-  /** Every orderable SKU with its unit cost (and UPC): an 850 carries prices, never cost, and may name an item by UPC only. */
-  items(): Promise<Readonly<Record<string, CatalogueItem>>>;
-}
-
-/** The partner identifiers of one purchase order, kept beside the order for the 855, 856 and 810. */
-export interface EdiPurchaseOrder {
-  readonly orderId: string;
-  /** ISA06 of the partner the PO came from: the key into the directory. */
-  readonly partnerId: string;
-  readonly reference: PurchaseOrderReference;
-  /** The interchange and group that carried it. */
-  readonly interchange: { readonly isa13: string; readonly gs06: string };
-  readonly receivedAt: string;
-}
-
-export interface EdiPurchaseOrderStore {
-  /** First write wins: a redelivered or re-sent PO keeps the identifiers of the first receipt. */
-  putIfAbsent(purchaseOrder: EdiPurchaseOrder): Promise<{ readonly created: boolean }>;
-  get(orderId: string): Promise<EdiPurchaseOrder | undefined>;
-}
-
-export interface ControlNumberReservation {
-  /** 1-999999999; used as ISA13, GS06 and ST02 of the document. */
-  readonly controlNumber: number;
-  /** ISO instant of the first reservation: the document's preparation time. */
-  readonly reservedAt: string;
-}
-
-/**
- * X12 control numbers, one counter per trading partner. The first reservation of a document key takes the
- * partner's next number (1, 2, … 999999999, then 1 again) and records it with `at`; every later reservation
- * of the same key answers that same reservation. So numbers never repeat within a partner, and a retried or
- * redelivered document is rebuilt with the same number and time: the same bytes.
- */
-export interface ControlNumberPort {
-  reserve(partnerId: string, documentKey: string, at: Date): Promise<ControlNumberReservation>;
-}
-
-export interface EdiAcceptance {
-  /** The gateway's id of the accepted document. */
-  readonly acceptanceId: string;
-  readonly receivedAt: string;
-}
-
-/** Sends X12 documents to trading partners through the EDI gateway, idempotent on the document's key. */
-export interface EdiGateway {
-  send(document: OutboundDocument): Promise<EdiAcceptance>;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors (to be hoisted into lambdas/shared/errors.ts)
-// ---------------------------------------------------------------------------------------------------------
-
-/** The EDI path was asked to acknowledge an order that did not come from an 850. Permanent. */
-export class NotAnEdiOrder extends HandoffError {
-  override readonly name = 'NotAnEdiOrder';
-  readonly retryable = false;
-  constructor(
-    readonly orderId: string,
-    readonly sourceSystem: string,
-  ) {
-    super(
-      `order ${orderId} came from ${sourceSystem}, not from an EDI 850: it has no partner to acknowledge`,
-    );
-  }
-}
-
-/** An EDI order without its stored partner identifiers: the 850 ingestion never recorded them. Permanent. */
-export class PurchaseOrderReferenceMissing extends HandoffError {
-  override readonly name = 'PurchaseOrderReferenceMissing';
-  readonly retryable = false;
-  constructor(readonly orderId: string) {
-    super(`EDI order ${orderId} has no stored purchase order reference (partner, PO line ids)`);
-  }
-}
-
-/** The partner an order came from is no longer in the trading partner configuration. Permanent. */
-export class TradingPartnerNotConfigured extends HandoffError {
-  override readonly name = 'TradingPartnerNotConfigured';
-  readonly retryable = false;
-  constructor(
-    readonly orderId: string,
-    readonly partnerId: string,
-  ) {
-    super(`order ${orderId} came from trading partner ${partnerId}, which has no profile any more`);
-  }
-}
-
-/** The issued invoice cannot be expressed as an 810 of the order's prices (a tax, another currency). */
-export class EdiInvoiceMismatch extends HandoffError {
-  override readonly name = 'EdiInvoiceMismatch';
-  readonly retryable = false;
-  constructor(
-    readonly orderId: string,
-    readonly invoiceId: string,
-    reason: string,
-  ) {
-    super(`invoice ${invoiceId} of order ${orderId} cannot be sent as an 810: ${reason}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Use cases
-// ---------------------------------------------------------------------------------------------------------
 
 export interface EdiDeps {
   readonly orders: OrderRepository;
@@ -411,14 +294,20 @@ export async function ingest850(rawX12: string, deps: EdiDeps): Promise<Ingest85
   const partnerId = partner.interchange.id;
   const control = { isa13: parsed.control.isa13, gs06: parsed.control.gs06 };
   const purchaseOrders: PurchaseOrderOutcome[] = [];
+  const announcements: CanonicalEvent<'order.received'>[] = [];
   for (const [index, order] of parsed.orders.entries()) {
     const reference = parsed.references[index];
     if (!reference) throw new Error(`parser returned no reference for order ${order.orderId}`);
-    purchaseOrders.push(await receivePurchaseOrder(order, { reference, partnerId, control }, deps));
+    const received = await receivePurchaseOrder(order, { reference, partnerId, control }, deps);
+    purchaseOrders.push(received.outcome);
+    if (received.announce) announcements.push(received.announce);
   }
-  // After the orders exist: an accepting 997 must never precede the orders it accepts.
+  // After the orders exist (an accepting 997 never precedes the orders it accepts) and before they are
+  // announced (the path's 855 never precedes the 997). A crash before the announcement leaves the orders
+  // at `received`; the redelivered interchange announces them then.
   const acknowledgment = await sendFunctionalAck(parsed, partner, control, deps);
   if (!acknowledgment.sent) await raiseUnsentAcknowledgment(partnerId, control, acknowledgment.reason, deps);
+  if (announcements.length > 0) await deps.events.publish(announcements);
   return { kind: 'accepted', partnerId, interchange: control.isa13, purchaseOrders, acknowledgment };
 }
 
@@ -430,7 +319,7 @@ async function receivePurchaseOrder(
     readonly control: { readonly isa13: string; readonly gs06: string };
   },
   deps: EdiDeps,
-): Promise<PurchaseOrderOutcome> {
+): Promise<{ readonly outcome: PurchaseOrderOutcome; readonly announce?: CanonicalEvent<'order.received'> }> {
   const occurredAt = deps.clock.now().toISOString();
   // The PO's content, not the interchange's: a PO re-sent in a new interchange (new ISA13) is the same PO.
   const hash = sha256(JSON.stringify(order));
@@ -463,16 +352,22 @@ async function receivePurchaseOrder(
   };
   const created = await deps.orders.createIfAbsent(record);
   if (created.created) {
-    await deps.events.publish([orderReceived(record, occurredAt)]);
-    return { kind: 'received', orderId: order.orderId };
+    return {
+      outcome: { kind: 'received', orderId: order.orderId },
+      announce: orderReceived(record, occurredAt),
+    };
   }
   const existing = created.existing;
-  if (existing.payloadHash !== hash) return quarantineChangedPurchaseOrder(existing, order, deps);
-  // The first delivery may have died between the write and the publish: publish again while the order has
-  // not moved on. Consumers recognise the repeat by its idempotency key.
+  if (existing.payloadHash !== hash) {
+    return { outcome: await quarantineChangedPurchaseOrder(existing, order, deps) };
+  }
+  // The first delivery may have died between the write and the announcement: announce again while the
+  // order has not moved on. Consumers recognise the repeat by its idempotency key.
   const republish = existing.stage === 'received';
-  if (republish) await deps.events.publish([orderReceived(existing, occurredAt)]);
-  return { kind: 'duplicate', orderId: existing.orderId, republished: republish };
+  return {
+    outcome: { kind: 'duplicate', orderId: existing.orderId, republished: republish },
+    ...(republish ? { announce: orderReceived(existing, occurredAt) } : {}),
+  };
 }
 
 function orderReceived(record: OrderRecord, occurredAt: string): CanonicalEvent<'order.received'> {
@@ -489,7 +384,11 @@ function orderReceived(record: OrderRecord, occurredAt: string): CanonicalEvent<
   };
 }
 
-/** The same PO number arrived again with other content: a change must come as an 860 or through customer service. */
+/**
+ * The same PO number arrived again with other content: a change must come as an 860 or through customer
+ * service. The live order is not rejected, only this change to it: the exception is announced, no
+ * order.rejected under the order's id.
+ */
 async function quarantineChangedPurchaseOrder(
   existing: OrderRecord,
   order: CanonicalOrder,
@@ -531,10 +430,7 @@ async function quarantineChangedPurchaseOrder(
     ],
   };
   const { created } = await deps.exceptions.raiseIfAbsent(exception);
-  await deps.events.publish([
-    rejectedEvent(exception, violations, occurredAt),
-    exceptionRaisedEvent(exception, occurredAt),
-  ]);
+  await deps.events.publish([exceptionRaisedEvent(exception, occurredAt)]);
   return { kind: 'quarantined', orderId: existing.orderId, exceptionId, alreadyQuarantined: !created };
 }
 

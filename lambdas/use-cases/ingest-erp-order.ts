@@ -86,13 +86,22 @@ export async function ingestErpOrder(rawBody: string, deps: IngestDeps): Promise
   if (!created.created) {
     const existing = created.existing;
     if (existing.payloadHash !== hash) {
-      return quarantine(deps, now, rawBody, hash, payload, [
-        {
-          path: 'SalesOrder',
-          rule: 'changedAfterReceipt',
-          message: `was already received on ${existing.receivedAt} with different content; amend the order through customer service`,
-        },
-      ]);
+      // The live order is not rejected, only this change to it: no order.rejected under its id.
+      return quarantine(
+        deps,
+        now,
+        rawBody,
+        hash,
+        payload,
+        [
+          {
+            path: 'SalesOrder',
+            rule: 'changedAfterReceipt',
+            message: `was already received on ${existing.receivedAt} with different content; amend the order through customer service`,
+          },
+        ],
+        { announceRejection: false },
+      );
     }
     // The first delivery may have died between the write and the publish: publish again while the order
     // has not moved on. Consumers recognise the repeat by its idempotency key.
@@ -125,6 +134,7 @@ async function quarantine(
   hash: string,
   payload: unknown,
   violations: readonly FieldViolation[],
+  options: { readonly announceRejection: boolean } = { announceRejection: true },
 ): Promise<IngestOutcome> {
   const orderId = quarantineOrderId(payload, hash);
   const exceptionId = `EXC-Q-${hash.slice(0, 24)}`;
@@ -161,21 +171,22 @@ async function quarantine(
     ],
   };
   const { created } = await deps.exceptions.raiseIfAbsent(exception);
-  await deps.events.publish([
-    {
-      name: 'order.rejected',
-      detail: {
-        schemaVersion: 1,
-        orderId,
-        correlationId: orderId,
-        idempotencyKey: `${exceptionId}:rejected`,
-        occurredAt,
-        stage: 'received',
-        reasonCodes: ['CONTRACT_VIOLATION'],
-        violations: violationsForEvent(violations),
-        exceptionId,
-      },
+  const rejected: CanonicalEvent<'order.rejected'> = {
+    name: 'order.rejected',
+    detail: {
+      schemaVersion: 1,
+      orderId,
+      correlationId: orderId,
+      idempotencyKey: `${exceptionId}:rejected`,
+      occurredAt,
+      stage: 'received',
+      reasonCodes: ['CONTRACT_VIOLATION'],
+      violations: violationsForEvent(violations),
+      exceptionId,
     },
+  };
+  await deps.events.publish([
+    ...(options.announceRejection ? [rejected] : []),
     exceptionRaisedEvent(exception, occurredAt),
   ]);
   return { kind: 'quarantined', orderId, exceptionId, violations, alreadyQuarantined: !created };

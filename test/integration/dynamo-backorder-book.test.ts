@@ -15,11 +15,8 @@ import {
   RECEIPT_PLAN_TTL_DAYS,
 } from '../../lambdas/adapters/aws/dynamo-backorder-book.ts';
 import { type BackorderLine, createBackorderLines } from '../../lambdas/core/backorder.ts';
-import {
-  BackorderNotFound,
-  type BackorderRecord,
-  type ReceiptPlan,
-} from '../../lambdas/use-cases/backorder-reevaluation.ts';
+import type { BackorderRecord, ReceiptPlan } from '../../lambdas/ports/index.ts';
+import { BackorderNotFound } from '../../lambdas/use-cases/backorder-reevaluation.ts';
 import { buildApp } from '../../lib/app.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../local/dynamodb/dynamodb-local.ts';
 import { createTableInput } from '../../local/dynamodb/tables.ts';

@@ -10,15 +10,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { BackorderLine } from '../../core/backorder.ts';
+import type { BackorderBook, BackorderRecord, ClaimResult, ReceiptPlan } from '../../ports/index.ts';
 import { shardOf } from '../../shared/ids.ts';
-import {
-  type BackorderBook,
-  BackorderNotFound,
-  type BackorderRecord,
-  type ClaimResult,
-  ConcurrentBackorderUpdate,
-  type ReceiptPlan,
-} from '../../use-cases/backorder-reevaluation.ts';
+import { BackorderNotFound, ConcurrentBackorderUpdate } from '../../use-cases/backorder-reevaluation.ts';
 
 /** Partitions of the by-age index: the hourly sweep reads them all, writes spread over them. */
 export const OPEN_AGE_SHARDS = 4;

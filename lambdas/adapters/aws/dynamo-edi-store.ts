@@ -11,7 +11,7 @@ import type {
   ControlNumberReservation,
   EdiPurchaseOrder,
   EdiPurchaseOrderStore,
-} from '../../use-cases/edi-replenishment.ts';
+} from '../../ports/index.ts';
 
 const MAX_CONTROL_NUMBER = 999_999_999;
 

@@ -11,7 +11,7 @@ import type {
   RecordedShipment,
   ShipmentLedger,
   ShipmentLedgerEntries,
-} from '../../use-cases/post-shipment.ts';
+} from '../../ports/index.ts';
 
 const KINDS = { shipment: 'SHIPMENT#', invoice: 'INVOICE#', notification: 'NOTIFICATION#' } as const;
 

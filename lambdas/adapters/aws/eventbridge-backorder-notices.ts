@@ -1,5 +1,4 @@
-import type { EventPublisher } from '../../ports/index.ts';
-import type { BackorderAgedNotice, BackorderNotices } from '../../use-cases/backorder-reevaluation.ts';
+import type { BackorderAgedNotice, BackorderNotices, EventPublisher } from '../../ports/index.ts';
 
 /** Announces each aged backorder as `backorder.aged`, which notifications and the WMS consume. */
 export class EventBackorderNotices implements BackorderNotices {

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
 import type { BackorderRule } from '../../core/backorder.ts';
+import type { BackorderRules } from '../../ports/index.ts';
 import { ConfigurationError } from '../../shared/errors.ts';
-import type { BackorderRules } from '../../use-cases/backorder-reevaluation.ts';
 
 const Rule = z.strictObject({
   maxAgeDays: z.int().check(z.gte(1), z.lte(365)),

@@ -6,8 +6,8 @@ import {
   FULFILMENT_TERMS,
   SERVICE_LEVELS,
 } from '../../../contracts/vocabulary.ts';
+import type { TradingPartner, TradingPartnerDirectory } from '../../ports/index.ts';
 import { ConfigurationError } from '../../shared/errors.ts';
-import type { TradingPartner, TradingPartnerDirectory } from '../../use-cases/edi-replenishment.ts';
 import type { X12Party } from '../edi/x12-outbound.ts';
 
 /**

@@ -2,8 +2,8 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
+import type { EdiAcceptance, EdiGateway } from '../../ports/index.ts';
 import { PartnerContractBroken, PartnerRejected, PartnerUnavailable } from '../../shared/errors.ts';
-import type { EdiAcceptance, EdiGateway } from '../../use-cases/edi-replenishment.ts';
 import type { PartnerClientOptions } from '../http/partner-client.ts';
 import type { OutboundDocument } from './x12-outbound.ts';
 

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
 import type { Invoice } from '../../core/invoice.ts';
+import type { InvoicePosting, PostedInvoice } from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
-import type { InvoicePosting, PostedInvoice } from '../../use-cases/post-shipment.ts';
 import type { PartnerClient } from '../http/partner-client.ts';
 
 /** A money amount as the ERP writes it: a string, up to 12 digits and 4 decimals. */

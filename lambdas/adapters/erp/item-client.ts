@@ -1,9 +1,13 @@
 import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
-import type { ItemMasterPort, ItemPhysicals } from '../../ports/index.ts';
+import type {
+  Catalogue,
+  ItemMasterPort,
+  ItemPhysicals,
+  VendorSourcing,
+  VendorSourcingPort,
+} from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
-import type { VendorSourcing, VendorSourcingPort } from '../../use-cases/drop-ship.ts';
-import type { Catalogue } from '../../use-cases/edi-replenishment.ts';
 import type { CatalogueItem } from '../edi/x12-850.ts';
 import type { PartnerClient } from '../http/partner-client.ts';
 

@@ -6,17 +6,15 @@ import type {
   AwaitPatch,
   CanonicalEvent,
   Clock,
+  DropShipOrders,
   ExceptionRepository,
   ExceptionResolution,
+  OrderRecord,
   OwnedException,
+  RecordedPurchaseOrder,
 } from '../../../lambdas/ports/index.ts';
 import { OrderNotFound } from '../../../lambdas/shared/errors.ts';
-import type {
-  DropShipDeps,
-  DropShipOrders,
-  DropShipRecord,
-  RecordedPurchaseOrder,
-} from '../../../lambdas/use-cases/drop-ship.ts';
+import type { DropShipDeps } from '../../../lambdas/use-cases/drop-ship.ts';
 import type { AdvanceShipNotice } from '../../../local/partners/vendor.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 import { line, validOrder } from '../contracts/canonical-order.fixture.ts';
@@ -52,22 +50,22 @@ const clock: Clock = { now: () => new Date(NOW) };
 
 /** Reads only: an ASN never moves the order. `failOn` makes get throw (a DynamoDB outage). */
 class InMemoryOrders implements DropShipOrders {
-  readonly records = new Map<string, DropShipRecord>();
+  readonly records = new Map<string, OrderRecord>();
   readonly failOn = new Map<string, Error>();
   readonly reads: string[] = [];
 
-  async get(orderId: string): Promise<DropShipRecord | undefined> {
+  async get(orderId: string): Promise<OrderRecord | undefined> {
     this.reads.push(orderId);
     const failure = this.failOn.get(orderId);
     if (failure) throw failure;
     return this.records.get(orderId);
   }
 
-  async annotate(current: DropShipRecord): Promise<DropShipRecord> {
+  async annotate(current: OrderRecord): Promise<OrderRecord> {
     throw new Error(`an ASN must not annotate order ${current.orderId}`);
   }
 
-  async transition(current: DropShipRecord): Promise<DropShipRecord> {
+  async transition(current: OrderRecord): Promise<OrderRecord> {
     throw new Error(`an ASN must not move order ${current.orderId}`);
   }
 }
@@ -143,7 +141,7 @@ const purchaseOrder = (
   placedAt: '2026-11-23T09:00:00.000Z',
 });
 
-function dropShipOrder(): DropShipRecord {
+function dropShipOrder(): OrderRecord {
   return {
     orderId: ORDER_ID,
     order: {

@@ -12,11 +12,18 @@ import type { AllocatedLine, ShortLine, StockPosition } from '../../../lambdas/c
 import type { BackorderRule } from '../../../lambdas/core/backorder.ts';
 import { canTransition } from '../../../lambdas/core/order-lifecycle.ts';
 import type {
+  BackorderAgedNotice,
+  BackorderBook,
+  BackorderNotices,
+  BackorderRecord,
+  BackorderRules,
+  ClaimResult,
   Clock,
   InventoryPort,
   OrderPatch,
   OrderRecord,
   OrderRepository,
+  ReceiptPlan,
   StockSnapshot,
   WarehousePort,
 } from '../../../lambdas/ports/index.ts';
@@ -29,17 +36,10 @@ import {
   PartnerUnavailable,
 } from '../../../lambdas/shared/errors.ts';
 import {
-  type BackorderAgedNotice,
-  type BackorderBook,
-  type BackorderNotices,
-  type BackorderRecord,
-  type BackorderRules,
-  type ClaimResult,
   DEFAULT_BACKORDER_MAX_AGE_DAYS,
   type FillResult,
   fillBackorder,
   fillReservationKey,
-  type ReceiptPlan,
   type ReevaluationResult,
   recordBackorders,
   reevaluateOnReceipt,

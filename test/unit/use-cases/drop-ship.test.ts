@@ -13,9 +13,15 @@ import { canTransition } from '../../../lambdas/core/order-lifecycle.ts';
 import type {
   AwaitPatch,
   Clock,
+  DropShipOrders,
   ExceptionRepository,
   ExceptionResolution,
+  OrderPatch,
+  OrderRecord,
   OwnedException,
+  PurchasingPort,
+  VendorSourcing,
+  VendorSourcingPort,
 } from '../../../lambdas/ports/index.ts';
 import {
   ConcurrentOrderUpdate,
@@ -23,20 +29,14 @@ import {
   OrderNotFound,
   PartnerRejected,
   PartnerUnavailable,
+  UnsourcedDropShipLine,
 } from '../../../lambdas/shared/errors.ts';
 import {
   confirmVendorShipment,
   type DropShipDeps,
-  type DropShipOrders,
-  type DropShipPatch,
-  type DropShipRecord,
   groupLinesByVendor,
   judgeVendorConfirmations,
-  type PurchasingPort,
   placeVendorOrders,
-  UnsourcedDropShipLine,
-  type VendorSourcing,
-  type VendorSourcingPort,
 } from '../../../lambdas/use-cases/drop-ship.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
@@ -49,23 +49,23 @@ const clock: Clock = { now: () => NOW };
 
 /** The order table's semantics: legal moves only, optimistic lock on version, history appended. */
 class InMemoryOrders implements DropShipOrders {
-  readonly records = new Map<string, DropShipRecord>();
+  readonly records = new Map<string, OrderRecord>();
   writes = 0;
 
-  async get(orderId: string): Promise<DropShipRecord | undefined> {
+  async get(orderId: string): Promise<OrderRecord | undefined> {
     return this.records.get(orderId);
   }
 
-  async annotate(current: DropShipRecord, patch: DropShipPatch): Promise<DropShipRecord> {
+  async annotate(current: OrderRecord, patch: OrderPatch): Promise<OrderRecord> {
     return this.update(current, patch);
   }
 
   async transition(
-    current: DropShipRecord,
+    current: OrderRecord,
     to: OrderStage,
     reasonCodes: readonly string[],
-    patch: DropShipPatch = {},
-  ): Promise<DropShipRecord> {
+    patch: OrderPatch = {},
+  ): Promise<OrderRecord> {
     if (!canTransition(current.stage, to)) {
       throw new IllegalStageTransition(current.orderId, current.stage, to);
     }
@@ -73,16 +73,16 @@ class InMemoryOrders implements DropShipOrders {
   }
 
   private update(
-    current: DropShipRecord,
-    patch: DropShipPatch,
+    current: OrderRecord,
+    patch: OrderPatch,
     move?: { to: OrderStage; reasonCodes: readonly string[] },
-  ): DropShipRecord {
+  ): OrderRecord {
     const stored = this.records.get(current.orderId);
     if (!stored) throw new OrderNotFound(current.orderId);
     if (stored.version !== current.version) throw new ConcurrentOrderUpdate(current.orderId, current.version);
     const { addExceptionId, ...fields } = patch;
     const at = clock.now().toISOString();
-    const next: DropShipRecord = {
+    const next: OrderRecord = {
       ...stored,
       ...fields,
       version: stored.version + 1,
@@ -303,11 +303,8 @@ class World {
     };
   }
 
-  order(
-    orderId: string,
-    options: { stage?: OrderStage; order?: Partial<CanonicalOrder> } = {},
-  ): DropShipRecord {
-    const record: DropShipRecord = {
+  order(orderId: string, options: { stage?: OrderStage; order?: Partial<CanonicalOrder> } = {}): OrderRecord {
+    const record: OrderRecord = {
       orderId,
       order: canonicalOrder(orderId, options.order),
       stage: options.stage ?? 'credit-approved',

@@ -7,9 +7,18 @@ import { canTransition } from '../../../lambdas/core/order-lifecycle.ts';
 import type {
   CanonicalEvent,
   Clock,
+  CustomerMessage,
+  CustomerNotifier,
+  InvoicePosting,
   OrderPatch,
   OrderRecord,
   OrderRepository,
+  PostedInvoice,
+  RecordedInvoice,
+  RecordedNotification,
+  RecordedShipment,
+  ShipmentLedger,
+  ShipmentLedgerEntries,
 } from '../../../lambdas/ports/index.ts';
 import {
   ConcurrentOrderUpdate,
@@ -17,24 +26,15 @@ import {
   IllegalStageTransition,
   OrderNotFound,
   PartnerRejected,
+  ShipmentNotRecorded,
 } from '../../../lambdas/shared/errors.ts';
 import {
-  type CustomerMessage,
-  type CustomerNotifier,
   closeIfComplete,
-  type InvoicePosting,
   invoiceShipment,
   notifyShipment,
-  type PostedInvoice,
   type PostShipmentDeps,
-  type RecordedInvoice,
-  type RecordedNotification,
-  type RecordedShipment,
   recordShipment,
   type ShipmentConfirmedDetail,
-  type ShipmentLedger,
-  type ShipmentLedgerEntries,
-  ShipmentNotRecorded,
 } from '../../../lambdas/use-cases/post-shipment.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
