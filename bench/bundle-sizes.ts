@@ -31,14 +31,33 @@ const env = {
   VENDOR_BASE_URL: 'http://127.0.0.1:1/vendor',
   BACKORDERS_TABLE_NAME: 'backorders',
   PATH_STATE_MACHINES: '{"standard-single-site":"arn:aws:states:us-east-1:1:stateMachine:x"}',
+  CARRIER_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:webhook-AbCdEf',
   AWS_REGION: 'us-east-1',
 };
+
+/** The function's own configuration from the template, where it is a literal (partner URLs, EDI partners). */
+function literalEnvironment(variables: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(variables ?? {}).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    ),
+  );
+}
 
 const rows: string[][] = [['function', 'bundle KB', 'gzip KB', 'cold import ms (median of 5)', 'budget']];
 let over = 0;
 for (const stack of assembly.stacks) {
   const resources = (
-    stack.template as { Resources: Record<string, { Type: string; Metadata?: Record<string, string> }> }
+    stack.template as {
+      Resources: Record<
+        string,
+        {
+          Type: string;
+          Metadata?: Record<string, string>;
+          Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+        }
+      >;
+    }
   ).Resources;
   for (const [id, resource] of Object.entries(resources)) {
     const assetPath = resource.Metadata?.['aws:asset:path'];
@@ -58,7 +77,10 @@ for (const stack of assembly.stacks) {
             '-e',
             `const t=performance.now();await import(${JSON.stringify(copy)});console.log(performance.now()-t)`,
           ],
-          { env, encoding: 'utf8' },
+          {
+            env: { ...env, ...literalEnvironment(resource.Properties?.Environment?.Variables) },
+            encoding: 'utf8',
+          },
         ).trim(),
       ),
     ).sort((a, b) => a - b);
