@@ -590,6 +590,12 @@ describe('ingress and routing are safe to repeat', () => {
       orderId,
       violations: [expect.objectContaining({ path: 'SalesOrder', rule: 'changedAfterReceipt' })],
     });
+    // The live order goes on: the change is customer service's exception, not a rejection of the order.
+    expect(harness.events.find(orderId, 'order.rejected')).toBeUndefined();
+    expect(harness.events.find(orderId, 'exception.raised')?.detail).toMatchObject({
+      ownerTeam: 'customer-service',
+    });
+    expect((await harness.orders.get(orderId))?.stage).not.toBe('rejected');
   });
 
   it('quarantines an invalid ERP order once, keeping the payload and every broken rule', async () => {
