@@ -13,11 +13,25 @@ export interface HandlerSpec {
 
 export type Handler = (event: unknown, context: object) => unknown;
 
+/** Imports run one at a time: each needs its own function's environment in place while its module evaluates. */
+let importing: Promise<unknown> = Promise.resolve();
+
 /**
  * Imports a function's handler module with the function's environment in place (handlers read their
- * configuration at import). The query string gives each function its own module instance.
+ * configuration, and their logger its service name, at import). The query string gives each function its
+ * own module instance. Concurrent calls are serialised, so one function never evaluates under another's
+ * environment.
  */
-export async function importHandler(
+export function importHandler(
+  fn: HandlerSpec,
+  baseEnvironment: Readonly<Record<string, string>>,
+): Promise<Handler> {
+  const next = importing.then(() => importWithEnvironment(fn, baseEnvironment));
+  importing = next.catch(() => undefined);
+  return next;
+}
+
+async function importWithEnvironment(
   fn: HandlerSpec,
   baseEnvironment: Readonly<Record<string, string>>,
 ): Promise<Handler> {
