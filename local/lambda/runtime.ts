@@ -42,6 +42,29 @@ export interface LogLine {
   readonly text: string;
 }
 
+/**
+ * An injected invocation failure, as AWS FIS's `aws:lambda:invocation-error` action injects them: the
+ * matching invocations fail with `errorType` before the handler runs (so nothing it would do happens).
+ * Step Functions sees the error by name, so a Retry or Catch on it can be driven on purpose: a Lambda
+ * throttle (`Lambda.TooManyRequestsException`), a service error, or a handler's own named error.
+ */
+export interface InvocationFault {
+  /** The function's logical id in the template (its construct id), e.g. `CheckCredit`. */
+  readonly logicalId: string;
+  /** Which invocations fail (by their event); every invocation of the function when absent. */
+  readonly when?: (event: unknown) => boolean;
+  readonly errorType: string;
+  readonly errorMessage?: string;
+  /** How many matching invocations fail; `Infinity` until the fault is cleared. */
+  readonly times: number;
+}
+
+export interface InjectedFault {
+  /** Invocations failed so far. */
+  readonly hits: number;
+  clear(): void;
+}
+
 /** What a failed invocation reports, shaped like Lambda's function error payload. */
 export class FunctionError extends Error {
   constructor(
@@ -66,6 +89,12 @@ export class LambdaRuntime {
   readonly logs: LogLine[] = [];
   readonly invocations: InvocationRecord[] = [];
   private readonly modules = new Map<string, Promise<Handler>>();
+  private faults: { fault: InvocationFault; hits: number }[] = [];
+  private running = 0;
+  /** Invocations in progress: zero means no handler is mid-flight (safe to move a virtual clock on). */
+  get inFlight(): number {
+    return this.running;
+  }
   private restoreOutput: (() => void) | undefined;
   onLog: ((line: LogLine) => void) | undefined;
   onInvocation: ((record: InvocationRecord) => void) | undefined;
@@ -99,6 +128,36 @@ export class LambdaRuntime {
       };
       this.functions.set(fn.name, fn);
     }
+  }
+
+  /**
+   * Fails the function's matching invocations with a named error until `times` have failed or the fault is
+   * cleared (fault injection for tests and drills; see {@link InvocationFault}).
+   */
+  injectFault(fault: InvocationFault): InjectedFault {
+    const known = [...this.functions.values()].some((fn) => matchesLogicalId(fn, fault.logicalId));
+    if (!known) throw new Error(`injectFault: no function with logical id ${fault.logicalId}`);
+    const entry = { fault, hits: 0 };
+    this.faults.push(entry);
+    return {
+      get hits() {
+        return entry.hits;
+      },
+      clear: () => {
+        this.faults = this.faults.filter((f) => f !== entry);
+      },
+    };
+  }
+
+  private injectedFailure(fn: LocalFunction, event: unknown): FunctionError | undefined {
+    const entry = this.faults.find(
+      ({ fault, hits }) =>
+        hits < fault.times && matchesLogicalId(fn, fault.logicalId) && (fault.when?.(event) ?? true),
+    );
+    if (!entry) return undefined;
+    entry.hits++;
+    const { errorType, errorMessage } = entry.fault;
+    return new FunctionError(errorType, errorMessage ?? `injected fault: ${errorType}`);
   }
 
   /** Looks a function up by name, ARN or partial ARN (`function:name`), as Lambda does. */
@@ -154,7 +213,10 @@ export class LambdaRuntime {
     const timeout = new AbortController();
     const startedAt = this.clock.now();
     let failure: FunctionError | undefined;
+    this.running++;
     try {
+      const injected = this.injectedFailure(fn, event);
+      if (injected) throw injected;
       const run = this.pool.length
         ? () => this.runInWorker(fn, event, requestId, Date.now() + fn.timeoutMs)
         : () => Promise.resolve().then(() => handler(event, context));
@@ -191,6 +253,7 @@ export class LambdaRuntime {
       this.onLog?.(line);
       throw failure;
     } finally {
+      this.running--;
       timeout.abort();
       const record: InvocationRecord = {
         functionName: fn.name,
@@ -346,4 +409,10 @@ function sourceOf(
     id,
     'a function whose code is neither Handoff source nor a bundled asset',
   );
+}
+
+/** A function's logical id is its construct id plus CDK's 8-character hash. */
+function matchesLogicalId(fn: LocalFunction, logicalId: string): boolean {
+  const id = fn.resource.logicalId;
+  return id === logicalId || (id.startsWith(logicalId) && /^[0-9A-F]{8}$/.test(id.slice(logicalId.length)));
 }
