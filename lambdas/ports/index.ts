@@ -17,6 +17,7 @@ import type { CreditProfile } from '../core/credit.ts';
 export type * from './backorders.ts';
 export type * from './edi.ts';
 export type * from './post-shipment.ts';
+export type * from './sla.ts';
 
 /** The ports the use cases depend on; adapters implement them for AWS and for partner HTTP APIs. */
 

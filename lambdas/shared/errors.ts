@@ -212,3 +212,15 @@ export class UnsourcedDropShipLine extends HandoffError {
     super(`order ${orderId} line ${lineNo} (${sku}) ${rule}`);
   }
 }
+
+/** An SLA clock changed between read and write (a concurrent event or detector run). Retryable. */
+export class ConcurrentClockUpdate extends HandoffError {
+  override readonly name = 'ConcurrentClockUpdate';
+  readonly retryable = true;
+  constructor(
+    readonly orderId: string,
+    readonly clockKey: string,
+  ) {
+    super(`SLA clock ${clockKey} of order ${orderId} changed while it was being updated`);
+  }
+}
