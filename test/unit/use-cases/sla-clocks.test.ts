@@ -359,12 +359,16 @@ describe('the detector', () => {
     at('2026-12-03T15:59:00.000Z'); // 09:59 Chicago: 2 h 59 min of office time
     await detectSlaAlarms(deps);
     expect(
-      events.named('sla.jeopardy').filter((e) => e.detail.stage === 'accept-to-credit-decision'),
+      events
+        .named('sla.jeopardy')
+        .filter((e) => (e.detail as { stage?: string }).stage === 'accept-to-credit-decision'),
     ).toHaveLength(0);
     at('2026-12-03T16:00:00.000Z'); // 10:00 Chicago: 3 h = 75 % of 4 h
     await detectSlaAlarms(deps);
     expect(
-      events.named('sla.jeopardy').filter((e) => e.detail.stage === 'accept-to-credit-decision'),
+      events
+        .named('sla.jeopardy')
+        .filter((e) => (e.detail as { stage?: string }).stage === 'accept-to-credit-decision'),
     ).toHaveLength(1);
   });
 
