@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { DEFAULT_SLA_POLICY, parseSlaPolicy, type SlaPolicy } from '../lambdas/core/sla.ts';
 import { DEFAULT_EDI_INTERCHANGE_ID, DEFAULT_EDI_TRADING_PARTNERS } from './edi-trading-partners.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { type PartnerEndpoints, StatelessStack } from './stateless-stack.ts';
@@ -55,6 +56,7 @@ export function buildApp(app: App = new App()): HandoffApp {
       interchangeId: String(app.node.tryGetContext('handoff:ediInterchangeId') ?? DEFAULT_EDI_INTERCHANGE_ID),
       tradingPartners: ediTradingPartners(app.node.tryGetContext('handoff:ediTradingPartners')),
     },
+    slaPolicy: slaPolicy(app.node.tryGetContext('handoff:slaPolicy')),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stateful, stateless };
@@ -67,4 +69,19 @@ function ediTradingPartners(context: unknown): readonly unknown[] {
   if (!Array.isArray(value))
     throw new Error('handoff:ediTradingPartners must be a JSON array of trading partners');
   return value;
+}
+
+/**
+ * `handoff:slaPolicy`: stage targets, overrides, jeopardy fraction and business calendar (JSON, or its text
+ * as `-c` passes it), validated at synth so a bad target fails the deploy, not the first order. Parts left
+ * out keep the defaults (lambdas/core/sla.ts).
+ */
+function slaPolicy(context: unknown): SlaPolicy {
+  if (context === undefined) return DEFAULT_SLA_POLICY;
+  const value = typeof context === 'string' ? (JSON.parse(context) as unknown) : context;
+  try {
+    return parseSlaPolicy(value);
+  } catch (error) {
+    throw new Error(`handoff:slaPolicy: ${(error as Error).message}`);
+  }
 }

@@ -10,10 +10,12 @@ import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { EVENT_CATALOGUE } from '../contracts/events.ts';
-import type { FulfilmentPath as PathName } from '../contracts/vocabulary.ts';
+import { OWNER_TEAMS, type FulfilmentPath as PathName } from '../contracts/vocabulary.ts';
+import { METRICS_NAMESPACE } from '../lambdas/adapters/aws/powertools-sla-metrics.ts';
+import { DEFAULT_SLA_POLICY, type SlaPolicy } from '../lambdas/core/sla.ts';
 import { FulfilmentPath } from './constructs/fulfilment-path.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
-import { bindTable } from './constructs/table-access.ts';
+import { bindTable, type TableAction } from './constructs/table-access.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export interface PartnerEndpoints {
@@ -44,6 +46,8 @@ export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulStack;
   readonly partners: PartnerEndpoints;
   readonly edi: EdiSettings;
+  /** SLA stage targets, calendar and jeopardy fraction (validated); the functions get it as SLA_POLICY. */
+  readonly slaPolicy?: SlaPolicy;
 }
 
 /**
@@ -460,6 +464,96 @@ export class StatelessStack extends Stack {
         maxEventAge: Duration.hours(2),
       }),
     );
+    // SLA clocks: the tracker follows the canonical events into per-stage clocks; the detector, every
+    // minute, raises sla.jeopardy and sla.breached (and the breach's owned exception) for due clocks.
+    const slaEnvironment = {
+      EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      SLA_CLOCKS_TABLE_NAME: stateful.slaClocksTable.tableName,
+      SLA_POLICY: JSON.stringify(props.slaPolicy ?? DEFAULT_SLA_POLICY),
+    };
+    const slaAccess = (slaFn: HandoffFunction, clockActions: TableAction[], indexes: string[] = []) => {
+      bindTable(slaFn.role, { table: ordersTable, key, actions: ['GetItem'] });
+      bindTable(slaFn.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+      bindTable(slaFn.role, { table: stateful.slaClocksTable, key, actions: clockActions, indexes });
+    };
+    const slaTracker = fn(
+      'SlaTracker',
+      'sla-tracker',
+      'Canonical order, shipment and invoice events → SLA stage clocks (start, stop, pause, cancel)',
+      slaEnvironment,
+    );
+    slaAccess(slaTracker, ['Query', 'PutItem']);
+    const slaDetector = fn(
+      'SlaDetector',
+      'sla-detector',
+      'Every minute: raises sla.jeopardy and sla.breached for the clocks that fell due (by time bucket)',
+      slaEnvironment,
+    );
+    slaAccess(slaDetector, ['Query', 'PutItem', 'GetItem'], ['byDueBucket']);
+    const clockEvents = [
+      'order.received',
+      'order.accepted',
+      'order.rejected',
+      'credit.hold.released',
+      'substitution.proposed',
+      'substitution.decided',
+      'allocation.confirmed',
+      'warehouse.released',
+      'shipment.confirmed',
+      'invoice.issued',
+      'order.closed',
+    ] as const;
+    new events.Rule(this, 'CanonicalEventsToSlaTracker', {
+      eventBus: bus,
+      description: 'The events that start, stop and pause SLA stage clocks',
+      eventPattern: {
+        source: [...new Set(clockEvents.map((name) => EVENT_CATALOGUE[name].source))],
+        detailType: clockEvents.map((name) => EVENT_CATALOGUE[name].detailType),
+      },
+    }).addTarget(
+      new targets.LambdaFunction(slaTracker.function, {
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(
+          this,
+          'RuleTargetDlqForSla',
+          stateful.ruleTargetDlq.queueArn,
+        ),
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+    new events.Rule(this, 'SlaDetectorEveryMinute', {
+      description: 'Runs the SLA detector: due jeopardies and breaches, read by time bucket',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+    }).addTarget(
+      new targets.LambdaFunction(slaDetector.function, {
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(
+          this,
+          'RuleTargetDlqForSlaDetector',
+          stateful.ruleTargetDlq.queueArn,
+        ),
+        // A missed run is made up by the next one (it reads from its checkpoint): no long retries.
+        retryAttempts: 1,
+        maxEventAge: Duration.minutes(2),
+      }),
+    );
+    // One alarm per owner team: each team's on-call hears about its own breaches.
+    for (const team of OWNER_TEAMS) {
+      new cloudwatch.Alarm(this, `SlaBreaches-${team}`, {
+        alarmDescription: `${team}: an SLA stage owned by ${team} breached its target (see the sla-breach exceptions).`,
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: 'SlaBreaches',
+          dimensionsMap: { OwnerTeam: team },
+          period: Duration.minutes(5),
+          statistic: 'Sum',
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+
     const pathArns = Object.values(this.paths).map((path) => path.stateMachine.stateMachineArn);
     const taskResponse = ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'];
     decideException.role.addToPrincipalPolicy(
@@ -528,6 +622,8 @@ export class StatelessStack extends Stack {
       ediReplenishment,
       wmsInventoryFeed,
       carrierWebhook,
+      slaTracker,
+      slaDetector,
     };
 
     const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SLA_POLICY } from '../../lambdas/core/sla.ts';
 import { LOCAL_PARTNERS } from '../../lib/app.ts';
 import { DEFAULT_EDI_INTERCHANGE_ID, DEFAULT_EDI_TRADING_PARTNERS } from '../../lib/edi-trading-partners.ts';
 import type { StatelessStack } from '../../lib/stateless-stack.ts';
@@ -70,6 +71,14 @@ const FUNCTIONS = {
   },
   WmsInventoryFeed: { handler: 'wms-inventory-feed', env: ['EXCEPTIONS_TABLE_NAME'] },
   CarrierWebhook: { handler: 'carrier-webhook', env: ['CARRIER_WEBHOOK_SECRET_ARN'] },
+  SlaTracker: {
+    handler: 'sla-tracker',
+    env: ['EXCEPTIONS_TABLE_NAME', 'SLA_CLOCKS_TABLE_NAME', 'SLA_POLICY'],
+  },
+  SlaDetector: {
+    handler: 'sla-detector',
+    env: ['EXCEPTIONS_TABLE_NAME', 'SLA_CLOCKS_TABLE_NAME', 'SLA_POLICY'],
+  },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -198,6 +207,23 @@ describe('IAM', () => {
       { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
     ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    [
+      'SlaTracker',
+      {
+        [ORDERS]: ['dynamodb:GetItem'],
+        [EXCEPTIONS]: ['dynamodb:PutItem'],
+        '<stateful:SlaClocksTable.Arn>': ['dynamodb:PutItem', 'dynamodb:Query'],
+      },
+    ],
+    [
+      'SlaDetector',
+      {
+        [ORDERS]: ['dynamodb:GetItem'],
+        [EXCEPTIONS]: ['dynamodb:PutItem'],
+        '<stateful:SlaClocksTable.Arn>': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        '<stateful:SlaClocksTable.Arn>/index/byDueBucket': ['dynamodb:Query'],
+      },
+    ],
   ])('%s has exactly its DynamoDB actions, on the tables themselves', (name, expected) => {
     expect(grantsByResource(functionStatements(name), 'dynamodb', renderer)).toEqual(expected);
   });
@@ -373,6 +399,8 @@ describe('functions', () => {
       EDI_INTERCHANGE_ID: DEFAULT_EDI_INTERCHANGE_ID,
       EDI_TRADING_PARTNERS: JSON.stringify(DEFAULT_EDI_TRADING_PARTNERS),
       CARRIER_WEBHOOK_SECRET_ARN: '<stateful:CarrierWebhookSecret>',
+      SLA_CLOCKS_TABLE_NAME: '<stateful:SlaClocksTable>',
+      SLA_POLICY: JSON.stringify(DEFAULT_SLA_POLICY),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
     expect(rendered).toEqual(expected);
@@ -470,6 +498,82 @@ describe('order.received rule', () => {
       FunctionName: { 'Fn::GetAtt': [functionId('OrderRouter'), 'Arn'] },
       SourceArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::Rule', 'OrderReceivedToRouter'), 'Arn'] },
     });
+  });
+});
+
+describe('SLA clocks', () => {
+  it('the tracker follows exactly the events that move stage clocks, dead-lettering after 8 retries', () => {
+    const pattern = new Capture();
+    const targets = new Capture();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Description: 'The events that start, stop and pause SLA stage clocks',
+      EventPattern: pattern,
+      Targets: targets,
+    });
+    expect((pattern.asObject() as { 'detail-type': string[] })['detail-type'].sort()).toEqual(
+      [
+        'allocation.confirmed.v1',
+        'credit.hold.released.v1',
+        'invoice.issued.v1',
+        'order.accepted.v1',
+        'order.closed.v1',
+        'order.received.v1',
+        'order.rejected.v1',
+        'shipment.confirmed.v1',
+        'substitution.decided.v1',
+        'substitution.proposed.v1',
+        'warehouse.released.v1',
+      ].sort(),
+    );
+    const [target] = targets.asArray() as Record<string, unknown>[];
+    expect(target).toMatchObject({
+      Arn: { 'Fn::GetAtt': [functionId('SlaTracker'), 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+    });
+    expect(render((target?.DeadLetterConfig as { Arn?: unknown } | undefined)?.Arn)).toBe(
+      '<stateful:RuleTargetDlq.Arn>',
+    );
+  });
+
+  it('the detector runs every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('SlaDetector'), 'Arn'] } })],
+    });
+  });
+
+  it.each(['finance', 'customer-service', 'warehouse', 'logistics', 'integration'])(
+    'an alarm fires on any SLA breach owned by %s, and notifies operations',
+    (team) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Handoff',
+        MetricName: 'SlaBreaches',
+        Dimensions: [{ Name: 'OwnerTeam', Value: team }],
+        Statistic: 'Sum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: Match.anyValue(),
+      });
+    },
+  );
+
+  it('a bad SLA policy in context fails the synth, naming the field', () => {
+    expect(() =>
+      buildTestApp({ 'handoff:slaPolicy': { stages: { 'credit-to-allocation': { targetMinutes: -5 } } } }),
+    ).toThrow(/handoff:slaPolicy: stages\.credit-to-allocation\.targetMinutes must be a whole number/);
+  });
+
+  it('an SLA policy in context reaches both functions, validated and completed with the defaults', () => {
+    const app = buildTestApp({ 'handoff:slaPolicy': JSON.stringify({ jeopardyFraction: 0.6 }) });
+    const custom = Template.fromStack(app.stateless);
+    const variables = new Capture();
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: Match.anyValue(),
+      Environment: { Variables: Match.objectLike({ SLA_POLICY: variables }) },
+    });
+    const policy = JSON.parse(variables.asString()) as typeof DEFAULT_SLA_POLICY;
+    expect(policy.jeopardyFraction).toBe(0.6);
+    expect(policy.stages).toEqual(DEFAULT_SLA_POLICY.stages);
   });
 });
 

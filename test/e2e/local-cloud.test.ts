@@ -240,19 +240,22 @@ describe('the local cloud runs the synthesized stack', () => {
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 17 functions, 5 routed paths,
-    // backorder re-evaluation and post-shipment, plus the probe stack's.
+    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 19 functions (17 for the paths
+    // and partners, the SLA tracker and detector), 5 routed paths, backorder re-evaluation and post-shipment,
+    // plus the probe stack's.
     expect(cloud.sqs.queues.size).toBe(10 + 4);
-    expect(cloud.lambda.functions.size).toBe(17 + 2);
+    expect(cloud.lambda.functions.size).toBe(19 + 2);
     expect(cloud.sfn.machines.size).toBe(7 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^BackorderCreatedToBackorders/),
+      expect.stringMatching(/^CanonicalEventsToSlaTracker/),
       expect.stringMatching(/^EdiInvoiceTo810/),
       expect.stringMatching(/^EdiShipmentToAdvanceShipNotice/),
       expect.stringMatching(/^HourlyBackorderSweep/),
       expect.stringMatching(/^InventoryReceivedToBackorders/),
       expect.stringMatching(/^OrderReceivedToRouter/),
       expect.stringMatching(/^ShipmentConfirmedToPostShipment/),
+      expect.stringMatching(/^SlaDetectorEveryMinute/),
       expect.stringMatching(/^ToGhost/),
     ]);
   });

@@ -1,0 +1,31 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SlaAlarmKind, SlaMetrics } from '../../ports/index.ts';
+
+/** The CloudWatch namespace of every Handoff metric. */
+export const METRICS_NAMESPACE = 'Handoff';
+
+/**
+ * SLA figures as CloudWatch metrics through Powertools Metrics (EMF log lines, no PutMetricData call):
+ * - `SlaJeopardy` / `SlaBreaches` (Count) by `OwnerTeam`: what the per-team breach alarms watch;
+ * - `StageCycleSeconds` (Seconds) by `Stage`: each finished stage clock, for p50/p90 on the dashboard;
+ * - `StageWithinTarget` (1 met, 0 missed) by `OwnerTeam`: its Average is the team's SLA adherence.
+ * Each is written as its own EMF document at once (single metrics), so dimensions never mix.
+ */
+export class PowertoolsSlaMetrics implements SlaMetrics {
+  constructor(private readonly metrics: Metrics) {}
+
+  alarm(kind: SlaAlarmKind, _stage: string, ownerTeam: string): void {
+    const single = this.metrics.singleMetric();
+    single.addDimension('OwnerTeam', ownerTeam);
+    single.addMetric(kind === 'breach' ? 'SlaBreaches' : 'SlaJeopardy', MetricUnit.Count, 1);
+  }
+
+  stageCompleted(stage: string, ownerTeam: string, seconds: number, withinTarget: boolean): void {
+    const cycle = this.metrics.singleMetric();
+    cycle.addDimension('Stage', stage);
+    cycle.addMetric('StageCycleSeconds', MetricUnit.Seconds, seconds);
+    const adherence = this.metrics.singleMetric();
+    adherence.addDimension('OwnerTeam', ownerTeam);
+    adherence.addMetric('StageWithinTarget', MetricUnit.Count, withinTarget ? 1 : 0);
+  }
+}
