@@ -114,7 +114,15 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       detail: {
         ...base,
         idempotencyKey: idempotencyKey(orderId, 'backorder', 'created'),
-        lines: plan.short.map((line) => ({ lineNo: line.lineNo, sku: line.sku, quantity: line.shortBy })),
+        // What is not reserved now is backordered: the shortfall under ship-partial terms, the whole line
+        // under ship-complete (nothing is reserved until the order can ship complete).
+        lines: plan.short.map((line) => ({
+          lineNo: line.lineNo,
+          sku: line.sku,
+          quantity:
+            line.requested -
+            plan.allocated.filter((a) => a.lineNo === line.lineNo).reduce((sum, a) => sum + a.quantity, 0),
+        })),
       },
     });
   }

@@ -337,8 +337,16 @@ export interface DetectOutcome {
   readonly to: string;
 }
 
-/** Looks back this far on the first run, or after a long gap (older buckets were read by earlier runs). */
+/**
+ * After a gap (the detector was down), looks back at most this far: older buckets were read by earlier runs
+ * or belong to an outage longer than a day, which the DLQ and failed-invocation alarms will have reported.
+ */
 const MAX_LOOKBACK_MS = 24 * 3_600_000;
+/**
+ * The very first run (no checkpoint yet) looks back this far only: clocks are bucketed no earlier than the
+ * minute they were saved, so only clocks saved before the detector's first run could be older.
+ */
+const FIRST_RUN_LOOKBACK_MS = 15 * 60_000;
 
 /**
  * One detector run: every clock due by now, from the minute the last run reached; each owed alarm is
@@ -347,7 +355,9 @@ const MAX_LOOKBACK_MS = 24 * 3_600_000;
 export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
   const now = deps.clock.now();
   const last = await deps.clocks.checkpoint();
-  const since = new Date(Math.max(last?.getTime() ?? 0, now.getTime() - MAX_LOOKBACK_MS));
+  const since = new Date(
+    last ? Math.max(last.getTime(), now.getTime() - MAX_LOOKBACK_MS) : now.getTime() - FIRST_RUN_LOOKBACK_MS,
+  );
   let examined = 0;
   const raised: string[] = [];
   for await (const due of deps.clocks.dueClocks(since, now)) {

@@ -383,6 +383,11 @@ describe('standard single-site path, end to end', () => {
       'allocation.shortage',
       'backorder.created',
     ]);
+    // Nothing is reserved under ship-complete terms, so the whole line is backordered, not just the 7 short:
+    // filling 7 later must not release 7 of 10.
+    expect(harness.events.find(orderId, 'backorder.created')?.detail.lines).toEqual([
+      { lineNo: 10, sku: 'WIDGET-1', quantity: 10 },
+    ]);
     expect(harness.sandbox.callsTo('POST', '/wms/reservations')).toHaveLength(0);
   });
 
