@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { EVENT_CATALOGUE } from '../contracts/events.ts';
 import { OWNER_TEAMS, type FulfilmentPath as PathName } from '../contracts/vocabulary.ts';
-import { METRICS_NAMESPACE } from '../lambdas/adapters/aws/powertools-sla-metrics.ts';
+import { METRICS_NAMESPACE, SLA_METRICS_SERVICE } from '../lambdas/adapters/aws/powertools-sla-metrics.ts';
 import { DEFAULT_SLA_POLICY, type SlaPolicy } from '../lambdas/core/sla.ts';
 import { FulfilmentPath } from './constructs/fulfilment-path.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
@@ -543,7 +543,7 @@ export class StatelessStack extends Stack {
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: 'SlaBreaches',
-          dimensionsMap: { OwnerTeam: team },
+          dimensionsMap: { service: SLA_METRICS_SERVICE, OwnerTeam: team },
           period: Duration.minutes(5),
           statistic: 'Sum',
         }),

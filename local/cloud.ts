@@ -267,7 +267,7 @@ function wireCloudWatch(
 ): CloudWatchService {
   const { lambda, sfn, sqs } = services;
   lambda.onLog = (line) => {
-    cloudwatch.ingestLog(line.text);
+    cloudwatch.ingestLog(line.text, Date.parse(line.at));
   };
   lambda.onInvocation = (record) => {
     const dimensions = [{ Name: 'FunctionName', Value: record.functionName }];

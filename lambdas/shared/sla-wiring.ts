@@ -1,6 +1,10 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoSlaClockStore } from '../adapters/aws/dynamo-sla-clock-store.ts';
-import { METRICS_NAMESPACE, PowertoolsSlaMetrics } from '../adapters/aws/powertools-sla-metrics.ts';
+import {
+  METRICS_NAMESPACE,
+  PowertoolsSlaMetrics,
+  SLA_METRICS_SERVICE,
+} from '../adapters/aws/powertools-sla-metrics.ts';
 import { parseSlaPolicy } from '../core/sla.ts';
 import type { SlaDeps } from '../use-cases/sla-clocks.ts';
 import { dynamoDb } from './aws-clients.ts';
@@ -30,6 +34,8 @@ export function slaDeps(): SlaDeps {
     events: eventPublisher(config.EVENT_BUS_NAME),
     clock: systemClock,
     policy,
-    metrics: new PowertoolsSlaMetrics(new Metrics({ namespace: METRICS_NAMESPACE })),
+    metrics: new PowertoolsSlaMetrics(
+      new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SLA_METRICS_SERVICE }),
+    ),
   };
 }

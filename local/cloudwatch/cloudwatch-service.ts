@@ -175,8 +175,12 @@ export class CloudWatchService {
     else list.splice(firstAtOrAfter(list, at), 0, point);
   }
 
-  /** Reads Embedded Metric Format from a log line (Powertools Metrics writes it); other lines are ignored. */
-  ingestLog(text: string): number {
+  /**
+   * Reads Embedded Metric Format from a log line (Powertools Metrics writes it); other lines are ignored.
+   * `loggedAt`, when given, is when the line was written on the local clock: it stands for the EMF
+   * Timestamp, which a handler takes from the real time even while the local cloud runs a virtual clock.
+   */
+  ingestLog(text: string, loggedAt?: number): number {
     if (!text.startsWith('{') || !text.includes('"_aws"')) return 0;
     let doc: Record<string, unknown>;
     try {
@@ -208,7 +212,7 @@ export class CloudWatchService {
               dimensions,
               value,
               unit: metric.Unit ?? 'None',
-              ...(aws?.Timestamp ? { at: aws.Timestamp } : {}),
+              ...(loggedAt !== undefined ? { at: loggedAt } : aws?.Timestamp ? { at: aws.Timestamp } : {}),
             });
             count += 1;
           }

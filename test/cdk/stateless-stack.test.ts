@@ -548,7 +548,10 @@ describe('SLA clocks', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'Handoff',
         MetricName: 'SlaBreaches',
-        Dimensions: [{ Name: 'OwnerTeam', Value: team }],
+        Dimensions: [
+          { Name: 'OwnerTeam', Value: team },
+          { Name: 'service', Value: 'handoff-sla' },
+        ],
         Statistic: 'Sum',
         Threshold: 0,
         ComparisonOperator: 'GreaterThanThreshold',

@@ -30,7 +30,13 @@ export const TEST_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local'
  * sandbox it points at, and the local cloud running it on a free port.
  */
 export async function startTestCloud(
-  options: { extend?: (app: App) => void; clock?: LocalClock; lambdaWorkers?: number } = {},
+  options: {
+    extend?: (app: App) => void;
+    clock?: LocalClock;
+    lambdaWorkers?: number;
+    /** More CDK context, as `-c key=value` gives a deployment (e.g. `handoff:slaPolicy`). */
+    context?: Record<string, unknown>;
+  } = {},
 ): Promise<TestCloud> {
   const sandbox = new PartnerSandbox();
   await sandbox.start();
@@ -42,6 +48,7 @@ export async function startTestCloud(
       'aws:cdk:bundling-stacks': [],
       [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
       'handoff:partnersBaseUrl': sandbox.baseUrl,
+      ...options.context,
     },
   });
   buildApp(app);

@@ -3,6 +3,11 @@ import type { SlaAlarmKind, SlaMetrics } from '../../ports/index.ts';
 
 /** The CloudWatch namespace of every Handoff metric. */
 export const METRICS_NAMESPACE = 'Handoff';
+/**
+ * The `service` dimension Powertools adds to every metric: one value for the tracker and the detector (both
+ * raise breaches), so an alarm names one metric: {service, OwnerTeam}.
+ */
+export const SLA_METRICS_SERVICE = 'handoff-sla';
 
 /**
  * SLA figures as CloudWatch metrics through Powertools Metrics (EMF log lines, no PutMetricData call):
