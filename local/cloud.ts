@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { systemClock } from '../lambdas/shared/clock.ts';
 import type { LocalClock } from './clock/clock.ts';
-import { realClock } from './clock/clock.ts';
+import { realClock, VirtualClock } from './clock/clock.ts';
 import { CloudWatchService } from './cloudwatch/cloudwatch-service.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTables, type LocalTable } from './dynamodb/tables.ts';
@@ -173,6 +173,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       stopping.push(() => {
         systemClock.now = original;
       });
+      if (clock instanceof VirtualClock) {
+        // A jump over many timers (a week of one-minute schedules) lets each wake-up's invocations finish
+        // before the next instant: no handler sees its own timeout pass while it waits on real I/O.
+        clock.settle = () => untilNoInvocationInFlight(lambda);
+        stopping.push(() => {
+          clock.settle = undefined;
+        });
+      }
     }
     const meter = new SdkMeter();
     meter.install();
@@ -326,4 +334,12 @@ function wireCloudWatch(
     }
   };
   return cloudwatch;
+}
+
+/** Waits (real time, at most `limitMs`) until no Lambda invocation is in flight. */
+async function untilNoInvocationInFlight(lambda: LambdaRuntime, limitMs = 30_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (lambda.inFlight > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }

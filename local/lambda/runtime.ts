@@ -25,6 +25,8 @@ export interface LocalFunction {
   readonly timeoutMs: number;
   /** Where failed asynchronous invocations go (DeadLetterConfig.TargetArn), if anywhere. */
   readonly deadLetterArn?: string;
+  /** ReservedConcurrentExecutions: at most this many invocations run at once; asynchronous ones queue. */
+  readonly reservedConcurrency?: number;
 }
 
 export interface InvocationRecord {
@@ -91,6 +93,8 @@ export class LambdaRuntime {
   private readonly modules = new Map<string, Promise<Handler>>();
   private faults: { fault: InvocationFault; hits: number }[] = [];
   private running = 0;
+  /** Per function with reserved concurrency: invocations running, and asynchronous ones queued for a slot. */
+  private readonly slots = new Map<string, { active: number; waiting: (() => void)[] }>();
   /** Invocations in progress: zero means no handler is mid-flight (safe to move a virtual clock on). */
   get inFlight(): number {
     return this.running;
@@ -122,6 +126,9 @@ export class LambdaRuntime {
         exportName,
         environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
         timeoutMs: Number(p.Timeout ?? 3) * 1000,
+        ...(p.ReservedConcurrentExecutions !== undefined
+          ? { reservedConcurrency: Number(p.ReservedConcurrentExecutions) }
+          : {}),
         ...((p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn
           ? { deadLetterArn: String((p.DeadLetterConfig as { TargetArn: string }).TargetArn) }
           : {}),
@@ -281,11 +288,15 @@ export class LambdaRuntime {
       let lastError: FunctionError | undefined;
       for (let attempt = 0; attempt < 3; attempt++) {
         if (attempt > 0) await this.clock.sleep(attempt * 60_000 * this.asyncRetryScale);
+        // As Lambda's async queue does, an invocation over the function's reserved concurrency waits its turn.
+        const release = await this.slot(fn);
         try {
           await this.invoke(fn.name, event);
           return;
         } catch (error) {
           lastError = error as FunctionError;
+        } finally {
+          release();
         }
       }
       if (fn.deadLetterArn && this.deadLetter) {
@@ -296,6 +307,24 @@ export class LambdaRuntime {
         });
       }
     })();
+  }
+
+  private async slot(fn: LocalFunction): Promise<() => void> {
+    const limit = fn.reservedConcurrency;
+    if (limit === undefined) return () => undefined;
+    let slot = this.slots.get(fn.name);
+    if (!slot) {
+      slot = { active: 0, waiting: [] };
+      this.slots.set(fn.name, slot);
+    }
+    const state = slot;
+    if (state.active >= limit) await new Promise<void>((resolve) => state.waiting.push(resolve));
+    else state.active += 1;
+    return () => {
+      const next = state.waiting.shift();
+      if (next) next();
+      else state.active -= 1;
+    };
   }
 
   /** 1 = Lambda's real async retry delays; tests and simulations shrink them. */
