@@ -57,6 +57,7 @@ export function buildApp(app: App = new App()): HandoffApp {
       tradingPartners: ediTradingPartners(app.node.tryGetContext('handoff:ediTradingPartners')),
     },
     slaPolicy: slaPolicy(app.node.tryGetContext('handoff:slaPolicy')),
+    slaDetectorMinutes: detectorMinutes(app.node.tryGetContext('handoff:slaDetectorMinutes')),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stateful, stateless };
@@ -84,4 +85,16 @@ function slaPolicy(context: unknown): SlaPolicy {
   } catch (error) {
     throw new Error(`handoff:slaPolicy: ${(error as Error).message}`);
   }
+}
+
+/** `handoff:slaDetectorMinutes`: a whole number of minutes from 1 to 60 between detector runs. */
+function detectorMinutes(context: unknown): number {
+  if (context === undefined) return 1;
+  const minutes = Number(context);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
+    throw new Error(
+      `handoff:slaDetectorMinutes must be a whole number of minutes from 1 to 60 (got ${String(context)})`,
+    );
+  }
+  return minutes;
 }

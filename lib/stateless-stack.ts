@@ -48,6 +48,8 @@ export interface StatelessStackProps extends StackProps {
   readonly edi: EdiSettings;
   /** SLA stage targets, calendar and jeopardy fraction (validated); the functions get it as SLA_POLICY. */
   readonly slaPolicy?: SlaPolicy;
+  /** Minutes between SLA detector runs: how late at worst a jeopardy or breach is raised. @default 1 */
+  readonly slaDetectorMinutes?: number;
 }
 
 /**
@@ -490,6 +492,9 @@ export class StatelessStack extends Stack {
       slaEnvironment,
     );
     slaAccess(slaDetector, ['Query', 'PutItem', 'GetItem'], ['byDueBucket']);
+    // One run at a time: runs never need to overlap (each reads from the last one's checkpoint), and a
+    // backlog of schedule ticks (after an outage) is worked through in turn, not all at once.
+    (slaDetector.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
     const clockEvents = [
       'order.received',
       'order.accepted',
@@ -523,7 +528,7 @@ export class StatelessStack extends Stack {
     );
     new events.Rule(this, 'SlaDetectorEveryMinute', {
       description: 'Runs the SLA detector: due jeopardies and breaches, read by time bucket',
-      schedule: events.Schedule.rate(Duration.minutes(1)),
+      schedule: events.Schedule.rate(Duration.minutes(props.slaDetectorMinutes ?? 1)),
     }).addTarget(
       new targets.LambdaFunction(slaDetector.function, {
         deadLetterQueue: sqsLib.Queue.fromQueueArn(

@@ -613,7 +613,6 @@ export interface ClockEvent {
   readonly name: string;
   readonly detail: {
     readonly occurredAt: string;
-    readonly order?: { readonly orderedAt?: string };
     readonly shipmentId?: string;
     readonly requiresApproval?: boolean;
     readonly lineNo?: number;
@@ -638,11 +637,10 @@ export function clockChanges(event: ClockEvent): ClockChange[] {
     at: from,
   });
   switch (event.name) {
-    case 'order.received': {
-      const orderedAt = event.detail.order?.orderedAt;
-      const captured = orderedAt && ms(orderedAt) < ms(at) ? orderedAt : at;
-      return [start('capture-to-accept', '', captured)];
-    }
+    // Capture is Handoff's receipt of the order: a source's order date is often a date only (an 850's
+    // BEG05, an ERP document date), and the time before receipt is the source system's, not a stage's.
+    case 'order.received':
+      return [start('capture-to-accept')];
     case 'order.accepted':
       return [...stop('capture-to-accept'), start('accept-to-credit-decision')];
     case 'credit.approved':

@@ -560,6 +560,18 @@ describe('SLA clocks', () => {
     },
   );
 
+  it('the detector period comes from context, and a bad one fails the synth', () => {
+    const every5 = Template.fromStack(buildTestApp({ 'handoff:slaDetectorMinutes': '5' }).stateless);
+    every5.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    expect(() => buildTestApp({ 'handoff:slaDetectorMinutes': 0 })).toThrow(
+      /handoff:slaDetectorMinutes must be a whole number of minutes from 1 to 60/,
+    );
+  });
+
+  it('only one detector runs at a time (reserved concurrency 1)', () => {
+    expect(props(template, functionId('SlaDetector')).ReservedConcurrentExecutions).toBe(1);
+  });
+
   it('a bad SLA policy in context fails the synth, naming the field', () => {
     expect(() =>
       buildTestApp({ 'handoff:slaPolicy': { stages: { 'credit-to-allocation': { targetMinutes: -5 } } } }),

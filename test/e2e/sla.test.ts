@@ -25,7 +25,10 @@ const POLICY = {
 };
 
 beforeAll(async () => {
-  world = await startTestCloud({ clock, context: { 'handoff:slaPolicy': POLICY } });
+  world = await startTestCloud({
+    clock,
+    context: { 'handoff:slaPolicy': POLICY, 'handoff:slaDetectorMinutes': 1 },
+  });
   cloud = world.cloud;
 });
 
@@ -175,5 +178,28 @@ describe('SLA clocks, jeopardy and breach', () => {
     const release = (await clocksOf(orderId))['release-to-ship-confirmation'];
     expect(release?.outbox).toEqual([]);
     expect(release?.dueAt).toBeUndefined();
+  }, 120_000);
+
+  it('keeps time through a four-hour jump of the virtual clock: each alarm on time, once', async () => {
+    const sample = sampleOrders(clock.now(), 'SLA2').find((o) => o.label.startsWith('wholesale order'));
+    const second = `ERP-${String(sample?.body.SalesOrder)}`;
+    await world.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueNamed(cloud, 'ErpIngressQueue').url,
+        MessageBody: JSON.stringify(sample?.body),
+      }),
+    );
+    await until('the second order is handed to the warehouse', () =>
+      [...cloud.sfn.executions.values()].find((e) => e.name === second && e.status === 'SUCCEEDED'),
+    );
+    await quiet(cloud);
+    // 240 schedule ticks in one jump: each minute's run finishes at its own instant, so jeopardy and
+    // breach are raised on time, once each, as if the four hours had passed in real time.
+    await clock.advance(240 * MINUTE);
+    await quiet(cloud);
+    expect(eventsOf(second, 'sla.jeopardy.v1')).toHaveLength(1);
+    const [breach, ...more] = eventsOf(second, 'sla.breached.v1');
+    expect(more).toEqual([]);
+    expect(Number(breach?.overrunSeconds)).toBeLessThanOrEqual(60);
   }, 120_000);
 });

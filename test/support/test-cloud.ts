@@ -48,6 +48,9 @@ export async function startTestCloud(
       'aws:cdk:bundling-stacks': [],
       [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
       'handoff:partnersBaseUrl': sandbox.baseUrl,
+      // Tests jump virtual weeks, and each detector run costs ~20 ms of real time: hourly keeps a jump of
+      // days to seconds. The SLA tests set 1, the product default.
+      'handoff:slaDetectorMinutes': 60,
       ...options.context,
     },
   });

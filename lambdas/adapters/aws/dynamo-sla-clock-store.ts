@@ -13,7 +13,7 @@ import { ConcurrentClockUpdate } from '../../shared/errors.ts';
 import { shardOf } from '../../shared/ids.ts';
 import { clockKey } from '../../use-cases/sla-clocks.ts';
 
-/** Partitions of each minute's due bucket: writes spread over them, the detector reads them all. */
+/** Partitions of each hour's due bucket: writes spread over them, the detector reads them all. */
 export const SLA_DUE_SHARDS = 4;
 export const SLA_DUE_INDEX = 'byDueBucket';
 /** Clocks feed the scorecard for a year, then expire (TTL `expiresAt`) this long after their last write. */
@@ -24,9 +24,14 @@ export const SLA_DUE_MAX_LOOKBACK_MS = 24 * 3_600_000;
 const CLOCK_PREFIX = 'CLOCK#';
 const CHECKPOINT_KEY = { pk: 'DETECTOR', sk: 'CHECKPOINT' } as const;
 const MARSHALL = { removeUndefinedValues: true } as const;
-const MINUTE_MS = 60_000;
-/** Minutes of due buckets read concurrently (every shard of each). */
-const MINUTES_PER_READ = 10;
+/**
+ * Width of a due bucket: an hour. A run reads the buckets from its checkpoint's hour to now's, with
+ * `dueAt <= now` in the key condition, so its cost follows the clocks that are due, not the minutes that
+ * passed (minute buckets cost a query per shard per minute, however empty: 5,760 a day).
+ */
+export const SLA_DUE_BUCKET_MS = 3_600_000;
+/** Hours of due buckets read concurrently (every shard of each). */
+const BUCKETS_PER_READ = 6;
 
 type Item = Record<string, AttributeValue>;
 
@@ -38,18 +43,18 @@ function clockSk(clock: SlaClock): string {
   return `${CLOCK_PREFIX}${clock.stage}#${clock.instance}`;
 }
 
-/** `YYYY-MM-DDTHH:MM`: the UTC minute of an instant. */
-function minuteOf(ms: number): string {
-  return new Date(Math.floor(ms / MINUTE_MS) * MINUTE_MS).toISOString().slice(0, 16);
+/** `YYYY-MM-DDTHH`: the UTC hour of an instant. */
+function bucketOf(ms: number): string {
+  return new Date(Math.floor(ms / SLA_DUE_BUCKET_MS) * SLA_DUE_BUCKET_MS).toISOString().slice(0, 13);
 }
 
 /**
- * `<YYYY-MM-DDTHH:MM>#<shard>`: the by-due index partition of a clock due at `dueAt`, written at `now`. A
- * `dueAt` already past goes in now's minute, never an earlier one: the detector may have read that already.
+ * `<YYYY-MM-DDTHH>#<shard>`: the by-due index partition of a clock due at `dueAt`, written at `now`. A
+ * `dueAt` already past goes in now's hour, never an earlier one: the detector may have read that already.
  */
 export function dueBucketOf(orderId: string, key: string, dueAt: Date, now: Date): string {
-  const minute = minuteOf(Math.max(dueAt.getTime(), now.getTime()));
-  return `${minute}#${shardOf(`${orderId}|${key}`, SLA_DUE_SHARDS)}`;
+  const hour = bucketOf(Math.max(dueAt.getTime(), now.getTime()));
+  return `${hour}#${shardOf(`${orderId}|${key}`, SLA_DUE_SHARDS)}`;
 }
 
 /** The stored clock of an item: keys, index and TTL attributes are storage, not clock state. */
@@ -66,7 +71,7 @@ function toStored(item: Item): StoredClock {
  * The SLA clock store in DynamoDB (the SlaClocksTable). One item per order and stage clock
  * (pk = `ORDER#<orderId>`, sk = `CLOCK#<stage>#<instance>`) holding the clock, its write version and its
  * outbox; while the detector must look at it again it also carries `dueAt` and `dueBucket`, the keys of the
- * sparse `byDueBucket` index (one partition per UTC minute and shard), so the detector reads due clocks by
+ * sparse `byDueBucket` index (one partition per UTC hour and shard), so the detector reads due clocks by
  * key and never scans. Every write puts the whole item under a version condition and pushes `expiresAt` out
  * to 400 days. The detector's checkpoint is one item (pk = DETECTOR, sk = CHECKPOINT) that only moves forward.
  */
@@ -148,7 +153,7 @@ export class DynamoSlaClockStore implements SlaClockStore {
   }
 
   /**
-   * Every minute bucket from `since` to `now` (at most the last 24 hours), every shard of it, read by key with
+   * Every hour bucket from `since` to `now` (at most the last 24 hours), every shard of it, read by key with
    * `dueAt <= now`. The index is eventually consistent: a clock may come back with an older version, which a
    * conditional save then refuses.
    */
@@ -157,14 +162,14 @@ export class DynamoSlaClockStore implements SlaClockStore {
     const from = Math.max(since.getTime(), until - SLA_DUE_MAX_LOOKBACK_MS);
     const dueBy = now.toISOString();
     const seen = new Set<string>();
-    const minutes: string[] = [];
-    for (let m = Math.floor(from / MINUTE_MS) * MINUTE_MS; m <= until; m += MINUTE_MS)
-      minutes.push(minuteOf(m));
-    // A few minutes' buckets are read at once (a catch-up after a gap is 1,441 minutes), yielded in order.
-    for (let i = 0; i < minutes.length; i += MINUTES_PER_READ) {
-      const buckets = minutes
-        .slice(i, i + MINUTES_PER_READ)
-        .flatMap((minute) => Array.from({ length: SLA_DUE_SHARDS }, (_, shard) => `${minute}#${shard}`));
+    const hours: string[] = [];
+    for (let h = Math.floor(from / SLA_DUE_BUCKET_MS) * SLA_DUE_BUCKET_MS; h <= until; h += SLA_DUE_BUCKET_MS)
+      hours.push(bucketOf(h));
+    // A few hours' buckets are read at once (a catch-up after a gap is 25 hours), yielded in order.
+    for (let i = 0; i < hours.length; i += BUCKETS_PER_READ) {
+      const buckets = hours
+        .slice(i, i + BUCKETS_PER_READ)
+        .flatMap((hour) => Array.from({ length: SLA_DUE_SHARDS }, (_, shard) => `${hour}#${shard}`));
       const read = await Promise.all(buckets.map((bucket) => this.dueIn(bucket, dueBy)));
       for (const item of read.flat()) {
         // A clock moved between buckets while they were read may show up twice: once per version is enough.

@@ -291,14 +291,14 @@ describe('clocks from canonical events', () => {
   const seed = { orderId: 'ERP-1', target: continuousHour };
   const at = (iso: string) => ({ occurredAt: iso });
 
-  it('starts capture→accept at the order time when the order reaches Handoff later', () => {
+  it('starts capture→accept at receipt, not at a source order date (often a date only)', () => {
     expect(
       clockChanges({
         name: 'order.received',
-        detail: { ...at('2026-12-03T10:05:00.000Z'), order: { orderedAt: '2026-12-03T09:58:00.000Z' } },
-      }),
+        detail: { ...at('2026-12-03T10:05:00.000Z'), order: { orderedAt: '2026-12-03T00:00:00.000Z' } },
+      } as Parameters<typeof clockChanges>[0]),
     ).toEqual([
-      { action: 'start', stage: 'capture-to-accept', instance: '', at: '2026-12-03T09:58:00.000Z' },
+      { action: 'start', stage: 'capture-to-accept', instance: '', at: '2026-12-03T10:05:00.000Z' },
     ]);
   });
 
