@@ -344,12 +344,12 @@ export interface DetectOutcome {
 const MAX_LOOKBACK_MS = 24 * 3_600_000;
 /**
  * The very first run (no checkpoint yet) looks back this far only: clocks are bucketed no earlier than the
- * minute they were saved, so only clocks saved before the detector's first run could be older.
+ * time they were saved, so only clocks saved before the detector's first run could be older.
  */
 const FIRST_RUN_LOOKBACK_MS = 15 * 60_000;
 
 /**
- * One detector run: every clock due by now, from the minute the last run reached; each owed alarm is
+ * One detector run: every clock due by now, from where the last run reached; each owed alarm is
  * claimed and announced once. Safe to run concurrently and twice.
  */
 export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
@@ -379,7 +379,8 @@ export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
       }
     }
   }
-  // The bucket holding `now` is read again next time: clocks due later in this minute are still in it.
+  // The bucket holding `now` is read again next time (the store reads whole buckets, due by then): clocks
+  // due later in it are still there.
   const reached = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
   await deps.clocks.setCheckpoint(reached);
   return { examined, raised, from: since.toISOString(), to: now.toISOString() };
