@@ -109,6 +109,17 @@ export const EVENT_CATALOGUE = {
       exceptionId: text(80),
     },
   ),
+  'credit.approved': defineEvent(
+    'credit.approved',
+    EVENT_SOURCES.credit,
+    'Credit check approved the order without review: an auto-approve band covered it; who and why are recorded.',
+    {
+      reasonCodes: z.array(ReasonCode).check(z.minLength(1)),
+      approvedBy: Actor,
+      orderValue: Money,
+      currency: CurrencyCode,
+    },
+  ),
   'credit.hold.released': defineEvent(
     'credit.hold.released',
     EVENT_SOURCES.credit,

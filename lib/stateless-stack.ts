@@ -499,6 +499,7 @@ export class StatelessStack extends Stack {
       'order.received',
       'order.accepted',
       'order.rejected',
+      'credit.approved',
       'credit.hold.released',
       'substitution.proposed',
       'substitution.decided',

@@ -87,6 +87,9 @@ function stored(record: OrderRecord): CreditStepResult | undefined {
   };
 }
 
+/** Who approves an order that an auto-approve band covers: the band rules, on Handoff's behalf. */
+const AUTO_APPROVER = 'handoff:auto-approve-band';
+
 /**
  * Credit check against limit and open exposure. Approved orders move on; holds become a finance-owned
  * exception with an SLA; a closed account rejects the order. A retried step returns the recorded decision.
@@ -133,6 +136,24 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
   const ladder = lane?.lane === 'fast-review' ? CREDIT_FAST_REVIEW_LADDER : CREDIT_HOLD_LADDER;
 
   if (decision === 'approved') {
+    // Announced before it is recorded: a retry after a failed publish finds the order still `accepted` and
+    // announces again under the same key, so the approval (and its SLA clocks) is never lost.
+    await deps.events.publish([
+      {
+        name: 'credit.approved',
+        detail: {
+          schemaVersion: 1,
+          orderId,
+          correlationId: orderId,
+          idempotencyKey: `${orderId}:credit:approved`,
+          occurredAt,
+          reasonCodes,
+          approvedBy: AUTO_APPROVER,
+          orderValue: value,
+          currency: order.currency,
+        },
+      },
+    ]);
     await deps.orders.transition(record, 'credit-approved', reasonCodes, {
       credit: { decision, reasonCodes },
     });

@@ -513,6 +513,7 @@ describe('SLA clocks', () => {
     expect((pattern.asObject() as { 'detail-type': string[] })['detail-type'].sort()).toEqual(
       [
         'allocation.confirmed.v1',
+        'credit.approved.v1',
         'credit.hold.released.v1',
         'invoice.issued.v1',
         'order.accepted.v1',

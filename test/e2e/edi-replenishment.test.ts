@@ -374,6 +374,7 @@ describe('EDI retail replenishment: choices', () => {
     expect(eventsAbout(orderId)).toEqual([
       'order.received.v1',
       'order.accepted.v1',
+      'credit.approved.v1',
       'allocation.confirmed.v1',
       'warehouse.released.v1',
     ]);
@@ -462,7 +463,7 @@ describe('EDI retail replenishment: choices', () => {
     await until('order.closed is on the bus', () =>
       eventsAbout(orderId).includes('order.closed.v1') ? true : undefined,
     );
-    expect(eventsAbout(orderId).slice(4)).toEqual([
+    expect(eventsAbout(orderId).slice(5)).toEqual([
       'shipment.confirmed.v1',
       'invoice.issued.v1',
       'order.closed.v1',
@@ -524,6 +525,7 @@ describe('EDI retail replenishment: choices', () => {
       expect(eventsAbout(orderId)).toEqual([
         'order.received.v1',
         'order.accepted.v1',
+        'credit.approved.v1',
         'allocation.shortage.v1',
         'backorder.created.v1',
       ]);
@@ -558,6 +560,7 @@ describe('EDI retail replenishment: choices', () => {
     expect(eventsAbout(orderId)).toEqual([
       'order.received.v1',
       'order.accepted.v1',
+      'credit.approved.v1',
       'allocation.confirmed.v1',
       'allocation.shortage.v1',
       'backorder.created.v1',
@@ -831,6 +834,7 @@ describe('EDI retail replenishment: catches', () => {
     expect(eventsAbout(orderId)).toEqual([
       'order.received.v1',
       'order.accepted.v1',
+      'credit.approved.v1',
       'allocation.confirmed.v1',
       'exception.raised.v1',
     ]);
@@ -1097,13 +1101,14 @@ describe('EDI retail replenishment: ingress', () => {
     expect([...new Set(events.map((e) => e['detail-type']))]).toEqual([
       'order.received.v1',
       'order.accepted.v1',
+      'credit.approved.v1',
       'allocation.confirmed.v1',
       'warehouse.released.v1',
     ]);
     const keys = new Set(
       events.map((e) => `${e['detail-type']}|${(e.detail as { idempotencyKey: string }).idempotencyKey}`),
     );
-    expect(keys.size).toBe(4);
+    expect(keys.size).toBe(5);
     expect(
       sandbox.callsTo('POST', '/wms/reservations').filter((c) => c.idempotencyKey?.startsWith(orderId)),
     ).toHaveLength(1);

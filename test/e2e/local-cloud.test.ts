@@ -366,15 +366,18 @@ describe('the local cloud runs the synthesized stack', () => {
     const archive = cloud.events.archives[0];
     if (!archive) throw new Error('no archive');
     await cloud.idle();
-    const routed = cloud.events.deliveries.length;
+    const toRouter = () =>
+      cloud.events.deliveries.filter((d) => d.ruleName.includes('OrderReceivedToRouter')).length;
+    const routed = toRouter();
     const from = new Date(Date.now() - 3_600_000);
     const count = cloud.events.replay(archive.name, from, new Date(Date.now() + 1000), {
       replayName: 'drill',
     });
     expect(count).toBeGreaterThan(0);
     await cloud.idle();
+    // Each replayed order.received reaches the router's rule again (other rules get their own events).
     const received = archive.events.filter((e) => e.event['detail-type'] === 'order.received.v1').length;
-    expect(cloud.events.deliveries.length - routed).toBe(received);
+    expect(toRouter() - routed).toBe(received);
   });
 
   it('evaluates the template alarms: a non-empty DLQ alarms and notifies the alerts topic', async () => {

@@ -115,6 +115,7 @@ describe('standard single-site path, end to end', () => {
     expect(harness.events.namesFor(orderId)).toEqual([
       'order.received',
       'order.accepted',
+      'credit.approved',
       'allocation.confirmed',
       'warehouse.released',
     ]);
@@ -380,6 +381,7 @@ describe('standard single-site path, end to end', () => {
     expect(harness.events.namesFor(orderId)).toEqual([
       'order.received',
       'order.accepted',
+      'credit.approved',
       'allocation.shortage',
       'backorder.created',
     ]);

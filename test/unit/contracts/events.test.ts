@@ -63,6 +63,12 @@ const SAMPLES: { [N in EventName]: Omit<EventDetail<N>, EnvelopeField> } = {
     currency: 'EUR',
     exceptionId: 'EXC-0002',
   },
+  'credit.approved': {
+    reasonCodes: ['AUTO_APPROVE_BAND:within-limit'],
+    approvedBy: 'handoff:auto-approve-band',
+    orderValue: 1840,
+    currency: 'USD',
+  },
   'credit.hold.released': {
     releasedBy: 'j.doe@finance',
     reason: 'Payment received',
