@@ -141,6 +141,26 @@ async function journeyOf(
         `    waiting     on ${exception?.ownerTeam ?? 'finance'} ${exception?.awaiting?.role ?? ''} until ${exception?.slaDueAt ?? '?'} (${held}); decide with the DecideException function`,
       );
     }
+    const parked = (record.exceptionIds as string[] | undefined)?.at(-1);
+    if (record.stage === 'exception' && parked) {
+      const exception = (
+        await cloud.dynamodb.documents.send(
+          new GetCommand({ TableName: exceptionsTable, Key: { pk: parked } }),
+        )
+      ).Item as
+        | {
+            ownerTeam?: string;
+            type?: string;
+            recommendedAction?: string;
+            context?: { error?: string; cause?: string };
+          }
+        | undefined;
+      lines.push(
+        `    exception   ${parked}: ${exception?.type ?? '?'} for ${exception?.ownerTeam ?? '?'} (${exception?.context?.error ?? 'no error recorded'}) — ${exception?.recommendedAction ?? ''}`,
+      );
+      if (exception?.context?.cause)
+        lines.push(`    cause       ${String(exception.context.cause).slice(0, 300)}`);
+    }
   } else {
     lines.push('    stages      never created: quarantined at the adapter');
   }

@@ -224,3 +224,18 @@ export class ConcurrentClockUpdate extends HandoffError {
     super(`SLA clock ${clockKey} of order ${orderId} changed while it was being updated`);
   }
 }
+
+/**
+ * The WMS refused a reservation for lack of stock that its availability showed a moment before: another
+ * order took it in between. Retryable: a fresh availability read plans around it.
+ */
+export class StockMovedDuringReservation extends HandoffError {
+  override readonly name = 'StockMovedDuringReservation';
+  readonly retryable = true;
+  constructor(
+    readonly siteId: string,
+    readonly detail: string,
+  ) {
+    super(`the WMS could not reserve at ${siteId} what its availability showed: ${detail}`);
+  }
+}

@@ -6,7 +6,7 @@ import type {
   InventoryPort,
   OrderRepository,
 } from '../ports/index.ts';
-import { IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
 
 export interface AllocateDeps {
@@ -15,6 +15,9 @@ export interface AllocateDeps {
   readonly events: EventPublisher;
   readonly clock: Clock;
 }
+
+/** Plans tried against fresh availability when reservations keep losing the race for stock. */
+const MAX_PLANS = 3;
 
 export interface AllocationStepResult {
   readonly status: 'full' | 'partial' | 'backorder';
@@ -42,25 +45,35 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
     throw new IllegalStageTransition(orderId, record.stage, 'allocated');
 
   const { order } = record;
-  const snapshot = await deps.inventory.getStock(
-    order.lines.map((line) => line.sku),
-    order.shipTo.country,
-  );
-  const plan = allocateSingleSite({
-    lines: order.lines.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity })),
-    sites: snapshot.sites,
-    terms: order.customer.terms.fulfilment,
-    preferredSiteId: order.requestedSiteId,
-  });
-
+  // Plan on fresh availability and reserve; when the WMS refuses because another order took the stock in
+  // between, plan again on what is left (a few times), under the same idempotency key: a refused request
+  // left nothing behind, and a reservation that did go through is replayed rather than made twice.
+  let snapshot: Awaited<ReturnType<InventoryPort['getStock']>>;
+  let plan: ReturnType<typeof allocateSingleSite>;
   let reservationId: string | undefined;
-  if (plan.allocated.length > 0 && plan.siteId) {
-    ({ reservationId } = await deps.inventory.reserve({
-      orderId,
-      siteId: plan.siteId,
-      lines: plan.allocated,
-      idempotencyKey: idempotencyKey(orderId, 'allocation'),
-    }));
+  for (let attempt = 1; ; attempt++) {
+    snapshot = await deps.inventory.getStock(
+      order.lines.map((line) => line.sku),
+      order.shipTo.country,
+    );
+    plan = allocateSingleSite({
+      lines: order.lines.map(({ lineNo, sku, quantity }) => ({ lineNo, sku, quantity })),
+      sites: snapshot.sites,
+      terms: order.customer.terms.fulfilment,
+      preferredSiteId: order.requestedSiteId,
+    });
+    if (plan.allocated.length === 0 || !plan.siteId) break;
+    try {
+      ({ reservationId } = await deps.inventory.reserve({
+        orderId,
+        siteId: plan.siteId,
+        lines: plan.allocated,
+        idempotencyKey: idempotencyKey(orderId, 'allocation'),
+      }));
+      break;
+    } catch (error) {
+      if (!(error instanceof StockMovedDuringReservation) || attempt >= MAX_PLANS) throw error;
+    }
   }
   const logistics = snapshot.logistics.find((site) => site.siteId === plan.siteId);
   const transitDays = logistics?.transitDays[order.serviceLevel];

@@ -3,7 +3,7 @@ import { parseWith } from '../../../contracts/validation.ts';
 import { SERVICE_LEVELS } from '../../../contracts/vocabulary.ts';
 import type { AllocatedLine } from '../../core/allocation.ts';
 import type { InventoryPort, StockSnapshot, WarehousePort } from '../../ports/index.ts';
-import { PartnerContractBroken } from '../../shared/errors.ts';
+import { PartnerContractBroken, PartnerRejected, StockMovedDuringReservation } from '../../shared/errors.ts';
 import type { PartnerClient } from '../http/partner-client.ts';
 
 const Count = z.int().check(z.gte(0));
@@ -80,16 +80,29 @@ export class WmsClient implements InventoryPort, WarehousePort {
     lines: readonly AllocatedLine[];
     idempotencyKey: string;
   }): Promise<{ reservationId: string }> {
-    const body = await this.http.request({
-      method: 'POST',
-      path: '/reservations',
-      idempotencyKey: request.idempotencyKey,
-      body: {
-        orderReference: request.orderId,
-        facilityCode: request.siteId,
-        lines: toWmsLines(request.lines),
-      },
-    });
+    let body: unknown;
+    try {
+      body = await this.http.request({
+        method: 'POST',
+        path: '/reservations',
+        idempotencyKey: request.idempotencyKey,
+        body: {
+          orderReference: request.orderId,
+          facilityCode: request.siteId,
+          lines: toWmsLines(request.lines),
+        },
+      });
+    } catch (error) {
+      // 409 insufficient_stock: the stock went to another order since availability was read.
+      if (
+        error instanceof PartnerRejected &&
+        error.status === 409 &&
+        error.message.includes('insufficient_stock')
+      ) {
+        throw new StockMovedDuringReservation(request.siteId, error.message);
+      }
+      throw error;
+    }
     return { reservationId: contractOrThrow('WMS reservation', WmsReservation, body).reservationNumber };
   }
 

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartnerClient } from '../../../lambdas/adapters/http/partner-client.ts';
 import { WmsClient } from '../../../lambdas/adapters/wms/wms-client.ts';
-import { PartnerContractBroken } from '../../../lambdas/shared/errors.ts';
+import {
+  PartnerContractBroken,
+  PartnerRejected,
+  StockMovedDuringReservation,
+} from '../../../lambdas/shared/errors.ts';
 import { type Handler, sendJson, sendText, TestHttpServer } from '../../support/http-server.ts';
 import { type Edits, edited, REMOVE } from '../contracts/payload-edits.ts';
 
@@ -273,6 +277,28 @@ describe('WMS client: reservations and releases', () => {
     );
     expect(error).toBeInstanceOf(PartnerContractBroken);
     expect((error as Error).message).toContain('WMS reservation is invalid: reservationNumber');
+  });
+
+  it('maps a 409 insufficient_stock refusal to StockMovedDuringReservation (retryable), other 409s stay permanent', async () => {
+    server.respondWith((_req, res) =>
+      sendJson(res, 409, {
+        code: 'insufficient_stock',
+        message: 'DC-1 cannot reserve 40 × MAT-100 (available 30)',
+      }),
+    );
+    const moved = await failureOf(
+      wms().reserve({ orderId: 'ERP-1', siteId: 'DC-1', lines: allocatedLines, idempotencyKey: 'k' }),
+    );
+    expect(moved).toBeInstanceOf(StockMovedDuringReservation);
+    expect(moved).toMatchObject({ siteId: 'DC-1', retryable: true });
+    server.respondWith((_req, res) =>
+      sendJson(res, 409, { code: 'facility_closed', message: 'DC-1 is closed' }),
+    );
+    const closed = await failureOf(
+      wms().reserve({ orderId: 'ERP-1', siteId: 'DC-1', lines: allocatedLines, idempotencyKey: 'k' }),
+    );
+    expect(closed).toBeInstanceOf(PartnerRejected);
+    expect(closed).toMatchObject({ retryable: false });
   });
 
   it('rejects an empty reservation answer as PartnerContractBroken', async () => {
