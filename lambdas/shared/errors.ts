@@ -127,6 +127,24 @@ export class DecisionConflict extends HandoffError {
   }
 }
 
+/**
+ * A decision on an open exception whose order no longer waits on it: the decision step failed and the
+ * order was parked under another exception (or moved on). Nothing is changed; the message says where to go.
+ */
+export class DecisionNotApplicable extends HandoffError {
+  override readonly name = 'DecisionNotApplicable';
+  readonly retryable = false;
+  constructor(
+    readonly exceptionId: string,
+    readonly orderId: string,
+    readonly orderStage: string,
+  ) {
+    super(
+      `exception ${exceptionId} cannot be decided: order ${orderId} is no longer waiting on it (it is at stage '${orderStage}'); work the order's open exception instead, nothing was changed`,
+    );
+  }
+}
+
 /** A path step received input its state machine should never send: names the field and the rule. */
 export class InvalidStepInput extends HandoffError {
   override readonly name = 'InvalidStepInput';

@@ -9,7 +9,13 @@ import type {
   OrderRepository,
   OwnedException,
 } from '../ports/index.ts';
-import { DecisionConflict, ExceptionNotFound, InvalidDecision, OrderNotFound } from '../shared/errors.ts';
+import {
+  DecisionConflict,
+  DecisionNotApplicable,
+  ExceptionNotFound,
+  InvalidDecision,
+  OrderNotFound,
+} from '../shared/errors.ts';
 
 /**
  * The shared human-decision pattern. A path raises an owned exception, then waits in a callback task whose
@@ -159,6 +165,14 @@ export async function decideException(
   };
   if (resolution.outcome !== input.outcome || resolution.decidedBy !== decidedBy) {
     throw new DecisionConflict(exceptionId, resolution);
+  }
+  if (!exception.resolution) {
+    // A first decision only while the order still waits on it: after a failed decision step the order is
+    // parked under an integration exception, and releasing it here would announce a release that cannot run.
+    const order = await deps.orders.get(exception.orderId);
+    if (order && order.stage !== 'credit-hold') {
+      throw new DecisionNotApplicable(exceptionId, exception.orderId, order.stage);
+    }
   }
   const settled = await settle(exception, resolution, ladder, deps);
   const token = settled.awaiting?.taskToken;

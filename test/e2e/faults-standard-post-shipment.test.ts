@@ -464,6 +464,15 @@ describe('standard single-site path: Retry and Catch under faults', () => {
     expect(names).not.toContain('credit.hold.released');
     expect(names).not.toContain('warehouse.released');
     expect(warehouseOrdersOf(orderId)).toEqual([]);
+    // A late finance decision on the stale hold is refused, naming where the order is; nothing changes.
+    const late = await decide(`EXC-${orderId}-CREDIT`, 'release', 'sam.creditcontroller').catch(
+      (error: unknown) => error,
+    );
+    expect(late).toMatchObject({ name: 'DecisionNotApplicable' });
+    expect(String((late as Error).message)).toContain("is at stage 'exception'");
+    expect((await exception(`EXC-${orderId}-CREDIT`))?.resolution).toBeUndefined();
+    expect(namesOf(orderId)).toEqual(names);
+    expect(await stageOf(orderId)).toBe('exception');
   }, 120_000);
 
   it('retries the escalation to the credit manager after a throttle, and ships once the manager releases', async () => {
