@@ -32,6 +32,7 @@ const env = {
   BACKORDERS_TABLE_NAME: 'backorders',
   PATH_STATE_MACHINES: '{"standard-single-site":"arn:aws:states:us-east-1:1:stateMachine:x"}',
   CARRIER_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:webhook-AbCdEf',
+  SLA_CLOCKS_TABLE_NAME: 'sla-clocks',
   AWS_REGION: 'us-east-1',
 };
 
