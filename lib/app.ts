@@ -57,7 +57,14 @@ export function buildApp(app: App = new App()): HandoffApp {
       tradingPartners: ediTradingPartners(app.node.tryGetContext('handoff:ediTradingPartners')),
     },
     slaPolicy: slaPolicy(app.node.tryGetContext('handoff:slaPolicy')),
-    slaDetectorMinutes: detectorMinutes(app.node.tryGetContext('handoff:slaDetectorMinutes')),
+    slaDetectorMinutes: periodMinutes(
+      'handoff:slaDetectorMinutes',
+      app.node.tryGetContext('handoff:slaDetectorMinutes'),
+    ),
+    deadLetterIntakeMinutes: periodMinutes(
+      'handoff:deadLetterIntakeMinutes',
+      app.node.tryGetContext('handoff:deadLetterIntakeMinutes'),
+    ),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stateful, stateless };
@@ -87,14 +94,12 @@ function slaPolicy(context: unknown): SlaPolicy {
   }
 }
 
-/** `handoff:slaDetectorMinutes`: a whole number of minutes from 1 to 60 between detector runs. */
-function detectorMinutes(context: unknown): number {
+/** `handoff:slaDetectorMinutes`, `handoff:deadLetterIntakeMinutes`: whole minutes from 1 to 60 between runs. */
+function periodMinutes(name: string, context: unknown): number {
   if (context === undefined) return 1;
   const minutes = Number(context);
   if (!Number.isInteger(minutes) || minutes < 1 || minutes > 60) {
-    throw new Error(
-      `handoff:slaDetectorMinutes must be a whole number of minutes from 1 to 60 (got ${String(context)})`,
-    );
+    throw new Error(`${name} must be a whole number of minutes from 1 to 60 (got ${String(context)})`);
   }
   return minutes;
 }

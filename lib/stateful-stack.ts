@@ -31,6 +31,12 @@ export class StatefulStack extends Stack {
   public readonly ordersTable: dynamodb.TableV2;
   public readonly exceptionsTable: dynamodb.TableV2;
   public readonly slaClocksTable: dynamodb.TableV2;
+  /** Every DLQ of the stack, with what lands in it: the dead-letter intake watches them all. */
+  public readonly deadLetterQueues: {
+    readonly name: string;
+    readonly queue: sqs.Queue;
+    readonly feeds: string;
+  }[] = [];
   public readonly backordersTable: dynamodb.TableV2;
   public readonly erpIngressQueue: sqs.Queue;
   public readonly erpIngressDlq: sqs.Queue;
@@ -188,6 +194,7 @@ export class StatefulStack extends Stack {
         removalPolicy,
       });
       const lastResort = `${queueId} is the dead-letter queue of last resort for ${feeds}; its messages become owned integration exceptions and are redriven to their source by 'handoff dlq redrive', never dead-lettered further.`;
+      this.deadLetterQueues.push({ name: queueId, queue, feeds });
       Validations.of(queue).acknowledge(
         ...(redriveTarget ? [] : [{ id: 'AwsSolutions-SQS3', reason: lastResort }]),
         { id: 'Serverless-SQSRedrivePolicy', reason: lastResort },

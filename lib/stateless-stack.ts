@@ -50,6 +50,8 @@ export interface StatelessStackProps extends StackProps {
   readonly slaPolicy?: SlaPolicy;
   /** Minutes between SLA detector runs: how late at worst a jeopardy or breach is raised. @default 1 */
   readonly slaDetectorMinutes?: number;
+  /** Minutes between dead-letter intake runs: how late at worst a DLQ message becomes an exception. @default 1 */
+  readonly deadLetterIntakeMinutes?: number;
 }
 
 /**
@@ -542,6 +544,48 @@ export class StatelessStack extends Stack {
         maxEventAge: Duration.minutes(2),
       }),
     );
+    // Dead letters: every message on a DLQ becomes an owned integration exception with its payload kept.
+    // The messages stay on the DLQ (peeked, not deleted) for `handoff dlq redrive`.
+    const deadLetterIntake = fn(
+      'DeadLetterIntake',
+      'dead-letter-intake',
+      'Every message on a Handoff DLQ → an owned integration exception keeping the payload and the cause',
+      {
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+        DEAD_LETTER_QUEUES: Stack.of(this).toJsonString(
+          stateful.deadLetterQueues.map(({ name, queue, feeds }) => ({
+            name,
+            url: queue.queueUrl,
+            arn: queue.queueArn,
+            feeds,
+          })),
+        ),
+      },
+    );
+    bindTable(deadLetterIntake.role, { table: ordersTable, key, actions: ['GetItem'] });
+    bindTable(deadLetterIntake.role, { table: exceptionsTable, key, actions: ['PutItem'] });
+    deadLetterIntake.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:ReceiveMessage'],
+        resources: stateful.deadLetterQueues.map(({ queue }) => queue.queueArn),
+      }),
+    );
+    (deadLetterIntake.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+    new events.Rule(this, 'DeadLetterIntakeSchedule', {
+      description: 'Turns new DLQ messages into owned integration exceptions',
+      schedule: events.Schedule.rate(Duration.minutes(props.deadLetterIntakeMinutes ?? 1)),
+    }).addTarget(
+      new targets.LambdaFunction(deadLetterIntake.function, {
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(
+          this,
+          'RuleTargetDlqForDeadLetterIntake',
+          stateful.ruleTargetDlq.queueArn,
+        ),
+        retryAttempts: 1,
+        maxEventAge: Duration.minutes(2),
+      }),
+    );
+
     // One alarm per owner team: each team's on-call hears about its own breaches.
     for (const team of OWNER_TEAMS) {
       new cloudwatch.Alarm(this, `SlaBreaches-${team}`, {
@@ -630,6 +674,7 @@ export class StatelessStack extends Stack {
       carrierWebhook,
       slaTracker,
       slaDetector,
+      deadLetterIntake,
     };
 
     const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>

@@ -15,6 +15,7 @@ import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts'
 import type { CreditProfile } from '../core/credit.ts';
 
 export type * from './backorders.ts';
+export type * from './dead-letters.ts';
 export type * from './edi.ts';
 export type * from './post-shipment.ts';
 export type * from './sla.ts';

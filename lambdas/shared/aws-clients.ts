@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
  * SDK clients, created lazily once per process and reused across invocations. They take region, credentials
@@ -13,6 +14,7 @@ const shared = { cacheMiddleware: true } as const;
 let dynamoClient: DynamoDBClient | undefined;
 let eventBridgeClient: EventBridgeClient | undefined;
 let sfnClient: SFNClient | undefined;
+let sqsClient: SQSClient | undefined;
 
 export function dynamoDb(): DynamoDBClient {
   dynamoClient ??= new DynamoDBClient(shared);
@@ -27,4 +29,9 @@ export function eventBridge(): EventBridgeClient {
 export function stepFunctions(): SFNClient {
   sfnClient ??= new SFNClient(shared);
   return sfnClient;
+}
+
+export function sqs(): SQSClient {
+  sqsClient ??= new SQSClient(shared);
+  return sqsClient;
 }

@@ -79,6 +79,7 @@ const FUNCTIONS = {
     handler: 'sla-detector',
     env: ['EXCEPTIONS_TABLE_NAME', 'SLA_CLOCKS_TABLE_NAME', 'SLA_POLICY'],
   },
+  DeadLetterIntake: { handler: 'dead-letter-intake', env: ['EXCEPTIONS_TABLE_NAME', 'DEAD_LETTER_QUEUES'] },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 const FUNCTION_NAMES = Object.keys(FUNCTIONS) as FunctionName[];
@@ -207,6 +208,7 @@ describe('IAM', () => {
       { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
     ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    ['DeadLetterIntake', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
     [
       'SlaTracker',
       {
@@ -401,6 +403,7 @@ describe('functions', () => {
       CARRIER_WEBHOOK_SECRET_ARN: '<stateful:CarrierWebhookSecret>',
       SLA_CLOCKS_TABLE_NAME: '<stateful:SlaClocksTable>',
       SLA_POLICY: JSON.stringify(DEFAULT_SLA_POLICY),
+      DEAD_LETTER_QUEUES: expect.any(String),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
     expect(rendered).toEqual(expected);
@@ -498,6 +501,50 @@ describe('order.received rule', () => {
       FunctionName: { 'Fn::GetAtt': [functionId('OrderRouter'), 'Arn'] },
       SourceArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::Events::Rule', 'OrderReceivedToRouter'), 'Arn'] },
     });
+  });
+});
+
+describe('dead-letter intake', () => {
+  const DLQS = [
+    'EdiInboundDlq',
+    'ErpIngressDlq',
+    'FunctionFailureDlq',
+    'RuleTargetDlq',
+    'VendorAsnDlq',
+    'WmsEventsDlq',
+  ];
+
+  it('watches every DLQ of the stack, by URL and ARN, with what lands in each', () => {
+    const variables = (
+      props(template, functionId('DeadLetterIntake')).Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    const queues = JSON.parse(render(variables.DEAD_LETTER_QUEUES)) as {
+      name: string;
+      url: string;
+      arn: string;
+      feeds: string;
+    }[];
+    expect(queues.map((q) => q.name).sort()).toEqual(DLQS);
+    for (const queue of queues) {
+      expect(queue.url).toBe(`<stateful:${queue.name}>`);
+      expect(queue.arn).toBe(`<stateful:${queue.name}.Arn>`);
+      expect(queue.feeds.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('only receives from those DLQs (deletes nothing); it sends only its own failures, to FunctionFailureDlq', () => {
+    expect(grantsByResource(functionStatements('DeadLetterIntake'), 'sqs', renderer)).toEqual({
+      ...Object.fromEntries(DLQS.map((name) => [`<stateful:${name}.Arn>`, ['sqs:ReceiveMessage']])),
+      '<stateful:FunctionFailureDlq.Arn>': ['sqs:ReceiveMessage', 'sqs:SendMessage'],
+    });
+  });
+
+  it('runs every minute, one run at a time', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('DeadLetterIntake'), 'Arn'] } })],
+    });
+    expect(props(template, functionId('DeadLetterIntake')).ReservedConcurrentExecutions).toBe(1);
   });
 });
 

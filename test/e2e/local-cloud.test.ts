@@ -240,15 +240,16 @@ describe('the local cloud runs the synthesized stack', () => {
       'ProbeTable',
       'SlaClocksTable',
     ]);
-    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 19 functions (17 for the paths
-    // and partners, the SLA tracker and detector), 5 routed paths, backorder re-evaluation and post-shipment,
+    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 20 functions (17 for the paths
+    // and partners, the SLA tracker and detector, the dead-letter intake), 5 routed paths, backorder re-evaluation and post-shipment,
     // plus the probe stack's.
     expect(cloud.sqs.queues.size).toBe(10 + 4);
-    expect(cloud.lambda.functions.size).toBe(19 + 2);
+    expect(cloud.lambda.functions.size).toBe(20 + 2);
     expect(cloud.sfn.machines.size).toBe(7 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^BackorderCreatedToBackorders/),
       expect.stringMatching(/^CanonicalEventsToSlaTracker/),
+      expect.stringMatching(/^DeadLetterIntakeSchedule/),
       expect.stringMatching(/^EdiInvoiceTo810/),
       expect.stringMatching(/^EdiShipmentToAdvanceShipNotice/),
       expect.stringMatching(/^HourlyBackorderSweep/),

@@ -51,6 +51,7 @@ export async function startTestCloud(
       // Tests jump virtual weeks, and each detector run costs ~20 ms of real time: hourly keeps a jump of
       // days to seconds. The SLA tests set 1, the product default.
       'handoff:slaDetectorMinutes': 60,
+      'handoff:deadLetterIntakeMinutes': 60,
       ...options.context,
     },
   });
