@@ -155,6 +155,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       secrets,
       functionUrls: new Map(urls.map((u) => [u.functionName, u])),
       clock,
+      model,
     });
     await endpoint.start(port);
     stopping.push(() => endpoint.stop());

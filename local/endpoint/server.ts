@@ -9,13 +9,19 @@ import {
 import { cbor, dateToTag } from '@smithy/core/cbor';
 import type { LocalClock } from '../clock/clock.ts';
 import { realClock } from '../clock/clock.ts';
+import {
+  CLOUDFORMATION_VERSION,
+  LocalStacks,
+  type QueryReply,
+  serveCloudFormation,
+} from '../cloudformation/cloudformation-api.ts';
 import type { CloudWatchService, Dimension, Statistic } from '../cloudwatch/cloudwatch-service.ts';
 import type { EventBridgeService } from '../eventbridge/bus-service.ts';
 import type { FunctionError, LambdaRuntime } from '../lambda/runtime.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { secretsManagerApi } from '../secrets/secrets-manager-api.ts';
 import type { SfnService } from '../stepfunctions/sfn-service.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../template/model.ts';
+import { type CloudModel, LOCAL_ACCOUNT, LOCAL_REGION } from '../template/model.ts';
 import {
   corsPreflight,
   type FunctionUrlResponse,
@@ -39,8 +45,13 @@ export interface EndpointServices {
   readonly secrets?: SecretStore;
   /** Function URLs served under `/lambda-url/<function name>/`, by function name. */
   readonly functionUrls?: ReadonlyMap<string, LocalFunctionUrl>;
-  /** Timestamps function URL events. @default realClock */
+  /** Timestamps function URL events and the stacks' creation. @default realClock */
   readonly clock?: LocalClock;
+  /**
+   * The templates' model, whose stacks CloudFormation describes (outputs and physical ids resolved as the
+   * cloud resolves them). Without it, CloudFormation is not served.
+   */
+  readonly model?: CloudModel;
 }
 
 /** The path prefix function URLs are served under: `/lambda-url/<function name>/<path>`. */
@@ -84,9 +95,23 @@ function serviceOf(req: IncomingMessage): string {
 }
 
 /**
+ * A Query-protocol request's parameters: the form-encoded body of a POST, else the URL's query string;
+ * undefined for other requests.
+ */
+function queryOf(req: IncomingMessage, body: Buffer): URLSearchParams | undefined {
+  if (req.headers['x-amz-target']) return undefined;
+  const type = String(req.headers['content-type'] ?? '');
+  if (body.length && type.startsWith('application/x-www-form-urlencoded'))
+    return new URLSearchParams(body.toString('utf8'));
+  const search = (req.url ?? '').split('?')[1];
+  return search && req.method === 'GET' ? new URLSearchParams(search) : undefined;
+}
+
+/**
  * One AWS-compatible endpoint (default http://localhost:4566) for unmodified SDK v3 clients and the AWS
- * CLI: EventBridge, Step Functions, Lambda, Secrets Manager and CloudWatch are served here; DynamoDB and
- * SQS are proxied to DynamoDB Local and fauxqs. Function URLs are served under `/lambda-url/<name>/`.
+ * CLI: EventBridge, Step Functions, Lambda, Secrets Manager, CloudWatch and CloudFormation (the loaded
+ * stacks, read-only) are served here; DynamoDB and SQS are proxied to DynamoDB Local and fauxqs. Function
+ * URLs are served under `/lambda-url/<name>/`.
  */
 export class LocalEndpoint {
   private server: Server | undefined;
@@ -94,7 +119,14 @@ export class LocalEndpoint {
   readonly requests = new Map<string, number>();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(private readonly services: EndpointServices) {}
+  /** The loaded stacks, as CloudFormation describes them: created when the endpoint is. */
+  private readonly stacks: LocalStacks | undefined;
+
+  constructor(private readonly services: EndpointServices) {
+    this.stacks = services.model
+      ? new LocalStacks(services.model, (services.clock ?? realClock).now())
+      : undefined;
+  }
 
   /** The port listened on (0 until started); read once, since in-process SDK calls compare it per request. */
   private listening = 0;
@@ -133,10 +165,17 @@ export class LocalEndpoint {
         res.end(JSON.stringify({ Message: error.message }));
       });
     }
-    const service = serviceOf(req);
+    let service = serviceOf(req);
+    const query = service === 'cloudformation' || !service ? queryOf(req, body) : undefined;
+    // An unsigned Query request is CloudFormation's by its API version.
+    if (!service && query?.get('Version') === CLOUDFORMATION_VERSION) service = 'cloudformation';
     const operation =
       String(req.headers['x-amz-target'] ?? '').split('.')[1] ??
-      (service === 'lambda' ? 'Invoke' : (req.method ?? ''));
+      (service === 'lambda'
+        ? 'Invoke'
+        : service === 'cloudformation'
+          ? (query?.get('Action') ?? '')
+          : (req.method ?? ''));
     const key = `${service}.${operation}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     try {
@@ -149,6 +188,11 @@ export class LocalEndpoint {
           return await this.lambda(req, body, res);
         case 'monitoring':
           return await this.monitoring(req, body, res);
+        case 'cloudformation': {
+          const reply = this.serveQuery(query?.toString() ?? '');
+          res.writeHead(reply.status, reply.headers).end(reply.body);
+          return;
+        }
         case 'events':
         case 'states':
         case 'secretsmanager': {
@@ -199,6 +243,14 @@ export class LocalEndpoint {
         body: JSON.stringify({ __type: e.name, message: e.message }),
       };
     }
+  }
+
+  /**
+   * Serves one CloudFormation Query-protocol request (its form-encoded parameters): the same code path for
+   * the HTTP server and for in-process SDK calls.
+   */
+  serveQuery(body: string): QueryReply {
+    return serveCloudFormation(this.stacks, body);
   }
 
   get port(): number {

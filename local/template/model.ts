@@ -28,15 +28,49 @@ export class UnsupportedTemplateFeature extends Error {
 }
 
 interface Template {
+  Description?: string;
+  Parameters?: Record<string, TemplateParameter>;
   Resources?: Record<
     string,
     { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
   >;
-  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+  Outputs?: Record<string, TemplateOutput>;
+}
+
+/** A template's parameter, as declared. */
+export interface TemplateParameter {
+  readonly Type: string;
+  readonly Default?: unknown;
+  readonly Description?: string;
+  readonly NoEcho?: boolean | string;
+}
+
+/** A template's output, unresolved. */
+export interface TemplateOutput {
+  readonly Value: unknown;
+  readonly Description?: unknown;
+  readonly Export?: { Name: unknown };
+  readonly Condition?: string;
+}
+
+/** A stack of the assembly, as its template declares it (what CloudFormation describes). */
+export interface TemplateStack {
+  readonly name: string;
+  readonly description?: string;
+  readonly terminationProtection: boolean;
+  readonly parameters: Readonly<Record<string, TemplateParameter>>;
+  readonly outputs: Readonly<Record<string, TemplateOutput>>;
 }
 
 interface Manifest {
-  artifacts: Record<string, { type: string; properties?: { templateFile?: string }; displayName?: string }>;
+  artifacts: Record<
+    string,
+    {
+      type: string;
+      properties?: { templateFile?: string; terminationProtection?: boolean };
+      displayName?: string;
+    }
+  >;
 }
 
 function sanitize(name: string): string {
@@ -70,6 +104,8 @@ const SECRET_REFERENCE =
  */
 export class CloudModel {
   readonly resources: TemplateResource[] = [];
+  /** The assembly's stacks, in manifest order. */
+  readonly stacks: TemplateStack[] = [];
   private readonly byKey = new Map<string, TemplateResource>();
   private readonly exports = new Map<string, { stack: string; value: unknown }>();
   readonly account = LOCAL_ACCOUNT;
@@ -92,6 +128,13 @@ export class CloudModel {
       const template = JSON.parse(
         readFileSync(join(assemblyDir, artifact.properties.templateFile), 'utf8'),
       ) as Template;
+      this.stacks.push({
+        name: stack,
+        ...(template.Description !== undefined ? { description: template.Description } : {}),
+        terminationProtection: artifact.properties.terminationProtection === true,
+        parameters: template.Parameters ?? {},
+        outputs: template.Outputs ?? {},
+      });
       for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
         const resource: TemplateResource = {
           stack,
