@@ -721,5 +721,18 @@ export class StatelessStack extends Stack {
       value: standard.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'OrderRouterFunctionName', { value: router.function.functionName });
+    // What the operator CLI (`handoff`) finds the stack's parts by, here and on AWS.
+    new CfnOutput(this, 'DecideExceptionFunctionName', { value: decideException.function.functionName });
+    new CfnOutput(this, 'PathStateMachineArns', {
+      value: Stack.of(this).toJsonString(
+        Object.fromEntries(
+          [
+            ...Object.entries(this.paths),
+            ['backorder-reevaluation', this.backorderReevaluation],
+            ['post-shipment', this.postShipment],
+          ].map(([path, p]) => [path, (p as FulfilmentPath).stateMachine.stateMachineArn]),
+        ),
+      ),
+    });
   }
 }

@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../cli/main.ts';
+import { repoRoot } from '../../lib/paths.ts';
+import { VirtualClock } from '../../local/clock/clock.ts';
+import type { LocalCloud } from '../../local/cloud.ts';
+import { sampleOrders } from '../../local/demo/sample-orders.ts';
+import { quiet } from '../support/faults.ts';
+import { queueNamed, startTestCloud, type TestCloud, until } from '../support/test-cloud.ts';
+
+/**
+ * The operator CLI against a running local cloud, as an operator would use it: resources found through the
+ * stacks' CloudFormation outputs, a credit hold found, read and approved (resuming its path), a contrary
+ * second decision refused, the order's timeline shown, and errors that say what to do next.
+ */
+const clock = new VirtualClock(new Date('2026-12-03T15:00:00.000Z'));
+let world: TestCloud;
+let cloud: LocalCloud;
+
+beforeAll(async () => {
+  world = await startTestCloud({ clock });
+  cloud = world.cloud;
+});
+
+afterAll(async () => {
+  await world?.stop();
+});
+
+async function handoff(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, {
+    out: { write: (text) => out.push(text), colour: false, now: () => clock.now() },
+    err: (text) => err.push(text),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('handoff CLI on the local cloud', () => {
+  let orderId = '';
+  let exceptionId = '';
+
+  it('lists the open credit hold for finance, in a table and as JSON', async () => {
+    const sample = sampleOrders(clock.now(), 'CLI1').find((o) =>
+      o.label.startsWith('customer close to its credit limit'),
+    );
+    orderId = `ERP-${String(sample?.body.SalesOrder)}`;
+    exceptionId = `EXC-${orderId}-CREDIT`;
+    await world.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueNamed(cloud, 'ErpIngressQueue').url,
+        MessageBody: JSON.stringify(sample?.body),
+      }),
+    );
+    await until('the hold waits on the credit controller', async () => {
+      const { Item } = await cloud.dynamodb.documents.send(
+        new GetCommand({
+          TableName: cloud.tables.find((t) => t.resource.logicalId.startsWith('ExceptionsTable'))?.name,
+          Key: { pk: exceptionId },
+        }),
+      );
+      return Item?.awaiting ? Item : undefined;
+    });
+
+    const listed = await handoff('exceptions', 'list', '--team', 'finance');
+    expect(listed.code).toBe(0);
+    const [header, ...rows] = listed.out.split('\n');
+    expect(header).toMatch(/^EXCEPTION\s+TYPE\s+TEAM\s+PRIORITY\s+ORDER\s+RAISED\s+SLA DUE\s+ACTION$/);
+    const row = rows.find((r) => r.startsWith(exceptionId));
+    expect(row).toMatch(/credit-hold\s+finance/);
+    expect(row).toContain(orderId);
+    expect(row).toMatch(/now|seconds? ago/);
+    // Columns line up: every row's TYPE column starts where the header's does.
+    expect(row?.indexOf('credit-hold')).toBe(header?.indexOf('TYPE'));
+
+    const asJson = await handoff('--json', 'exceptions', 'list', '--type', 'credit-hold');
+    const parsed = JSON.parse(asJson.out) as { exceptionId: string; ownerTeam: string }[];
+    expect(parsed.find((e) => e.exceptionId === exceptionId)).toMatchObject({ ownerTeam: 'finance' });
+    expect((await handoff('exceptions', 'list', '--team', 'logistics')).out).toBe(
+      'No open exceptions for logistics.',
+    );
+  }, 120_000);
+
+  it('shows one exception with its action, context and audit trail', async () => {
+    const shown = await handoff('exceptions', 'show', exceptionId);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toContain(`${exceptionId}  credit-hold · finance`);
+    expect(shown.out).toMatch(/order\s+ERP-CLI1-3 \(stage credit-hold\)/);
+    expect(shown.out).toMatch(/awaiting\s+tier 1/);
+    expect(shown.out).toMatch(/audit\n\s+\S+\s+handoff:credit-check\s+raised/);
+  });
+
+  it('approves it: recorded, the waiting path resumes and releases the order; a contrary decision is refused', async () => {
+    const approved = await handoff(
+      'exceptions',
+      'approve',
+      exceptionId,
+      '--reason',
+      'Payment received',
+      '--by',
+      'jo.finance',
+    );
+    expect(approved).toMatchObject({ code: 0, err: '' });
+    expect(approved.out).toBe(`${exceptionId}: approved by jo.finance; the waiting path resumed.`);
+    await until('the order is released', () =>
+      [...cloud.sfn.executions.values()].find((e) => e.name === orderId && e.status === 'SUCCEEDED'),
+    );
+
+    const contrary = await handoff(
+      'exceptions',
+      'reject',
+      exceptionId,
+      '--reason',
+      'Too late',
+      '--by',
+      'sam.credit',
+    );
+    expect(contrary.code).toBe(1);
+    expect(contrary.err).toContain('DecisionConflict');
+    expect(contrary.err).toContain('release by jo.finance');
+    expect(contrary.err).toContain('handoff exceptions show');
+  }, 120_000);
+
+  it("shows the order's timeline: stages, execution, SLA clocks and the exception", async () => {
+    await quiet(cloud);
+    const shown = await handoff('orders', 'show', orderId);
+    expect(shown.code).toBe(0);
+    expect(shown.out.split('\n')[0]).toBe(`${orderId}  released · standard-single-site`);
+    for (const stage of ['received', 'accepted', 'credit-hold', 'credit-approved', 'allocated', 'released']) {
+      expect(shown.out).toMatch(new RegExp(`\\s${stage}\\s`));
+    }
+    expect(shown.out).toContain(`execution     ${orderId}: SUCCEEDED`);
+    expect(shown.out).toMatch(/accept-to-credit-decision\s+finance\s+240 min/);
+    expect(shown.out).toMatch(/release-to-ship-confirmation\s+logistics\s+\d+ min\s+\S+.*running/);
+    expect(shown.out).toMatch(new RegExp(`${exceptionId}\\s+credit-hold\\s+finance\\s+resolved`));
+
+    const asJson = JSON.parse((await handoff('--json', 'orders', 'show', orderId)).out) as {
+      order: { stage: string };
+      execution: { status: string };
+      clocks: unknown[];
+      exceptions: unknown[];
+    };
+    expect(asJson.order.stage).toBe('released');
+    expect(asJson.execution.status).toBe('SUCCEEDED');
+    expect(asJson.clocks.length).toBeGreaterThanOrEqual(4);
+    expect(asJson.exceptions).toHaveLength(1);
+  }, 120_000);
+
+  it.each([
+    [['exceptions', 'show', 'EXC-NOPE'], 'No exception EXC-NOPE. List them with `handoff exceptions list`.'],
+    [['exceptions', 'list', '--team', 'sales'], '--team must be one of finance, customer-service'],
+    [['orders', 'show', 'ERP-NOPE'], 'No order ERP-NOPE. Order ids are <source>-<reference>'],
+    [['--stage', 'prod', 'exceptions', 'list'], 'No stack Handoff-prod-Stateful'],
+  ])('handoff %j fails saying what to do next', async (argv, message) => {
+    const result = await handoff(...argv);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(message);
+  });
+
+  it('a decision without a reason is refused before anything changes', async () => {
+    const result = await handoff('exceptions', 'approve', 'EXC-X');
+    expect(result.code).toBe(2);
+    expect(result.err).toContain("required option '--reason <text>' not specified");
+  });
+
+  it('runs as the package bin, configured only by the standard AWS settings', async () => {
+    // Asynchronously: the local cloud serving it runs in this process.
+    const child = spawn(
+      process.execPath,
+      ['bin/handoff.mjs', '--json', 'exceptions', 'list', '--team', 'finance', '--state', 'resolved'],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          AWS_ENDPOINT_URL: cloud.endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const listed = JSON.parse(stdout) as { exceptionId: string }[];
+    expect(listed.map((e) => e.exceptionId)).toContain(exceptionId);
+  }, 90_000);
+});
