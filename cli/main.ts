@@ -9,6 +9,7 @@ import {
 } from './commands.ts';
 import type { Output } from './format.ts';
 import { CliError, findResources, type Resources } from './resources.ts';
+import { stalledOrders } from './stalled.ts';
 
 export interface CliContext {
   readonly out: Output;
@@ -27,8 +28,8 @@ export async function run(argv: readonly string[], context: CliContext): Promise
   const program = new Command('handoff')
     .description('Operate Handoff: orders, exceptions and their SLAs, in the local cloud or on AWS.')
     .option(
-      '--stage <stage>',
-      'the deployment stage (stacks Handoff-<stage>-*)',
+      '--deployment <stage>',
+      'the deployment stage: stacks Handoff-<stage>-* (or HANDOFF_STAGE)',
       process.env.HANDOFF_STAGE ?? 'dev',
     )
     .option('--json', 'machine-readable output')
@@ -40,7 +41,7 @@ export async function run(argv: readonly string[], context: CliContext): Promise
 
   let clients: Clients | undefined;
   const setup = async () => {
-    const { stage } = program.opts<{ stage: string }>();
+    const { deployment: stage } = program.opts<{ deployment: string }>();
     const resources = await (context.resources ?? ((s: string) => findResources(s)))(stage);
     clients ??= (context.clients ?? defaultClients)();
     return { resources, clients, json: Boolean(program.opts<{ json?: boolean }>().json) };
@@ -80,6 +81,16 @@ export async function run(argv: readonly string[], context: CliContext): Promise
       });
   }
   const orders = program.command('orders').description('orders across systems');
+  orders
+    .command('stalled')
+    .description('orders stuck in a stage longer than --older-than, oldest first, and why')
+    .option('--stage <stage>', 'one stage only')
+    .option('--older-than <duration>', 'e.g. 30m, 4h, 2d', '1h')
+    .option('--limit <n>', 'at most this many orders listed', (v) => Number.parseInt(v, 10), 50)
+    .action(async (options: { stage?: string; olderThan?: string; limit?: number }) => {
+      const { resources, clients: c, json } = await setup();
+      await stalledOrders(resources, c, { ...options, json }, context.out);
+    });
   orders
     .command('show <orderId>')
     .description("the order's timeline: stages, execution, SLA clocks, exceptions")

@@ -36,7 +36,7 @@ async function outputsOf(client: CloudFormationClient, stackName: string): Promi
     const e = error as Error;
     if (e.name === 'ValidationError') {
       throw new CliError(
-        `No stack ${stackName} in ${where()}. Deploy it with \`npx cdk deploy --all -c handoff:stage=<stage>\`, pass --stage for another stage, or run the local cloud (\`npm start\`) and set AWS_ENDPOINT_URL=http://localhost:4566.`,
+        `No stack ${stackName} in ${where()}. Deploy it with \`npx cdk deploy --all -c handoff:stage=<stage>\`, pass --deployment <stage> for another one, or run the local cloud (\`npm start\`) and set AWS_ENDPOINT_URL=http://localhost:4566.`,
       );
     }
     if (e.name === 'CredentialsProviderError' || /credential/i.test(e.message)) {

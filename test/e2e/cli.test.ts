@@ -148,11 +148,73 @@ describe('handoff CLI on the local cloud', () => {
     expect(asJson.exceptions).toHaveLength(1);
   }, 120_000);
 
+  it('finds stalled orders by stage and age, with why they stopped', async () => {
+    // A ship-complete order short everywhere sits backordered; a held one waits on finance.
+    const samples = sampleOrders(clock.now(), 'CLI2');
+    const short = samples.find((o) => o.label.startsWith('ship-complete order for an item short'));
+    const held = samples.find((o) => o.label.startsWith('customer with invoices 47 days overdue'));
+    for (const sample of [short, held]) {
+      await world.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueNamed(cloud, 'ErpIngressQueue').url,
+          MessageBody: JSON.stringify(sample?.body),
+        }),
+      );
+    }
+    const backordered = `ERP-${String(short?.body.SalesOrder)}`;
+    const waiting = `ERP-${String(held?.body.SalesOrder)}`;
+    await until('both orders settle', () =>
+      [backordered, waiting].every((id) =>
+        [...cloud.sfn.executions.values()].some(
+          (e) =>
+            e.name === id &&
+            (e.status !== 'RUNNING' || e.statesEntered.includes('AwaitCreditControllerDecision')),
+        ),
+      )
+        ? true
+        : undefined,
+    );
+    await quiet(cloud);
+    expect((await handoff('orders', 'stalled', '--older-than', '30m')).out).toBe(
+      'No order has been in any open stage for more than 30m.',
+    );
+    await clock.advance(45 * 60_000);
+    await quiet(cloud);
+
+    const stalled = await handoff('orders', 'stalled', '--older-than', '30m');
+    expect(stalled.code).toBe(0);
+    const [summary] = stalled.out.split('\n');
+    expect(summary).toMatch(/^\d+ order\(s\) stalled for more than 30m: /);
+    expect(summary).toContain('backordered 1');
+    expect(summary).toContain('credit-hold 1');
+    expect(stalled.out).toMatch(
+      new RegExp(`${backordered}\\s+backordered\\s+45 minutes ago\\s+.*SHIP_COMPLETE`),
+    );
+    expect(stalled.out).toMatch(new RegExp(`${waiting}\\s+credit-hold\\s+45 minutes ago\\s+OVERDUE`));
+
+    const onlyHolds = JSON.parse(
+      (await handoff('--json', 'orders', 'stalled', '--stage', 'credit-hold', '--older-than', '30m')).out,
+    ) as {
+      counts: Record<string, number>;
+      orders: { orderId: string; openExceptions: string[] }[];
+    };
+    expect(onlyHolds.counts).toEqual({ 'credit-hold': 1 });
+    expect(onlyHolds.orders).toEqual([
+      expect.objectContaining({ orderId: waiting, openExceptions: [`EXC-${waiting}-CREDIT`] }),
+    ]);
+    expect((await handoff('orders', 'stalled', '--older-than', '2h')).out).toBe(
+      'No order has been in any open stage for more than 2h.',
+    );
+    expect((await handoff('orders', 'stalled', '--older-than', 'soon')).err).toContain(
+      '--older-than must be a duration like 30m, 4h or 2d (got soon)',
+    );
+  }, 120_000);
+
   it.each([
     [['exceptions', 'show', 'EXC-NOPE'], 'No exception EXC-NOPE. List them with `handoff exceptions list`.'],
     [['exceptions', 'list', '--team', 'sales'], '--team must be one of finance, customer-service'],
     [['orders', 'show', 'ERP-NOPE'], 'No order ERP-NOPE. Order ids are <source>-<reference>'],
-    [['--stage', 'prod', 'exceptions', 'list'], 'No stack Handoff-prod-Stateful'],
+    [['--deployment', 'prod', 'exceptions', 'list'], 'No stack Handoff-prod-Stateful'],
   ])('handoff %j fails saying what to do next', async (argv, message) => {
     const result = await handoff(...argv);
     expect(result.code).toBe(1);
