@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EXCEPTION_TYPES, OWNER_TEAMS } from '../contracts/vocabulary.ts';
 import { ago, json, type Output, paint, table } from './format.ts';
@@ -11,6 +12,7 @@ export interface Clients {
   readonly documents: DynamoDBDocumentClient;
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
+  readonly sqs: SQSClient;
 }
 
 export function defaultClients(): Clients {
@@ -18,6 +20,7 @@ export function defaultClients(): Clients {
     documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     lambda: new LambdaClient({}),
     sfn: new SFNClient({}),
+    sqs: new SQSClient({}),
   };
 }
 

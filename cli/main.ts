@@ -7,6 +7,7 @@ import {
   showException,
   showOrder,
 } from './commands.ts';
+import { listDeadLetterQueues, redriveDeadLetters } from './dlq.ts';
 import type { Output } from './format.ts';
 import { CliError, findResources, type Resources } from './resources.ts';
 import { stalledOrders } from './stalled.ts';
@@ -97,6 +98,25 @@ export async function run(argv: readonly string[], context: CliContext): Promise
     .action(async (orderId: string) => {
       const { resources, clients: c, json } = await setup();
       await showOrder(resources, c, orderId, { json }, context.out);
+    });
+
+  const dlq = program.command('dlq').description('dead-letter queues: what is on them, and the redrive');
+  dlq
+    .command('list')
+    .description('every DLQ with its depth, what lands in it and where a redrive sends it')
+    .action(async () => {
+      const { resources, clients: c, json } = await setup();
+      await listDeadLetterQueues(resources, c, { json }, context.out);
+    });
+  dlq
+    .command('redrive')
+    .description('move DLQ messages back to the queue they failed from, resolving their exceptions')
+    .option('--queue <name>', 'one DLQ (see dlq list); all by default')
+    .option('--max <n>', 'at most this many messages per queue', (v) => Number.parseInt(v, 10), 1000)
+    .option('--by <name>', 'who redrives (default $HANDOFF_OPERATOR or $USER)')
+    .action(async (options: { queue?: string; max?: number; by?: string }) => {
+      const { resources, clients: c, json } = await setup();
+      await redriveDeadLetters(resources, c, { ...options, json }, context.out);
     });
 
   try {

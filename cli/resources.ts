@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { DeadLetterQueueInfo } from './dlq.ts';
 
 /** What the operator commands read and call, found through the stacks' outputs (never by guessed names). */
 export interface Resources {
@@ -10,6 +11,7 @@ export interface Resources {
   readonly decideExceptionFunction: string;
   /** Fulfilment path (and workflow) → state machine ARN. */
   readonly stateMachines: Readonly<Record<string, string>>;
+  readonly deadLetterQueues: readonly DeadLetterQueueInfo[];
 }
 
 /** An error the operator can act on: the message says what to do next. */
@@ -80,16 +82,16 @@ export async function findResources(
   if (statelessRead.status === 'rejected') throw statelessRead.reason;
   const stateful = statefulRead.value;
   const stateless = statelessRead.value;
-  let stateMachines: Record<string, string>;
-  try {
-    stateMachines = JSON.parse(required(stateless, 'PathStateMachineArns', statelessName)) as Record<
-      string,
-      string
-    >;
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`Stack ${statelessName}'s PathStateMachineArns output is not JSON: redeploy it.`);
-  }
+  const parsed = <T>(outputs: Record<string, string>, key: string, stackName: string): T => {
+    const text = required(outputs, key, stackName);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new CliError(`Stack ${stackName}'s ${key} output is not JSON: redeploy it.`);
+    }
+  };
+  const stateMachines = parsed<Record<string, string>>(stateless, 'PathStateMachineArns', statelessName);
+  const deadLetterQueues = parsed<DeadLetterQueueInfo[]>(stateful, 'DeadLetterQueues', statefulName);
   return {
     stage,
     ordersTable: required(stateful, 'OrdersTableName', statefulName),
@@ -98,5 +100,6 @@ export async function findResources(
     busName: required(stateful, 'EventBusName', statefulName),
     decideExceptionFunction: required(stateless, 'DecideExceptionFunctionName', statelessName),
     stateMachines,
+    deadLetterQueues,
   };
 }

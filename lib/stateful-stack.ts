@@ -36,6 +36,8 @@ export class StatefulStack extends Stack {
     readonly name: string;
     readonly queue: sqs.Queue;
     readonly feeds: string;
+    /** The queue its messages came from, which `handoff dlq redrive` moves them back to. */
+    source?: sqs.Queue;
   }[] = [];
   public readonly backordersTable: dynamodb.TableV2;
   public readonly erpIngressQueue: sqs.Queue;
@@ -245,6 +247,13 @@ export class StatefulStack extends Stack {
     this.wmsEventsQueue = ingressQueue('WmsEventsQueue', this.wmsEventsDlq);
     this.vendorAsnDlq = dlq('VendorAsnDlq', 'vendor ship notices that failed 5 times', true);
     this.vendorAsnQueue = ingressQueue('VendorAsnQueue', this.vendorAsnDlq);
+    const sources = new Map<sqs.Queue, sqs.Queue>([
+      [this.erpIngressDlq, this.erpIngressQueue],
+      [this.ediInboundDlq, this.ediInboundQueue],
+      [this.wmsEventsDlq, this.wmsEventsQueue],
+      [this.vendorAsnDlq, this.vendorAsnQueue],
+    ]);
+    for (const entry of this.deadLetterQueues) entry.source = sources.get(entry.queue);
 
     this.carrierWebhookSecret = new secretsmanager.Secret(this, 'CarrierWebhookSecret', {
       description: 'Handoff: HMAC-SHA256 key the TMS signs carrier tracking webhooks with',
@@ -287,5 +296,16 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'EdiInboundQueueUrl', { value: this.ediInboundQueue.queueUrl });
     new CfnOutput(this, 'WmsEventsQueueUrl', { value: this.wmsEventsQueue.queueUrl });
     new CfnOutput(this, 'VendorAsnQueueUrl', { value: this.vendorAsnQueue.queueUrl });
+    // For the operator CLI: every DLQ, what lands in it, and where a redrive sends it back.
+    new CfnOutput(this, 'DeadLetterQueues', {
+      value: this.toJsonString(
+        this.deadLetterQueues.map(({ name, queue, feeds, source }) => ({
+          name,
+          url: queue.queueUrl,
+          feeds,
+          ...(source ? { sourceUrl: source.queueUrl } : {}),
+        })),
+      ),
+    });
   }
 }

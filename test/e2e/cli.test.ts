@@ -210,6 +210,57 @@ describe('handoff CLI on the local cloud', () => {
     );
   }, 120_000);
 
+  it('lists the DLQs and redrives one: messages back to their source, exceptions resolved, orders created', async () => {
+    const samples = sampleOrders(clock.now(), 'CLI3');
+    const bodies = [samples[0], samples[1]].map((o) => JSON.stringify(o?.body));
+    const dlqUrl = queueNamed(cloud, 'ErpIngressDlq').url;
+    for (const body of bodies)
+      await world.sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: body }));
+    // The intake (hourly in test clouds) takes them in as integration exceptions.
+    await clock.advance(60 * 60_000);
+    await quiet(cloud);
+    const open = JSON.parse((await handoff('--json', 'exceptions', 'list', '--team', 'integration')).out) as {
+      exceptionId: string;
+      reasonCodes: string[];
+    }[];
+    const fromDlq = open.filter((e) => e.reasonCodes.includes('DLQ:ErpIngressDlq'));
+    expect(fromDlq).toHaveLength(2);
+
+    const listed = await handoff('dlq', 'list');
+    expect(listed.out).toMatch(/^DLQ\s+MESSAGES\s+REDRIVES TO\s+WHAT LANDS HERE/);
+    expect(listed.out).toMatch(/ErpIngressDlq\s+2\s+\S*ErpIngressQueue\S*\s+ERP sales orders/);
+    expect(listed.out).toMatch(/FunctionFailureDlq\s+0\s+— \(per target\)/);
+
+    const redriven = await handoff('dlq', 'redrive', '--queue', 'ErpIngressDlq', '--by', 'ops.oncall');
+    expect(redriven).toMatchObject({ code: 0, err: '' });
+    expect(redriven.out).toMatch(
+      /^ErpIngressDlq: 2 message\(s\) moved back to \S*ErpIngressQueue\S*; their exceptions are resolved\.$/,
+    );
+    // The redriven orders are ingested this time.
+    const ids = [samples[0], samples[1]].map((o) => `ERP-${String(o?.body.SalesOrder)}`);
+    await until('the redriven orders exist', async () => {
+      const found = await Promise.all(
+        ids.map((id) => handoff('--json', 'orders', 'show', id).then((r) => r.code === 0)),
+      );
+      return found.every(Boolean) ? true : undefined;
+    });
+    for (const { exceptionId: id } of fromDlq) {
+      const shown = JSON.parse((await handoff('--json', 'exceptions', 'show', id)).out) as {
+        state: string;
+        resolution: { decidedBy: string; reason: string };
+        audit: { action: string }[];
+      };
+      expect(shown.state).toBe('resolved');
+      expect(shown.resolution).toMatchObject({
+        decidedBy: 'ops.oncall',
+        reason: expect.stringContaining('redriven from ErpIngressDlq'),
+      });
+      expect(shown.audit.map((a) => a.action)).toEqual(['raised', 'redriven']);
+    }
+    expect((await handoff('dlq', 'list')).out).toMatch(/ErpIngressDlq\s+0\s/);
+    expect((await handoff('dlq', 'redrive', '--queue', 'NopeDlq')).err).toContain('No DLQ named NopeDlq');
+  }, 120_000);
+
   it.each([
     [['exceptions', 'show', 'EXC-NOPE'], 'No exception EXC-NOPE. List them with `handoff exceptions list`.'],
     [['exceptions', 'list', '--team', 'sales'], '--team must be one of finance, customer-service'],
