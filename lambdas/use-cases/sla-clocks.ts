@@ -114,9 +114,11 @@ async function trackOnce(
     if (next !== existing) updated.set(key, next);
   }
   const alarms: string[] = [];
+  const changed: string[] = [];
   for (const [key, clock] of updated) {
     const before = stored.get(key);
     if (before && JSON.stringify(before.clock) === JSON.stringify(clock)) continue;
+    changed.push(key);
     const raised = await settle(clock, before?.version ?? 0, before?.outbox ?? [], deps);
     alarms.push(...raised.map((kind) => `${key}:${kind}`));
     if (
@@ -133,11 +135,7 @@ async function trackOnce(
       );
     }
   }
-  return {
-    orderId,
-    changed: [...updated.keys()].filter((k) => stored.get(k)?.clock !== updated.get(k)),
-    alarms,
-  };
+  return { orderId, changed, alarms };
 }
 
 /**

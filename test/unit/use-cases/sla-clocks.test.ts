@@ -213,7 +213,7 @@ describe('tracking clocks from canonical events', () => {
     const received = event('order.received', '2026-12-03T10:00:00.000Z');
     await trackSlaClocks(received, deps);
     const writes = store.writes;
-    await trackSlaClocks(received, deps);
+    expect((await trackSlaClocks(received, deps)).changed).toEqual([]);
     expect(store.writes).toBe(writes);
   });
 
