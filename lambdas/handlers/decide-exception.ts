@@ -18,16 +18,26 @@ const deps: DecisionDeps = {
 };
 
 /**
- * The people side of the human-decision pattern: an operator (console, CLI) decides an open exception,
- * `{ exceptionId, outcome: 'release' | 'reject', decidedBy, reason }`. The decision is recorded with who,
- * when and why, applied to the order, and the waiting path resumed. Bad input fails with InvalidDecision
- * naming the field; a contrary second decision fails with DecisionConflict.
+ * The people side of the human-decision pattern: an operator (console, CLI) decides an open exception of any
+ * type, `{ exceptionId, outcome: 'approve' | 'reject' | 'override' (or a credit hold's 'release'), decidedBy,
+ * reason }`. The decision is recorded with who, when and why, applied, announced, and a waiting workflow
+ * answered; the result says what happens next. Bad input fails with InvalidDecision naming the field; a
+ * decision on a resolved exception fails with ExceptionAlreadyResolved (an exact repeat returns the result).
  */
 export const lambdaHandler = async (input: unknown) => {
   const decision = (input ?? {}) as DecisionInput;
   logger.appendKeys({ exceptionId: decision.exceptionId });
   const result = await decideException(decision, deps);
-  logger.info('exception decided', { ...result, decidedBy: decision.decidedBy });
+  logger.info('exception decided', {
+    type: result.type,
+    orderId: result.orderId,
+    decision: result.decision,
+    closedAs: result.closedAs,
+    decidedBy: result.decidedBy,
+    resumed: result.resumed,
+    replayed: result.replayed,
+    next: result.next.kind,
+  });
   return result;
 };
 

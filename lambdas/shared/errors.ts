@@ -113,16 +113,23 @@ export class InvalidDecision extends HandoffError {
   }
 }
 
-/** The exception was already decided the other way: the first decision stands. */
-export class DecisionConflict extends HandoffError {
-  override readonly name = 'DecisionConflict';
+/**
+ * A decision on an exception that is already resolved: the first decision stands and nothing changed. Only
+ * an exact repeat of that decision (same decision, person and reason: a retried invoke) is answered with the
+ * first result instead; any other second decision, the same or another outcome, by anyone, is this error.
+ */
+export class ExceptionAlreadyResolved extends HandoffError {
+  override readonly name = 'ExceptionAlreadyResolved';
   readonly retryable = false;
   constructor(
     readonly exceptionId: string,
-    readonly decided: { outcome: string; decidedBy: string; decidedAt: string },
+    /** The decision that resolved it: how it closed, who, when and why. */
+    readonly resolved: { closedAs: string; decidedBy: string; decidedAt: string; reason: string },
+    /** The decision that was refused. */
+    readonly refused: { decision: string; decidedBy: string },
   ) {
     super(
-      `exception ${exceptionId} was already decided: ${decided.outcome} by ${decided.decidedBy} at ${decided.decidedAt}`,
+      `${exceptionId} was already ${resolved.closedAs} by ${resolved.decidedBy} at ${resolved.decidedAt} (reason: ${resolved.reason}); ${refused.decidedBy}'s ${refused.decision} was refused and nothing changed`,
     );
   }
 }

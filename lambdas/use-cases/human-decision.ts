@@ -1,4 +1,15 @@
+import type { ExceptionType } from '../../contracts/vocabulary.ts';
 import { type EscalationLadder, ladderFor, slaSeconds, tierOf, tierPriority } from '../core/escalation.ts';
+import {
+  closureOf,
+  decisionOf,
+  EXCEPTION_DECISIONS,
+  EXCEPTION_REJECTED_ERROR,
+  type ExceptionClosure,
+  type ExceptionDecision,
+  meaningOf,
+  type PathOutcome,
+} from '../core/exception-decisions.ts';
 import type {
   CanonicalEvent,
   Clock,
@@ -10,8 +21,9 @@ import type {
   OwnedException,
 } from '../ports/index.ts';
 import {
-  DecisionConflict,
+  ConcurrentOrderUpdate,
   DecisionNotApplicable,
+  ExceptionAlreadyResolved,
   ExceptionNotFound,
   InvalidDecision,
   OrderNotFound,
@@ -23,6 +35,11 @@ import {
  * (`awaitHumanDecision`); a person's decision resolves the exception, applies it to the order and answers
  * the token (`decideException`); an SLA that runs out moves the exception up its ladder (the next callback
  * task), and past the top tier the ladder's fallback decides (`applyDecisionFallback`).
+ *
+ * Every exception type can be decided (approve, reject, override); what each means per type, with or
+ * without a waiting task, is `meaningOf` in lambdas/core/exception-decisions.ts. An exception is resolved
+ * once: the repository's conditional write picks the one decision that wins a race, and every later
+ * decision is refused with ExceptionAlreadyResolved, except an exact repeat (a retried invoke).
  */
 export interface DecisionDeps {
   readonly orders: OrderRepository;
@@ -32,10 +49,21 @@ export interface DecisionDeps {
   readonly clock: Clock;
 }
 
-/** What the waiting task receives: the path's Choice routes on `outcome`. */
+/** What a waiting credit-hold task receives: the path's Choice (RouteOnCreditReview) routes on `outcome`. */
 export interface DecisionOutput {
   readonly outcome: 'release' | 'reject';
   readonly decidedBy: string;
+  readonly tier: number;
+}
+
+/** What a waiting task of any other type receives on approve or override (reject fails the task). */
+export interface TaskDecision {
+  readonly exceptionId: string;
+  readonly outcome: PathOutcome;
+  readonly closedAs: ExceptionClosure;
+  readonly decidedBy: string;
+  readonly decidedAt: string;
+  readonly reason: string;
   readonly tier: number;
 }
 
@@ -48,9 +76,42 @@ export interface AwaitInput {
 
 export interface DecisionInput {
   readonly exceptionId: string;
-  readonly outcome: 'release' | 'reject';
+  /** approve | reject | override; 'release' is kept as a credit hold's word for approve. */
+  readonly outcome: ExceptionDecision | 'release';
   readonly decidedBy: string;
   readonly reason: string;
+}
+
+/** What happens next, for the person who decided: the CLI prints `message`. */
+export interface NextStep {
+  readonly kind:
+    | 'workflow-resumed'
+    | 'workflow-failed'
+    | 'workflow-gone'
+    | 'order-parked'
+    | 'redrive-dead-letter'
+    | 'acknowledged';
+  readonly message: string;
+}
+
+export interface DecisionResult {
+  readonly exceptionId: string;
+  readonly type: ExceptionType;
+  readonly orderId: string;
+  readonly decision: ExceptionDecision;
+  /** What the waiting path routes on: a credit hold's release | reject, else the decision. */
+  readonly outcome: PathOutcome;
+  readonly closedAs: ExceptionClosure;
+  readonly decidedBy: string;
+  readonly decidedAt: string;
+  readonly reason: string;
+  /** The escalation tier that decided (1 when nothing escalated; 0 for the SLA fallback). */
+  readonly tier: number;
+  /** 'delivered' when a waiting task was answered now; 'expired' when its token was no longer live. */
+  readonly resumed: 'delivered' | 'expired' | 'no-task';
+  /** True when this call repeated the recorded decision (same decision, person and reason): nothing new. */
+  readonly replayed: boolean;
+  readonly next: NextStep;
 }
 
 const FALLBACK_ACTOR = 'handoff:sla-fallback';
@@ -63,14 +124,75 @@ function requireText(field: string, value: unknown, max: number): string {
   return value.trim();
 }
 
-function outputOf(resolution: ExceptionResolution): DecisionOutput {
-  return { outcome: resolution.outcome, decidedBy: resolution.decidedBy, tier: resolution.tier };
+function requireDecision(outcome: unknown): ExceptionDecision {
+  if (outcome === 'release') return 'approve';
+  if ((EXCEPTION_DECISIONS as readonly unknown[]).includes(outcome)) return outcome as ExceptionDecision;
+  throw new InvalidDecision(
+    'outcome',
+    `must be one of ${EXCEPTION_DECISIONS.join(', ')} ('release' for a credit hold's approve) (got ${String(outcome)})`,
+  );
+}
+
+function requireReason(reason: unknown, decision: ExceptionDecision): string {
+  if (decision === 'override' && (typeof reason !== 'string' || reason.trim() === '')) {
+    throw new InvalidDecision(
+      'reason',
+      'is required for an override: say why the recommended action is set aside (it goes on the audit trail)',
+    );
+  }
+  return requireText('reason', reason, 500);
+}
+
+/** The credit path's answer: an override releases, as an approval does. */
+function creditOutput(resolution: ExceptionResolution): DecisionOutput {
+  return {
+    outcome: resolution.outcome === 'reject' ? 'reject' : 'release',
+    decidedBy: resolution.decidedBy,
+    tier: resolution.tier,
+  };
 }
 
 async function load(exceptionId: string, deps: DecisionDeps): Promise<OwnedException> {
   const exception = await deps.exceptions.get(exceptionId);
   if (!exception) throw new ExceptionNotFound(exceptionId);
   return exception;
+}
+
+/**
+ * Answers the task waiting on the exception with its decision. A credit hold's task always succeeds (its
+ * path routes on release | reject); any other type's task succeeds on approve or override and fails with
+ * ExceptionRejected on reject, with who, when and why as the cause.
+ */
+async function answerTask(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+  taskToken: string,
+  deps: DecisionDeps,
+): Promise<'delivered' | 'expired'> {
+  if (exception.type === 'credit-hold') return deps.callbacks.succeed(taskToken, creditOutput(resolution));
+  const { exceptionId } = exception;
+  const { decidedBy, decidedAt, reason, tier } = resolution;
+  if (decisionOf(resolution) === 'reject') {
+    const cause = {
+      errorMessage: `${exceptionId} was rejected by ${decidedBy} at ${decidedAt}: ${reason}`,
+      exceptionId,
+      decidedBy,
+      decidedAt,
+      reason,
+      tier,
+    };
+    return deps.callbacks.fail(taskToken, EXCEPTION_REJECTED_ERROR, JSON.stringify(cause));
+  }
+  const output: TaskDecision = {
+    exceptionId,
+    outcome: resolution.outcome,
+    closedAs: closureOf(resolution),
+    decidedBy,
+    decidedAt,
+    reason,
+    tier,
+  };
+  return deps.callbacks.succeed(taskToken, output);
 }
 
 /**
@@ -86,7 +208,7 @@ export async function awaitHumanDecision(
   const taskToken = requireText('taskToken', input.taskToken, 8192);
   const exception = await load(exceptionId, deps);
   if (exception.resolution) {
-    await deps.callbacks.succeed(taskToken, outputOf(exception.resolution));
+    await answerTask(exception, exception.resolution, taskToken, deps);
     return { status: 'already-decided', tier: exception.resolution.tier };
   }
   const ladder = ladderFor(exception.type, exception.context.ladder);
@@ -116,7 +238,7 @@ export async function awaitHumanDecision(
   if (!updated) {
     // Decided between the read and the write: answer with that decision.
     const decided = await load(exceptionId, deps);
-    if (decided.resolution) await deps.callbacks.succeed(taskToken, outputOf(decided.resolution));
+    if (decided.resolution) await answerTask(decided, decided.resolution, taskToken, deps);
     return { status: 'already-decided', tier: decided.resolution?.tier ?? tier.tier };
   }
   if (escalated) {
@@ -143,30 +265,30 @@ export async function awaitHumanDecision(
   return { status: 'awaiting', tier: tier.tier };
 }
 
-/** A person's decision on an open exception: recorded once, applied to the order, the waiting path resumed. */
-export async function decideException(
-  input: DecisionInput,
-  deps: DecisionDeps,
-): Promise<DecisionOutput & { readonly resumed: 'delivered' | 'expired' | 'no-task' }> {
+/**
+ * A person's decision on an exception of any type: recorded once with who, when, what and why, applied
+ * (a credit hold's order released or rejected), announced (`exception.resolved`), and the waiting workflow,
+ * if any, answered. The result says what happens next. A decision on a resolved exception is refused with
+ * ExceptionAlreadyResolved, naming the decision that stands; only an exact repeat of that decision (same
+ * decision, person and reason, as a retried invoke sends) returns its result again, finishing any step a
+ * crash left undone.
+ */
+export async function decideException(input: DecisionInput, deps: DecisionDeps): Promise<DecisionResult> {
   const exceptionId = requireText('exceptionId', input.exceptionId, 80);
-  if (input.outcome !== 'release' && input.outcome !== 'reject') {
-    throw new InvalidDecision('outcome', `must be 'release' or 'reject' (got ${String(input.outcome)})`);
-  }
+  const decision = requireDecision(input.outcome);
   const decidedBy = requireText('decidedBy', input.decidedBy, 120);
-  const reason = requireText('reason', input.reason, 500);
+  const reason = requireReason(input.reason, decision);
   const exception = await load(exceptionId, deps);
-  const ladder = ladderFor(exception.type, exception.context.ladder);
-  const resolution: ExceptionResolution = exception.resolution ?? {
-    outcome: input.outcome,
-    decidedBy,
-    decidedAt: deps.clock.now().toISOString(),
-    reason,
-    tier: exception.awaiting?.tier ?? 1,
-  };
-  if (resolution.outcome !== input.outcome || resolution.decidedBy !== decidedBy) {
-    throw new DecisionConflict(exceptionId, resolution);
+  if (input.outcome === 'release' && exception.type !== 'credit-hold') {
+    throw new InvalidDecision(
+      'outcome',
+      `'release' is a credit hold's word for approve; a ${exception.type} exception takes approve, reject or override`,
+    );
   }
-  if (!exception.resolution) {
+  const request = { decision, decidedBy, reason };
+  if (exception.resolution) return repeatOrRefuse(exception, exception.resolution, request, deps);
+
+  if (exception.type === 'credit-hold') {
     // A first decision only while the order still waits on it: after a failed decision step the order is
     // parked under an integration exception, and releasing it here would announce a release that cannot run.
     const order = await deps.orders.get(exception.orderId);
@@ -174,10 +296,175 @@ export async function decideException(
       throw new DecisionNotApplicable(exceptionId, exception.orderId, order.stage);
     }
   }
-  const settled = await settle(exception, resolution, ladder, deps);
-  const token = settled.awaiting?.taskToken;
-  const resumed = token ? await deps.callbacks.succeed(token, outputOf(resolution)) : 'no-task';
-  return { ...outputOf(resolution), resumed };
+  const meaning = meaningOf(exception.type, decision, Boolean(exception.awaiting?.taskToken));
+  const resolution: ExceptionResolution = {
+    outcome: meaning.outcome,
+    closedAs: meaning.closedAs,
+    decidedBy,
+    decidedAt: deps.clock.now().toISOString(),
+    reason,
+    tier: exception.awaiting?.tier ?? 1,
+  };
+  const written = await deps.exceptions.resolve(exception, resolution, {
+    at: resolution.decidedAt,
+    actor: decidedBy,
+    action: meaning.auditAction,
+    why: reason,
+  });
+  if (!written.resolved) {
+    // Another decision won the race (the conditional write stored it first).
+    const winner = written.existing?.resolution;
+    if (!written.existing || !winner) throw new ExceptionNotFound(exceptionId);
+    return repeatOrRefuse(written.existing, winner, request, deps);
+  }
+  return complete(written.exception, resolution, false, deps);
+}
+
+async function repeatOrRefuse(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+  request: { readonly decision: ExceptionDecision; readonly decidedBy: string; readonly reason: string },
+  deps: DecisionDeps,
+): Promise<DecisionResult> {
+  const repeat =
+    decisionOf(resolution) === request.decision &&
+    resolution.decidedBy === request.decidedBy &&
+    resolution.reason === request.reason;
+  if (!repeat) {
+    throw new ExceptionAlreadyResolved(
+      exception.exceptionId,
+      {
+        closedAs: closureOf(resolution),
+        decidedBy: resolution.decidedBy,
+        decidedAt: resolution.decidedAt,
+        reason: resolution.reason,
+      },
+      { decision: request.decision, decidedBy: request.decidedBy },
+    );
+  }
+  return complete(exception, resolution, true, deps);
+}
+
+/**
+ * Applies and announces a recorded decision, then answers the waiting task. Every step is idempotent (a
+ * credit hold's order moves only from credit-hold, events carry fixed idempotency keys, an answered token
+ * is 'expired'), so a repeat after a crash part-way finishes the job without doing anything twice.
+ */
+async function complete(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+  replayed: boolean,
+  deps: DecisionDeps,
+): Promise<DecisionResult> {
+  if (exception.type === 'credit-hold') {
+    await settleCreditHold(exception, resolution, ladderFor(exception.type, exception.context.ladder), deps);
+  } else {
+    await deps.events.publish([resolvedEvent(exception, resolution)]);
+  }
+  const token = exception.awaiting?.taskToken;
+  const resumed = token ? await answerTask(exception, resolution, token, deps) : 'no-task';
+  return {
+    exceptionId: exception.exceptionId,
+    type: exception.type,
+    orderId: exception.orderId,
+    decision: decisionOf(resolution),
+    outcome: resolution.outcome,
+    closedAs: closureOf(resolution),
+    decidedBy: resolution.decidedBy,
+    decidedAt: resolution.decidedAt,
+    reason: resolution.reason,
+    tier: resolution.tier,
+    resumed,
+    replayed,
+    next: await nextStep(exception, resolution, resumed, deps),
+  };
+}
+
+/** The sentence the operator reads after deciding: what moved, or why nothing did and what to do. */
+async function nextStep(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+  resumed: DecisionResult['resumed'],
+  deps: DecisionDeps,
+): Promise<NextStep> {
+  const { orderId, type } = exception;
+  const decision = decisionOf(resolution);
+  if (resumed === 'delivered') {
+    if (type === 'credit-hold') {
+      return {
+        kind: 'workflow-resumed',
+        message:
+          resolution.outcome === 'reject'
+            ? `order ${orderId} resumed: its path rejects the order`
+            : `order ${orderId} resumed: credit released, its path goes on to allocation`,
+      };
+    }
+    return decision === 'reject'
+      ? {
+          kind: 'workflow-failed',
+          message: `order ${orderId}'s waiting workflow was failed with ${EXCEPTION_REJECTED_ERROR}; its Catch decides what follows`,
+        }
+      : { kind: 'workflow-resumed', message: `order ${orderId} resumed with '${resolution.outcome}'` };
+  }
+  if (resumed === 'expired') {
+    return {
+      kind: 'workflow-gone',
+      message: `no workflow was waiting any more (its task was already answered, timed out or ended); the decision on order ${orderId} is recorded, and a task that asks later gets it`,
+    };
+  }
+  if (type === 'credit-hold') {
+    return {
+      kind: 'acknowledged',
+      message: `order ${orderId} ${resolution.outcome === 'reject' ? 'rejected' : 'released'}; no workflow task was waiting yet, the path gets the decision when it asks`,
+    };
+  }
+  const queue = exception.reasonCodes.includes('DEAD_LETTER') ? exception.context.queue : undefined;
+  if (typeof queue === 'string') {
+    return {
+      kind: 'redrive-dead-letter',
+      message:
+        decision === 'reject'
+          ? `closed as won't-fix; no workflow was waiting, and the message stays on ${queue} until it expires or is purged`
+          : `no workflow was waiting and nothing was reprocessed: the message is still on ${queue}, run \`handoff dlq redrive --queue ${queue}\` to reprocess it`,
+    };
+  }
+  const order = await deps.orders.get(orderId);
+  if (order?.stage === 'exception') {
+    const failedStep = type === 'integration-failure' ? exception.context.failedStep : undefined;
+    return {
+      kind: 'order-parked',
+      message:
+        typeof failedStep === 'string'
+          ? `order ${orderId} stays parked at stage 'exception': this decision does not move it. Its execution ended at ParkedAsOwnedException after ${failedStep} failed, which a Step Functions redrive cannot restart (only failed executions redrive): once the cause is fixed, run the order's path again from ${failedStep}`
+          : `order ${orderId} stays parked at stage 'exception': no workflow was waiting, and this decision does not move it`,
+    };
+  }
+  const what: Record<ExceptionDecision, string> = {
+    approve: 'acknowledged',
+    reject: "closed as won't-fix",
+    override: 'resolved as an override',
+  };
+  return { kind: 'acknowledged', message: `${what[decision]}; no workflow was waiting` };
+}
+
+function resolvedEvent(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+): CanonicalEvent<'exception.resolved'> {
+  return {
+    name: 'exception.resolved',
+    detail: {
+      schemaVersion: 1,
+      orderId: exception.orderId,
+      correlationId: exception.correlationId,
+      idempotencyKey: `${exception.exceptionId}:resolved`,
+      occurredAt: resolution.decidedAt,
+      exceptionId: exception.exceptionId,
+      resolution: closureOf(resolution),
+      resolvedBy: resolution.decidedBy,
+      reason: resolution.reason,
+    },
+  };
 }
 
 /** Past the top tier's SLA: the ladder's fallback decides, unless a person decided at the last moment. */
@@ -187,73 +474,56 @@ export async function applyDecisionFallback(
 ): Promise<DecisionOutput> {
   const exception = await load(requireText('exceptionId', input.exceptionId, 80), deps);
   const ladder = ladderFor(exception.type, exception.context.ladder);
-  const resolution: ExceptionResolution = exception.resolution ?? {
-    outcome: ladder.fallback.outcome,
-    decidedBy: FALLBACK_ACTOR,
-    decidedAt: deps.clock.now().toISOString(),
-    reason: ladder.fallback.reason,
-    tier: 0,
-  };
-  await settle(exception, resolution, ladder, deps);
-  return outputOf(resolution);
+  let resolution: ExceptionResolution | undefined = exception.resolution;
+  if (!resolution) {
+    const meaning = meaningOf(
+      exception.type,
+      ladder.fallback.outcome === 'reject' ? 'reject' : 'approve',
+      true,
+    );
+    const fallback: ExceptionResolution = {
+      outcome: meaning.outcome,
+      closedAs: meaning.closedAs,
+      decidedBy: FALLBACK_ACTOR,
+      decidedAt: deps.clock.now().toISOString(),
+      reason: ladder.fallback.reason,
+      tier: 0,
+    };
+    const written = await deps.exceptions.resolve(exception, fallback, {
+      at: fallback.decidedAt,
+      actor: FALLBACK_ACTOR,
+      action: meaning.auditAction,
+      why: fallback.reason,
+    });
+    // A person's decision stored first stands: the path goes on with it.
+    resolution = written.resolved ? fallback : written.existing?.resolution;
+    if (!resolution) throw new ExceptionNotFound(exception.exceptionId);
+  }
+  await settleCreditHold(exception, resolution, ladder, deps);
+  return creditOutput(resolution);
 }
 
 /**
- * Resolves the exception (once), then applies the decision to the order and announces it. Every step is
- * idempotent, so a retry after a crash part-way finishes the job without doing anything twice.
+ * A recorded credit decision applied to its order (released or rejected, once: only from credit-hold) and
+ * announced. Idempotent: a repeat finds the order moved on and re-announces with the same keys.
  */
-async function settle(
+async function settleCreditHold(
   exception: OwnedException,
   resolution: ExceptionResolution,
   ladder: EscalationLadder,
   deps: DecisionDeps,
-): Promise<OwnedException> {
-  let current = exception;
-  if (!exception.resolution) {
-    const result = await deps.exceptions.resolve(exception, resolution, {
-      at: resolution.decidedAt,
-      actor: resolution.decidedBy,
-      action: resolution.outcome === 'release' ? 'released' : 'rejected',
-      why: resolution.reason,
-    });
-    if (result.resolved) current = result.exception;
-    else {
-      const first = result.existing?.resolution;
-      if (!first) throw new ExceptionNotFound(exception.exceptionId);
-      if (first.outcome !== resolution.outcome || first.decidedBy !== resolution.decidedBy) {
-        throw new DecisionConflict(exception.exceptionId, first);
-      }
-      current = result.existing ?? exception;
-    }
-  }
-
+): Promise<void> {
   const { orderId, exceptionId, correlationId } = exception;
   const occurredAt = resolution.decidedAt;
-  const fallback = resolution.tier === 0;
-  const reasonCodes =
-    resolution.outcome === 'release'
-      ? ['CREDIT_RELEASED_BY_FINANCE']
-      : [fallback ? ladder.fallback.reasonCode : 'CREDIT_REJECTED_BY_FINANCE'];
-  const record = await deps.orders.get(orderId);
-  if (!record) throw new OrderNotFound(orderId);
-  const events: CanonicalEvent[] = [];
-  if (record.stage === 'credit-hold') {
-    await deps.orders.transition(
-      record,
-      resolution.outcome === 'release' ? 'credit-approved' : 'rejected',
-      reasonCodes,
-      {
-        credit: {
-          decision: resolution.outcome === 'release' ? 'approved' : 'declined',
-          reasonCodes: [...(record.credit?.reasonCodes ?? []), ...reasonCodes],
-          exceptionId,
-          review: { ...resolution },
-        },
-      },
-    );
-  }
+  const released = resolution.outcome !== 'reject';
+  const overridden = closureOf(resolution) === 'overridden';
+  const reasonCodes = released
+    ? [overridden ? 'CREDIT_RELEASED_BY_OVERRIDE' : 'CREDIT_RELEASED_BY_FINANCE']
+    : [resolution.tier === 0 ? ladder.fallback.reasonCode : 'CREDIT_REJECTED_BY_FINANCE'];
+  await moveHeldOrder(orderId, released, reasonCodes, exceptionId, resolution, deps);
   const envelope = { schemaVersion: 1 as const, orderId, correlationId, occurredAt };
-  if (resolution.outcome === 'release') {
+  const events: CanonicalEvent[] = [];
+  if (released) {
     events.push({
       name: 'credit.hold.released',
       detail: {
@@ -276,17 +546,41 @@ async function settle(
       },
     });
   }
-  events.push({
-    name: 'exception.resolved',
-    detail: {
-      ...envelope,
-      idempotencyKey: `${exceptionId}:resolved`,
-      exceptionId,
-      resolution: resolution.outcome === 'release' ? 'approved' : 'rejected',
-      resolvedBy: resolution.decidedBy,
-      reason: resolution.reason,
-    },
-  });
+  events.push(resolvedEvent(exception, resolution));
   await deps.events.publish(events);
-  return current;
+}
+
+async function moveHeldOrder(
+  orderId: string,
+  released: boolean,
+  reasonCodes: readonly string[],
+  exceptionId: string,
+  resolution: ExceptionResolution,
+  deps: DecisionDeps,
+): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    const record = await deps.orders.get(orderId);
+    if (!record) throw new OrderNotFound(orderId);
+    if (record.stage !== 'credit-hold') return;
+    try {
+      await deps.orders.transition(record, released ? 'credit-approved' : 'rejected', reasonCodes, {
+        credit: {
+          decision: released ? 'approved' : 'declined',
+          reasonCodes: [...(record.credit?.reasonCodes ?? []), ...reasonCodes],
+          exceptionId,
+          review: {
+            outcome: released ? 'release' : 'reject',
+            decidedBy: resolution.decidedBy,
+            decidedAt: resolution.decidedAt,
+            reason: resolution.reason,
+            tier: resolution.tier,
+          },
+        },
+      });
+      return;
+    } catch (error) {
+      // The same decision applied concurrently (a retried invoke): re-read, and stop once it has moved.
+      if (!(error instanceof ConcurrentOrderUpdate) || attempt >= 3) throw error;
+    }
+  }
 }

@@ -128,11 +128,17 @@ describe('credit hold: human decision with escalation', () => {
       decidedBy: 'pat.creditmanager',
       reason: 'Order fits the customer’s seasonal uplift agreed in October.',
     });
-    expect(answer).toEqual({
+    expect(answer).toMatchObject({
+      exceptionId,
+      type: 'credit-hold',
+      decision: 'approve',
       outcome: 'release',
+      closedAs: 'approved',
       decidedBy: 'pat.creditmanager',
       tier: 2,
       resumed: 'delivered',
+      replayed: false,
+      next: { kind: 'workflow-resumed' },
     });
     await until('the path finishes', () => (execution.status === 'RUNNING' ? undefined : execution.status));
     expect(execution.status).toBe('SUCCEEDED');
@@ -188,6 +194,7 @@ describe('credit hold: human decision with escalation', () => {
     const late = await decide({ exceptionId, outcome: 'release', decidedBy: 'pat', reason: 'late' }).catch(
       (error: unknown) => error,
     );
-    expect(late).toMatchObject({ name: 'DecisionConflict' });
+    expect(late).toMatchObject({ name: 'ExceptionAlreadyResolved' });
+    expect(String((late as Error).message)).toContain('was already rejected by handoff:sla-fallback');
   });
 });

@@ -235,7 +235,18 @@ describe('standard single-site path, end to end', () => {
       decidedBy: 'jo.finance',
       reason: 'Customer paid 5,000.00 this morning; remittance on file.',
     });
-    expect(decision).toEqual({ outcome: 'release', decidedBy: 'jo.finance', tier: 1, resumed: 'delivered' });
+    expect(decision).toMatchObject({
+      exceptionId,
+      decision: 'approve',
+      outcome: 'release',
+      closedAs: 'approved',
+      decidedBy: 'jo.finance',
+      decidedAt: '2026-11-23T10:15:00.000Z',
+      tier: 1,
+      resumed: 'delivered',
+      replayed: false,
+      next: { kind: 'workflow-resumed' },
+    });
 
     const execution = await done;
     expect(execution?.error).toBeUndefined();
@@ -332,8 +343,8 @@ describe('standard single-site path, end to end', () => {
     const contrary = await harness
       .decide({ exceptionId, outcome: 'reject', decidedBy: 'sam.credit', reason: 'Too late.' })
       .catch((error: unknown) => error);
-    expect(contrary).toMatchObject({ name: 'DecisionConflict', retryable: false });
-    expect(String(contrary)).toContain('release by jo.finance');
+    expect(contrary).toMatchObject({ name: 'ExceptionAlreadyResolved', retryable: false });
+    expect(String(contrary)).toContain('approved by jo.finance');
     expect((await harness.orders.get(orderId))?.stage).toBe('released');
     // The repeat re-announces with the same idempotency keys, which consumers de-duplicate.
     const keys = harness.events.all
@@ -344,7 +355,7 @@ describe('standard single-site path, end to end', () => {
 
   it.each([
     ['exceptionId', { exceptionId: ' ', outcome: 'release', decidedBy: 'jo', reason: 'ok' }],
-    ['outcome', { exceptionId: 'EXC-X', outcome: 'approve', decidedBy: 'jo', reason: 'ok' }],
+    ['outcome', { exceptionId: 'EXC-X', outcome: 'maybe', decidedBy: 'jo', reason: 'ok' }],
     ['decidedBy', { exceptionId: 'EXC-X', outcome: 'release', decidedBy: '', reason: 'ok' }],
     ['reason', { exceptionId: 'EXC-X', outcome: 'release', decidedBy: 'jo', reason: '   ' }],
   ])('refuses a decision with a bad %s, naming the field', async (field, input) => {

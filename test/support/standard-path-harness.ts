@@ -83,6 +83,12 @@ export class StandardPathHarness {
       resume(output as JSONValue);
       return 'delivered';
     },
+    // The standard path waits on credit holds only, and a credit decision always answers with succeed.
+    fail: async (taskToken) => {
+      throw new Error(
+        `the harness has no failing task to answer (${taskToken}): its paths wait on credit holds only`,
+      );
+    },
   };
   private machine!: StateMachine;
   /** Branch events of every run, for `npm run coverage:branches`. */
