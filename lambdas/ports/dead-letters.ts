@@ -9,14 +9,35 @@ export interface DeadLetterQueue {
   readonly feeds: string;
 }
 
+/**
+ * An asynchronous Lambda invocation that failed for good, as the function's on-failure destination
+ * recorded it: the message is the record, not the event.
+ */
+export interface FailedInvocation {
+  /** The function as the record names it (Lambda qualifies it: `…:function:<name>:$LATEST`). */
+  readonly functionArn: string;
+  readonly functionName: string;
+  /** Why Lambda gave up: `RetriesExhausted` or `EventAgeExceeded`. */
+  readonly condition: string;
+  readonly approximateInvokeCount: number;
+  /** The last attempt's error, when there was an attempt. */
+  readonly errorType?: string;
+  readonly errorMessage?: string;
+  /** The event the function was invoked with, as JSON: what a redrive invokes it with again. */
+  readonly requestPayload: string;
+}
+
 export interface DeadLetter {
   readonly messageId: string;
+  /** The message as it sits on the DLQ (for an on-failure destination, the whole invocation record). */
   readonly body: string;
   /** SentTimestamp as an ISO instant: when the message entered the DLQ. */
   readonly sentAt?: string;
   readonly receiveCount: number;
   /** Why it failed, where the sender said: Lambda's ErrorCode/ErrorMessage, EventBridge's RULE_ARN, ERROR_CODE… */
   readonly messageAttributes: Readonly<Record<string, string>>;
+  /** Present when the message is a Lambda on-failure destination record. */
+  readonly failedInvocation?: FailedInvocation;
 }
 
 export interface DeadLetterSource {

@@ -6,6 +6,7 @@ import type {
   DeadLetterSource,
   EventPublisher,
   ExceptionRepository,
+  FailedInvocation,
   OrderRepository,
   OwnedException,
 } from '../ports/index.ts';
@@ -15,8 +16,10 @@ import { addHours, exceptionRaisedEvent } from './exceptions.ts';
 /**
  * Dead-letter intake: every message on a Handoff DLQ becomes one owned integration exception (the
  * integration team's), keeping the original payload and the failure the sender recorded, with the action
- * to take. Messages stay on their DLQ: it is what `handoff dlq redrive` moves back to the source; the
- * exception is the work item, keyed by queue and message id, so seeing a message again raises nothing new.
+ * to take. A Lambda on-failure record is taken in as the event it carries, with the function that failed
+ * and its error. Messages stay on their DLQ: it is what `handoff dlq redrive` moves back to the source (or
+ * to the function or rule target that failed); the exception is the work item, keyed by queue and message
+ * id, so seeing a message again raises nothing new.
  */
 export interface DeadLetterDeps {
   readonly queues: readonly DeadLetterQueue[];
@@ -68,20 +71,24 @@ async function exceptionFor(
   const now = deps.clock.now();
   const raisedAt = now.toISOString();
   const exceptionId = deadLetterExceptionId(queue.name, message.messageId);
-  const found = orderIdIn(message.body);
-  const orderId = found ?? `UNIDENTIFIED-${sha256(message.body).slice(0, 16)}`;
+  const invocation = message.failedInvocation;
+  // An on-failure record wraps the event: the event is the payload, the record says who failed and why.
+  const payload = invocation ? invocation.requestPayload : message.body;
+  const found = orderIdIn(payload);
+  const orderId = found ?? `UNIDENTIFIED-${sha256(payload).slice(0, 16)}`;
   const order = found ? await deps.orders.get(found) : undefined;
   const stage: OrderStage = order?.stage ?? 'received';
-  const cause = causeOf(message.messageAttributes);
+  const cause = invocation ? invocationCause(invocation) : causeOf(message.messageAttributes);
   const kept =
-    message.body.length <= MAX_KEPT_PAYLOAD
-      ? { payload: message.body }
+    payload.length <= MAX_KEPT_PAYLOAD
+      ? { payload }
       : {
-          payload: message.body.slice(0, MAX_KEPT_PAYLOAD),
+          payload: payload.slice(0, MAX_KEPT_PAYLOAD),
           payloadTruncated: true,
-          payloadBytes: Buffer.byteLength(message.body),
-          payloadSha256: sha256(message.body),
+          payloadBytes: Buffer.byteLength(payload),
+          payloadSha256: sha256(payload),
         };
+  const from = invocation ? ` from ${invocation.functionName}` : '';
   return {
     exceptionId,
     type: 'integration-failure',
@@ -94,7 +101,7 @@ async function exceptionFor(
     raisedAt,
     slaDueAt: addHours(now, DEAD_LETTER_SLA_HOURS),
     recommendedAction:
-      `${queue.feeds[0]?.toUpperCase() ?? ''}${queue.feeds.slice(1)}: this one reached ${queue.name}${cause ? ` (${cause.slice(0, 160)})` : ''}. Read the kept payload and cause, fix the data or the partner, then run \`handoff dlq redrive --queue ${queue.name}\`.`.slice(
+      `${queue.feeds[0]?.toUpperCase() ?? ''}${queue.feeds.slice(1)}: this one reached ${queue.name}${from}${cause ? ` (${cause.slice(0, 160)})` : ''}. Read the kept payload and cause, fix the data or the partner, then run \`handoff dlq redrive --queue ${queue.name}\`.`.slice(
         0,
         500,
       ),
@@ -106,6 +113,14 @@ async function exceptionFor(
       ...(message.sentAt ? { deadLetteredAt: message.sentAt } : {}),
       receiveCount: message.receiveCount,
       ...(cause ? { cause } : {}),
+      ...(invocation
+        ? {
+            function: invocation.functionName,
+            functionArn: invocation.functionArn,
+            condition: invocation.condition,
+            approximateInvokeCount: invocation.approximateInvokeCount,
+          }
+        : {}),
       messageAttributes: message.messageAttributes,
       ...(found ? {} : { orderIdentified: false }),
       ...kept,
@@ -119,6 +134,16 @@ async function exceptionFor(
       },
     ],
   };
+}
+
+/** Why Lambda gave up, from its on-failure record: the last error, the condition and the attempts. */
+function invocationCause(invocation: FailedInvocation): string {
+  const error = invocation.errorType
+    ? `${invocation.errorType}: ${invocation.errorMessage ?? ''}`
+    : (invocation.errorMessage ?? 'no error recorded');
+  const attempts = invocation.approximateInvokeCount;
+  // As Lambda caps a DLQ message's ErrorMessage: the kept payload, not the cause, is the large part.
+  return `${error.slice(0, 1000)} (${invocation.condition} after ${attempts} attempt${attempts === 1 ? '' : 's'})`;
 }
 
 /** The failure as the sender recorded it: Lambda's async DLQ attributes, or EventBridge's target DLQ ones. */

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LocalClock } from '../clock/clock.ts';
-import type { CloudModel, TemplateResource } from '../template/model.ts';
+import type { AsyncInvokeConfig, CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
 import {
   captureOutput,
@@ -25,6 +25,8 @@ export interface LocalFunction {
   readonly timeoutMs: number;
   /** Where failed asynchronous invocations go (DeadLetterConfig.TargetArn), if anywhere. */
   readonly deadLetterArn?: string;
+  /** Its EventInvokeConfig: retries, maximum event age and on-failure destination of async invocations. */
+  readonly asyncInvoke?: AsyncInvokeConfig;
   /** ReservedConcurrentExecutions: at most this many invocations run at once; asynchronous ones queue. */
   readonly reservedConcurrency?: number;
 }
@@ -67,6 +69,36 @@ export interface InjectedFault {
   clear(): void;
 }
 
+/** Why Lambda gave up on an asynchronous invocation. */
+export type FailureCondition = 'RetriesExhausted' | 'EventAgeExceeded';
+
+/**
+ * The invocation record Lambda sends to an on-failure destination (for SQS, as the message body): the
+ * function (qualified ARN), why it gave up and after how many attempts, the event, and the last error.
+ */
+export interface DestinationRecord {
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: FailureCondition;
+    readonly approximateInvokeCount: number;
+  };
+  readonly requestPayload: unknown;
+  /** Absent when the event expired before any attempt. */
+  readonly responseContext?: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError: 'Unhandled' | 'Handled';
+  };
+  readonly responsePayload?: {
+    readonly errorType: string;
+    readonly errorMessage: string;
+    readonly trace: string[];
+  };
+}
+
 /** What a failed invocation reports, shaped like Lambda's function error payload. */
 export class FunctionError extends Error {
   constructor(
@@ -102,7 +134,10 @@ export class LambdaRuntime {
   private restoreOutput: (() => void) | undefined;
   onLog: ((line: LogLine) => void) | undefined;
   onInvocation: ((record: InvocationRecord) => void) | undefined;
-  /** Sends a failed async event to a DLQ ARN (wired by the cloud to SQS). */
+  /**
+   * Sends a failed async event to a queue ARN (wired by the cloud to SQS): the event with Lambda's DLQ
+   * attributes to a DeadLetterConfig's queue, or the invocation record to an on-failure destination.
+   */
   deadLetter: ((arn: string, body: string, attributes: Record<string, string>) => Promise<void>) | undefined;
 
   constructor(
@@ -111,6 +146,15 @@ export class LambdaRuntime {
     private readonly baseEnvironment: Readonly<Record<string, string>>,
     private readonly clock: LocalClock,
   ) {
+    const asyncConfigs = new Map<string, AsyncInvokeConfig>();
+    for (const config of model.asyncInvokeConfigs()) {
+      if (asyncConfigs.has(config.functionName))
+        throw new UnsupportedTemplateFeature(
+          config.id,
+          `a second EventInvokeConfig for ${config.functionName}`,
+        );
+      asyncConfigs.set(config.functionName, config);
+    }
     for (const resource of model.ofType('AWS::Lambda::Function')) {
       const p = model.resolvedProperties(resource);
       const id = `${resource.stack}/${resource.logicalId}`;
@@ -118,9 +162,12 @@ export class LambdaRuntime {
       const [file, exportName] = sourceOf(id, sourceMeta, p, model.assemblyDir, resource.metadata, repoRoot);
       const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
         {}) as Record<string, unknown>;
+      const name = model.physicalName(resource);
+      const asyncInvoke = asyncConfigs.get(name);
+      asyncConfigs.delete(name);
       const fn: LocalFunction = {
         resource,
-        name: model.physicalName(resource),
+        name,
         arn: model.arn(resource),
         source: file,
         exportName,
@@ -132,9 +179,15 @@ export class LambdaRuntime {
         ...((p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn
           ? { deadLetterArn: String((p.DeadLetterConfig as { TargetArn: string }).TargetArn) }
           : {}),
+        ...(asyncInvoke ? { asyncInvoke } : {}),
       };
       this.functions.set(fn.name, fn);
     }
+    for (const config of asyncConfigs.values())
+      throw new UnsupportedTemplateFeature(
+        config.id,
+        `an EventInvokeConfig of unknown function ${config.functionName}`,
+      );
   }
 
   /**
@@ -210,11 +263,10 @@ export class LambdaRuntime {
    * Synchronous invocation (RequestResponse): resolves with the handler's result, or rejects with a
    * FunctionError named after the thrown error, so Step Functions Retry/Catch match on it.
    */
-  async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+  async invoke(nameOrArn: string, event: unknown, requestId: string = randomUUID()): Promise<unknown> {
     const fn = this.find(nameOrArn);
     if (!fn) throw new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
     const handler = this.pool.length ? () => undefined : await this.load(fn);
-    const requestId = randomUUID();
     const deadline = this.clock.now().getTime() + fn.timeoutMs;
     const context = lambdaContext(fn, requestId, () => deadline - this.clock.now().getTime());
     const timeout = new AbortController();
@@ -276,7 +328,10 @@ export class LambdaRuntime {
 
   /**
    * Asynchronous invocation (Event), as EventBridge and SNS use it: the event is accepted at once; a
-   * failure is retried twice with 1 and 2 minutes between attempts, then goes to the function's DLQ.
+   * failure is retried (twice unless the function's EventInvokeConfig says otherwise) with 1 and 2 minutes
+   * between attempts, and not attempted once older than the config's maximum event age. An event that
+   * fails for good goes, as an invocation record, to the config's on-failure destination, and as itself to
+   * the function's DeadLetterConfig queue.
    */
   invokeAsync(nameOrArn: string, event: unknown): Promise<void> {
     const fn = this.find(nameOrArn);
@@ -285,13 +340,25 @@ export class LambdaRuntime {
         new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`),
       );
     return (async () => {
+      // One request id for every attempt, as Lambda keeps it for a queued event.
+      const requestId = randomUUID();
+      const acceptedAt = this.clock.now().getTime();
+      const retries = fn.asyncInvoke?.maximumRetryAttempts ?? 2;
+      const maximumAgeMs = (fn.asyncInvoke?.maximumEventAgeSeconds ?? 21_600) * 1000;
+      let attempts = 0;
+      let condition: FailureCondition = 'RetriesExhausted';
       let lastError: FunctionError | undefined;
-      for (let attempt = 0; attempt < 3; attempt++) {
+      for (let attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) await this.clock.sleep(attempt * 60_000 * this.asyncRetryScale);
         // As Lambda's async queue does, an invocation over the function's reserved concurrency waits its turn.
         const release = await this.slot(fn);
         try {
-          await this.invoke(fn.name, event);
+          if (this.clock.now().getTime() - acceptedAt > maximumAgeMs) {
+            condition = 'EventAgeExceeded';
+            break;
+          }
+          attempts += 1;
+          await this.invoke(fn.name, event, requestId);
           return;
         } catch (error) {
           lastError = error as FunctionError;
@@ -299,14 +366,53 @@ export class LambdaRuntime {
           release();
         }
       }
-      if (fn.deadLetterArn && this.deadLetter) {
-        await this.deadLetter(fn.deadLetterArn, JSON.stringify(event), {
-          RequestID: randomUUID(),
-          ErrorCode: '200',
-          ErrorMessage: `${lastError?.errorType ?? 'Error'}: ${lastError?.errorMessage ?? ''}`.slice(0, 1000),
-        });
-      }
+      await this.failedForGood(fn, event, { requestId, condition, attempts, lastError });
     })();
+  }
+
+  private async failedForGood(
+    fn: LocalFunction,
+    event: unknown,
+    failure: {
+      requestId: string;
+      condition: FailureCondition;
+      attempts: number;
+      lastError: FunctionError | undefined;
+    },
+  ): Promise<void> {
+    const { requestId, condition, attempts, lastError } = failure;
+    const destination = fn.asyncInvoke?.onFailure;
+    if (destination && this.deadLetter) {
+      const record: DestinationRecord = {
+        version: '1.0',
+        timestamp: this.clock.now().toISOString(),
+        requestContext: {
+          requestId,
+          functionArn: `${fn.arn}:$LATEST`,
+          condition,
+          approximateInvokeCount: attempts,
+        },
+        requestPayload: event,
+        ...(lastError
+          ? {
+              responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+              responsePayload: {
+                errorType: lastError.errorType,
+                errorMessage: lastError.errorMessage,
+                trace: lastError.trace,
+              },
+            }
+          : {}),
+      };
+      await this.deadLetter(destination, JSON.stringify(record), {});
+    }
+    if (fn.deadLetterArn && this.deadLetter) {
+      await this.deadLetter(fn.deadLetterArn, JSON.stringify(event), {
+        RequestID: requestId,
+        ErrorCode: '200',
+        ErrorMessage: `${lastError?.errorType ?? condition}: ${lastError?.errorMessage ?? ''}`.slice(0, 1000),
+      });
+    }
   }
 
   private async slot(fn: LocalFunction): Promise<() => void> {

@@ -417,6 +417,44 @@ export class CloudModel {
     return this.resolve(resource.stack, resource.properties) as Record<string, unknown>;
   }
 
+  /**
+   * The template's EventInvokeConfigs, resolved. The local cloud runs `$LATEST` only (no versions or
+   * aliases) and sends destination records to SQS queues only: anything else is refused at start-up.
+   */
+  asyncInvokeConfigs(): AsyncInvokeConfig[] {
+    return this.ofType('AWS::Lambda::EventInvokeConfig').map((resource) => {
+      const id = `${resource.stack}/${resource.logicalId}`;
+      const p = this.resolvedProperties(resource);
+      if (p.Qualifier !== '$LATEST') {
+        throw new UnsupportedTemplateFeature(
+          id,
+          `EventInvokeConfig Qualifier ${String(p.Qualifier)} (only $LATEST)`,
+        );
+      }
+      const destinations = (p.DestinationConfig ?? {}) as {
+        OnSuccess?: { Destination?: unknown };
+        OnFailure?: { Destination?: unknown };
+      };
+      if (destinations.OnSuccess !== undefined) {
+        throw new UnsupportedTemplateFeature(id, 'an OnSuccess destination');
+      }
+      const onFailure = destinations.OnFailure?.Destination;
+      if (onFailure !== undefined && !String(onFailure).startsWith('arn:aws:sqs:')) {
+        throw new UnsupportedTemplateFeature(
+          id,
+          `an OnFailure destination that is not an SQS queue (${String(onFailure)})`,
+        );
+      }
+      return {
+        id,
+        functionName: functionNameOf(String(p.FunctionName ?? '')),
+        maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? 2),
+        maximumEventAgeSeconds: Number(p.MaximumEventAgeInSeconds ?? 21_600),
+        ...(onFailure !== undefined ? { onFailure: String(onFailure) } : {}),
+      };
+    });
+  }
+
   /** Finds the resource a resolved ARN, name or URL points to. */
   findByArn(arn: string): TemplateResource | undefined {
     return this.resources.find((r) => {
@@ -427,6 +465,23 @@ export class CloudModel {
       }
     });
   }
+}
+
+/**
+ * A function's asynchronous invocation settings (`AWS::Lambda::EventInvokeConfig`), as Lambda applies them
+ * to events it queues for the function: how often a failure is retried, how old an event may get, and
+ * where the record of an invocation that failed for good goes.
+ */
+export interface AsyncInvokeConfig {
+  /** `<stack>/<logicalId>` of the EventInvokeConfig. */
+  readonly id: string;
+  readonly functionName: string;
+  /** Retries after the first attempt (0–2). @default 2 */
+  readonly maximumRetryAttempts: number;
+  /** An event older than this is not attempted again. @default 21600 (six hours) */
+  readonly maximumEventAgeSeconds: number;
+  /** The SQS queue ARN the on-failure destination record is sent to, if any. */
+  readonly onFailure?: string;
 }
 
 /** A function's name from its name, ARN or partial ARN (`123456789012:function:name`), without qualifier. */

@@ -222,6 +222,7 @@ describe('IAM', () => {
       {
         [ORDERS]: ['dynamodb:GetItem'],
         [EXCEPTIONS]: ['dynamodb:PutItem'],
+        [`${EXCEPTIONS}/index/byOwnerState`]: ['dynamodb:Query'],
         '<stateful:SlaClocksTable.Arn>': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         '<stateful:SlaClocksTable.Arn>/index/byDueBucket': ['dynamodb:Query'],
       },
@@ -368,8 +369,27 @@ describe('functions', () => {
           LogGroup: { Ref: logicalId(template, 'AWS::Logs::LogGroup', `${name}Logs`) },
         },
       });
-      expect(render((fn.DeadLetterConfig as { TargetArn?: unknown } | undefined)?.TargetArn)).toBe(
-        '<stateful:FunctionFailureDlq.Arn>',
+      // An on-failure destination, not a DLQ: its record names the function, so a redrive re-invokes it.
+      expect(fn.DeadLetterConfig).toBeUndefined();
+      const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig')).filter(
+        (config) =>
+          (config.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref === functionId(name),
+      );
+      expect(configs).toHaveLength(1);
+      const config = configs[0]?.Properties ?? {};
+      expect(config).toMatchObject({
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 6 * 3600,
+      });
+      const destinations = config.DestinationConfig as { OnFailure?: { Destination?: unknown } };
+      expect(Object.keys(destinations)).toEqual(['OnFailure']);
+      expect(render(destinations.OnFailure?.Destination)).toBe('<stateful:FunctionFailureDlq.Arn>');
+      // Delivering the record takes sqs:SendMessage, and the role gets nothing more on that queue.
+      expect(
+        grantsByResource(functionStatements(name), 'sqs', renderer)['<stateful:FunctionFailureDlq.Arn>'],
+      ).toEqual(
+        name === 'DeadLetterIntake' ? ['sqs:ReceiveMessage', 'sqs:SendMessage'] : ['sqs:SendMessage'],
       );
     },
   );

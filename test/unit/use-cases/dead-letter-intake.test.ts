@@ -120,6 +120,73 @@ describe('dead-letter intake', () => {
     expect(published.map((e) => e.name)).toEqual(['exception.raised']);
   });
 
+  it("takes a Lambda on-failure record in as the event it carries, naming the function and Lambda's cause", async () => {
+    const event = {
+      version: '0',
+      id: 'evt-1',
+      'detail-type': 'shipment.delivered.v1',
+      detail: { orderId: 'ERP-4500012345', shipmentId: 'S1' },
+    };
+    const record = JSON.stringify({ version: '1.0', requestContext: {}, requestPayload: event });
+    queues.put(FUNCTION_DLQ, {
+      messageId: 'rec-1',
+      body: record,
+      failedInvocation: {
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:Handoff-dev-ProcessRecorder:$LATEST',
+        functionName: 'Handoff-dev-ProcessRecorder',
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+        errorType: 'PartnerUnavailable',
+        errorMessage: 'wms: 503',
+        requestPayload: JSON.stringify(event),
+      },
+    });
+    await takeInDeadLetters(deps);
+
+    // Same id scheme as every dead letter: queue and message id.
+    const exception = exceptions.items.get(deadLetterExceptionId('FunctionFailureDlq', 'rec-1'));
+    expect(exception).toMatchObject({
+      orderId: 'ERP-4500012345',
+      stage: 'credit-approved',
+      reasonCodes: ['DEAD_LETTER', 'DLQ:FunctionFailureDlq'],
+      context: {
+        queue: 'FunctionFailureDlq',
+        messageId: 'rec-1',
+        function: 'Handoff-dev-ProcessRecorder',
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:Handoff-dev-ProcessRecorder:$LATEST',
+        condition: 'RetriesExhausted',
+        approximateInvokeCount: 3,
+        cause: 'PartnerUnavailable: wms: 503 (RetriesExhausted after 3 attempts)',
+        payload: JSON.stringify(event),
+      },
+    });
+    expect(exception?.recommendedAction).toContain(
+      'this one reached FunctionFailureDlq from Handoff-dev-ProcessRecorder (PartnerUnavailable: wms: 503',
+    );
+  });
+
+  it('takes in a record of an event that expired before any attempt, and a step payload by its orderId', async () => {
+    queues.put(FUNCTION_DLQ, {
+      messageId: 'rec-2',
+      body: '{}',
+      failedInvocation: {
+        functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:Handoff-dev-SlaTracker:$LATEST',
+        functionName: 'Handoff-dev-SlaTracker',
+        condition: 'EventAgeExceeded',
+        approximateInvokeCount: 0,
+        requestPayload: JSON.stringify({ orderId: 'ERP-77' }),
+      },
+    });
+    await takeInDeadLetters(deps);
+    const exception = exceptions.items.get(deadLetterExceptionId('FunctionFailureDlq', 'rec-2'));
+    expect(exception?.orderId).toBe('ERP-77');
+    expect(exception?.context).toMatchObject({
+      function: 'Handoff-dev-SlaTracker',
+      cause: 'no error recorded (EventAgeExceeded after 0 attempts)',
+      payload: '{"orderId":"ERP-77"}',
+    });
+  });
+
   it('raises nothing new when it sees the same messages again', async () => {
     queues.put(ERP_DLQ, { body: '{"SalesOrder":"4500012345"}' });
     queues.put(ERP_DLQ, { body: 'not json' });
