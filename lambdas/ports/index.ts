@@ -13,10 +13,12 @@ import type { CarrierBooking, RateShopResult, ShipmentSpec } from '../adapters/t
 import type { PurchaseOrder, VendorConfirmation } from '../adapters/vendor/vendor-client.ts';
 import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts';
 import type { CreditProfile } from '../core/credit.ts';
+import type { ExceptionClosure, PathOutcome } from '../core/exception-decisions.ts';
 
 export type * from './backorders.ts';
 export type * from './dead-letters.ts';
 export type * from './edi.ts';
+export type * from './observability.ts';
 export type * from './post-shipment.ts';
 export type * from './sla.ts';
 
@@ -166,7 +168,16 @@ export interface AwaitingDecision {
 }
 
 export interface ExceptionResolution {
-  readonly outcome: 'release' | 'reject';
+  /**
+   * The decision in the words the waiting path routes on: a credit hold's 'release' | 'reject' (an
+   * override releases), any other type's 'approve' | 'reject' | 'override'.
+   */
+  readonly outcome: PathOutcome;
+  /**
+   * How the exception was closed (`exception.resolved`'s resolution; 'overridden' flags an override).
+   * Absent on records resolved before every type was decidable: see `closureOf`.
+   */
+  readonly closedAs?: ExceptionClosure;
   readonly decidedBy: string;
   readonly decidedAt: string;
   readonly reason: string;
@@ -200,10 +211,12 @@ export interface ExceptionRepository {
   >;
 }
 
-/** Answers a workflow task waiting on a person (Step Functions SendTaskSuccess). */
+/** Answers a workflow task waiting on a person (Step Functions SendTaskSuccess / SendTaskFailure). */
 export interface DecisionCallbacks {
   /** 'expired' when the token is no longer live (timed out, or its execution ended). */
   succeed(taskToken: string, output: object): Promise<'delivered' | 'expired'>;
+  /** Fails the waiting task with the named `error` its Catch matches on; 'expired' as for `succeed`. */
+  fail(taskToken: string, error: string, cause: string): Promise<'delivered' | 'expired'>;
 }
 
 export interface CanonicalEvent<N extends EventName = EventName> {

@@ -44,4 +44,6 @@ export interface SlaMetrics {
   alarm(kind: SlaAlarmKind, stage: string, ownerTeam: string): void;
   /** A stage clock stopped: how long it counted, and whether that was within target. */
   stageCompleted(stage: string, ownerTeam: string, seconds: number, withinTarget: boolean): void;
+  /** The order was released to the warehouse: wall-clock seconds since it was captured (order-to-release). */
+  orderReleased(seconds: number): void;
 }

@@ -1,12 +1,14 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoOpenExceptionQueues } from '../adapters/aws/dynamo-open-exception-queues.ts';
 import { DynamoSlaClockStore } from '../adapters/aws/dynamo-sla-clock-store.ts';
+import { exceptionMetrics } from '../adapters/aws/powertools-exception-metrics.ts';
 import {
   METRICS_NAMESPACE,
   PowertoolsSlaMetrics,
   SLA_METRICS_SERVICE,
 } from '../adapters/aws/powertools-sla-metrics.ts';
 import { parseSlaPolicy } from '../core/sla.ts';
-import type { SlaDeps } from '../use-cases/sla-clocks.ts';
+import type { ExceptionAgeDeps, SlaDeps } from '../use-cases/sla-clocks.ts';
 import { dynamoDb } from './aws-clients.ts';
 import { systemClock } from './clock.ts';
 import { readConfig } from './config.ts';
@@ -37,5 +39,15 @@ export function slaDeps(): SlaDeps {
     metrics: new PowertoolsSlaMetrics(
       new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SLA_METRICS_SERVICE }),
     ),
+  };
+}
+
+/** What the detector's oldest-open-exception figures use: the team queues of the exceptions table. */
+export function exceptionAgeDeps(): ExceptionAgeDeps {
+  const config = readConfig(['EXCEPTIONS_TABLE_NAME']);
+  return {
+    queues: new DynamoOpenExceptionQueues(dynamoDb(), config.EXCEPTIONS_TABLE_NAME),
+    metrics: exceptionMetrics(),
+    clock: systemClock,
   };
 }

@@ -1,6 +1,8 @@
 import { DynamoExceptionRepository } from '../adapters/aws/dynamo-exception-repository.ts';
 import { DynamoOrderRepository } from '../adapters/aws/dynamo-order-repository.ts';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { withExceptionMetrics } from '../adapters/aws/metered-exception-repository.ts';
+import { exceptionMetrics } from '../adapters/aws/powertools-exception-metrics.ts';
 import { SfnDecisionCallbacks } from '../adapters/aws/sfn-decision-callbacks.ts';
 import { PartnerClient } from '../adapters/http/partner-client.ts';
 import { dynamoDb, eventBridge, stepFunctions } from './aws-clients.ts';
@@ -11,8 +13,9 @@ import { requireHttpUrl } from './config.ts';
 export const orderRepository = (tableName: string) =>
   new DynamoOrderRepository(dynamoDb(), tableName, systemClock);
 
+/** Exceptions raised and decided are counted (ExceptionsRaised, ExceptionRecoverySeconds) on the way. */
 export const exceptionRepository = (tableName: string) =>
-  new DynamoExceptionRepository(dynamoDb(), tableName);
+  withExceptionMetrics(new DynamoExceptionRepository(dynamoDb(), tableName), exceptionMetrics());
 
 export const eventPublisher = (busName: string) => new EventBridgePublisher(eventBridge(), busName);
 

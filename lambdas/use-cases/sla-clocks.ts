@@ -1,4 +1,4 @@
-import type { SlaStage } from '../../contracts/vocabulary.ts';
+import { OWNER_TEAMS, type OwnerTeam, type SlaStage } from '../../contracts/vocabulary.ts';
 import {
   alarmsDue,
   applyChange,
@@ -17,7 +17,9 @@ import type {
   CanonicalEvent,
   Clock,
   EventPublisher,
+  ExceptionMetrics,
   ExceptionRepository,
+  OpenExceptionQueues,
   OrderRecord,
   OrderRepository,
   OwnedException,
@@ -133,6 +135,13 @@ async function trackOnce(
         seconds,
         seconds <= clock.target.targetSeconds,
       );
+      const capturedAt = current(clockKey('capture-to-accept', ''))?.startedAt;
+      if (clock.stage === 'allocation-to-release' && clock.stoppedAt && capturedAt) {
+        // Order-to-release on the wall clock, capture to release: the scorecard's headline cycle time.
+        deps.metrics?.orderReleased(
+          Math.max(0, (Date.parse(clock.stoppedAt) - Date.parse(capturedAt)) / 1000),
+        );
+      }
     }
   }
   return { orderId, changed, alarms };
@@ -382,4 +391,31 @@ export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
   const reached = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
   await deps.clocks.setCheckpoint(reached);
   return { examined, raised, from: since.toISOString(), to: now.toISOString() };
+}
+
+/** What the oldest-open-exception figures need: each team's queue of open exceptions, and where to report. */
+export interface ExceptionAgeDeps {
+  readonly queues: OpenExceptionQueues;
+  readonly metrics: Pick<ExceptionMetrics, 'oldestOpen'>;
+  readonly clock: Clock;
+}
+
+/**
+ * Part of every detector run: for each owner team, how long its oldest open exception has been open, in
+ * seconds (0 for an empty queue, as an empty SQS queue's oldest message is 0 s old), published for the team's
+ * alarm. One read per team, oldest first, Limit 1: the cost does not grow with the number of exceptions.
+ */
+export async function measureOldestOpenExceptions(
+  deps: ExceptionAgeDeps,
+): Promise<Record<OwnerTeam, number>> {
+  const now = deps.clock.now().getTime();
+  const ages = await Promise.all(
+    OWNER_TEAMS.map(async (team) => {
+      const raisedAt = await deps.queues.oldestOpenRaisedAt(team);
+      const age = raisedAt ? Math.max(0, Math.floor((now - Date.parse(raisedAt)) / 1000)) : 0;
+      return [team, Number.isFinite(age) ? age : 0] as const;
+    }),
+  );
+  for (const [team, age] of ages) deps.metrics.oldestOpen(team, age);
+  return Object.fromEntries(ages) as Record<OwnerTeam, number>;
 }

@@ -13,7 +13,8 @@ export const SLA_METRICS_SERVICE = 'handoff-sla';
  * SLA figures as CloudWatch metrics through Powertools Metrics (EMF log lines, no PutMetricData call):
  * - `SlaJeopardy` / `SlaBreaches` (Count) by `OwnerTeam`: what the per-team breach alarms watch;
  * - `StageCycleSeconds` (Seconds) by `Stage`: each finished stage clock, for p50/p90 on the dashboard;
- * - `StageWithinTarget` (1 met, 0 missed) by `OwnerTeam`: its Average is the team's SLA adherence.
+ * - `StageWithinTarget` (1 met, 0 missed) by `OwnerTeam`: its Average is the team's SLA adherence;
+ * - `OrderToReleaseSeconds` (Seconds): capture to warehouse release, per order, for p50/p90.
  * Each is written as its own EMF document at once (single metrics), so dimensions never mix.
  */
 export class PowertoolsSlaMetrics implements SlaMetrics {
@@ -32,5 +33,9 @@ export class PowertoolsSlaMetrics implements SlaMetrics {
     const adherence = this.metrics.singleMetric();
     adherence.addDimension('OwnerTeam', ownerTeam);
     adherence.addMetric('StageWithinTarget', MetricUnit.Count, withinTarget ? 1 : 0);
+  }
+
+  orderReleased(seconds: number): void {
+    this.metrics.singleMetric().addMetric('OrderToReleaseSeconds', MetricUnit.Seconds, seconds);
   }
 }

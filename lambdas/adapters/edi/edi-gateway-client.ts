@@ -4,6 +4,11 @@ import * as z from 'zod/mini';
 import { parseWith } from '../../../contracts/validation.ts';
 import type { EdiAcceptance, EdiGateway } from '../../ports/index.ts';
 import { PartnerContractBroken, PartnerRejected, PartnerUnavailable } from '../../shared/errors.ts';
+import {
+  defaultPartnerCallMetrics,
+  measured,
+  type PartnerCallMetrics,
+} from '../http/partner-call-metrics.ts';
 import type { PartnerClientOptions } from '../http/partner-client.ts';
 import type { OutboundDocument } from './x12-outbound.ts';
 
@@ -84,6 +89,7 @@ export class EdiGatewayClient implements EdiGateway {
   private readonly backoffBaseMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly metrics: PartnerCallMetrics;
 
   constructor(private readonly options: EdiGatewayClientOptions) {
     this.partner = options.partner ?? 'edi';
@@ -92,9 +98,15 @@ export class EdiGatewayClient implements EdiGateway {
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+    this.metrics = options.metrics ?? defaultPartnerCallMetrics();
   }
 
-  async send(document: OutboundDocument): Promise<EdiAcceptance> {
+  /** Reports its outcome with every other partner call (the adapter error rate), as PartnerClient does. */
+  send(document: OutboundDocument): Promise<EdiAcceptance> {
+    return measured(this.metrics, this.partner, () => this.sendOnce(document));
+  }
+
+  private async sendOnce(document: OutboundDocument): Promise<EdiAcceptance> {
     const text = await this.post(document.x12, document.idempotencyKey);
     let body: unknown;
     try {

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { PartnerContractBroken, PartnerRejected, PartnerUnavailable } from '../../shared/errors.ts';
+import { defaultPartnerCallMetrics, measured, type PartnerCallMetrics } from './partner-call-metrics.ts';
 
 export interface PartnerClientOptions {
   /** Partner name used in errors and logs, e.g. 'erp'. */
@@ -16,6 +17,8 @@ export interface PartnerClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly random?: () => number;
+  /** Where each call's outcome is reported (the adapter error rate). @default CloudWatch (EMF) inside Lambda */
+  readonly metrics?: PartnerCallMetrics;
 }
 
 export interface PartnerRequest {
@@ -112,6 +115,7 @@ export class PartnerClient {
   private readonly backoffBaseMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly metrics: PartnerCallMetrics;
 
   constructor(private readonly options: PartnerClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 3000;
@@ -119,14 +123,22 @@ export class PartnerClient {
     this.backoffBaseMs = options.backoffBaseMs ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
+    this.metrics = options.metrics ?? defaultPartnerCallMetrics();
   }
 
   get partner(): string {
     return this.options.partner;
   }
 
-  /** Returns the parsed JSON body, or undefined for 404 on a GET (the resource does not exist). */
-  async request(req: PartnerRequest): Promise<unknown> {
+  /**
+   * Returns the parsed JSON body, or undefined for 404 on a GET (the resource does not exist). Every call,
+   * whatever its adapter, reports its outcome here: the one place the adapter error rate is measured.
+   */
+  request(req: PartnerRequest): Promise<unknown> {
+    return measured(this.metrics, this.partner, () => this.send(req));
+  }
+
+  private async send(req: PartnerRequest): Promise<unknown> {
     const url = new URL(`${this.options.baseUrl}${req.path}`);
     for (const [key, value] of Object.entries(req.query ?? {})) url.searchParams.set(key, value);
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };

@@ -147,6 +147,10 @@ class Metrics implements SlaMetrics {
   stageCompleted(stage: string, _team: string, seconds: number, withinTarget: boolean) {
     this.completed.push({ stage, seconds, withinTarget });
   }
+  readonly released: number[] = [];
+  orderReleased(seconds: number) {
+    this.released.push(seconds);
+  }
 }
 
 let now: Date;
@@ -197,6 +201,19 @@ describe('tracking clocks from canonical events', () => {
     });
     expect(store.get('ERP-1', 'accept-to-credit-decision')?.clock.startedAt).toBe('2026-12-03T10:02:00.000Z');
     expect(metrics.completed).toEqual([{ stage: 'capture-to-accept', seconds: 120, withinTarget: true }]);
+  });
+
+  it('reports order-to-release once, capture to release on the wall clock', async () => {
+    await trackSlaClocks(event('order.received', '2026-12-03T10:00:00.000Z'), deps);
+    await trackSlaClocks(event('order.accepted', '2026-12-03T10:02:00.000Z'), deps);
+    await trackSlaClocks(event('credit.approved', '2026-12-03T10:05:00.000Z'), deps);
+    await trackSlaClocks(event('allocation.confirmed', '2026-12-03T10:10:00.000Z'), deps);
+    expect(metrics.released).toEqual([]);
+    at('2026-12-03T11:30:00.000Z');
+    const released = event('warehouse.released', '2026-12-03T11:30:00.000Z');
+    await trackSlaClocks(released, deps);
+    await trackSlaClocks(released, deps);
+    expect(metrics.released).toEqual([90 * 60]);
   });
 
   it('picks the target from the order: a next-day order gets the fast credit lane', async () => {
