@@ -76,7 +76,14 @@ export async function stalledOrders(
     const batch = oldest.slice(i, i + 100);
     const got = await clients.documents.send(
       new BatchGetCommand({
-        RequestItems: { [resources.ordersTable]: { Keys: batch.map(({ pk, sk }) => ({ pk, sk })) } },
+        RequestItems: {
+          [resources.ordersTable]: {
+            Keys: batch.map(({ pk, sk }) => ({ pk, sk })),
+            // What the listing shows, not the whole order (its lines, addresses and partner references).
+            ProjectionExpression: 'orderId, #stage, stageHistory, updatedAt, exceptionIds, #path',
+            ExpressionAttributeNames: { '#stage': 'stage', '#path': 'path' },
+          },
+        },
       }),
     );
     for (const item of got.Responses?.[resources.ordersTable] ?? []) {

@@ -1,4 +1,5 @@
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
@@ -22,6 +23,14 @@ function toException(item: Record<string, unknown>): OwnedException {
   return exception as unknown as OwnedException;
 }
 
+/** The stored item of an exception: keyed by its id, with the by-owner index's `<team>#<state>`. */
+export function exceptionItem(exception: OwnedException): Record<string, AttributeValue> {
+  return marshall(
+    { pk: exception.exceptionId, ...exception, ownerState: `${exception.ownerTeam}#${exception.state}` },
+    { removeUndefinedValues: true },
+  );
+}
+
 /**
  * Owned exceptions in DynamoDB (pk = exceptionId). The `ownerState` attribute feeds the by-owner index
  * that team queues read; `orderId` feeds the by-order index used for an order's timeline.
@@ -37,14 +46,7 @@ export class DynamoExceptionRepository implements ExceptionRepository {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: marshall(
-            {
-              pk: exception.exceptionId,
-              ...exception,
-              ownerState: `${exception.ownerTeam}#${exception.state}`,
-            },
-            { removeUndefinedValues: true },
-          ),
+          Item: exceptionItem(exception),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -98,6 +100,11 @@ export class DynamoExceptionRepository implements ExceptionRepository {
     }
   }
 
+  /**
+   * The one write that decides an exception: conditional on the item still being open, so of two decisions
+   * racing (two operators, or an operator and the SLA fallback) exactly one is stored; the other gets the
+   * stored exception back, with the winner's resolution, and applies nothing.
+   */
   async resolve(
     current: OwnedException,
     resolution: ExceptionResolution,
@@ -114,14 +121,17 @@ export class DynamoExceptionRepository implements ExceptionRepository {
             'SET resolution = :resolution, #state = :resolved, ownerState = :ownerState, audit = list_append(audit, :audit)',
           ConditionExpression: 'attribute_exists(pk) AND #state = :open',
           ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: marshall({
-            ':resolution': resolution,
-            ':resolved': 'resolved',
-            ':open': 'open',
-            ':audit': [audit],
-            // The team keeps the record; its open queue no longer lists it.
-            ':ownerState': `${current.ownerTeam}#resolved`,
-          }),
+          ExpressionAttributeValues: marshall(
+            {
+              ':resolution': resolution,
+              ':resolved': 'resolved',
+              ':open': 'open',
+              ':audit': [audit],
+              // The team keeps the record; its open queue no longer lists it.
+              ':ownerState': `${current.ownerTeam}#resolved`,
+            },
+            { removeUndefinedValues: true },
+          ),
           ReturnValues: 'ALL_NEW',
         }),
       );

@@ -28,6 +28,19 @@ function stageKeys(orderId: string, stage: OrderStage, at: string) {
   return { stageShard: `${stage}#${shardOf(orderId, STAGE_INDEX_SHARDS)}`, stageEnteredAt: at };
 }
 
+/** The stored item of a new order: its keys and by-stage index attributes (the entry time is `updatedAt`). */
+export function orderItem(record: OrderRecord): Record<string, AttributeValue> {
+  return marshall(
+    {
+      pk: record.orderId,
+      sk: ORDER_SK,
+      ...record,
+      ...stageKeys(record.orderId, record.stage, record.updatedAt),
+    },
+    MARSHALL,
+  );
+}
+
 /**
  * Order state in DynamoDB: one item per order (pk = orderId, sk = ORDER) holding the current stage, its
  * history and a version for optimistic locking. Stage moves are conditional writes, so two writers cannot
@@ -45,15 +58,7 @@ export class DynamoOrderRepository implements OrderRepository {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: marshall(
-            {
-              pk: record.orderId,
-              sk: ORDER_SK,
-              ...record,
-              ...stageKeys(record.orderId, record.stage, record.updatedAt),
-            },
-            MARSHALL,
-          ),
+          Item: orderItem(record),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -57,6 +57,38 @@ export function dueBucketOf(orderId: string, key: string, dueAt: Date, now: Date
   return `${hour}#${shardOf(`${orderId}|${key}`, SLA_DUE_SHARDS)}`;
 }
 
+/**
+ * The stored item of a clock at `version`, written at `now`: keys, the by-due index attributes while an
+ * alarm is still to come (`dueAt`), and the TTL pushed out from `now`.
+ */
+export function clockItem(
+  clock: SlaClock,
+  state: { readonly outbox: readonly SlaAlarmKind[]; readonly dueAt?: Date },
+  version: number,
+  now: Date,
+): Item {
+  const due = state.dueAt
+    ? {
+        dueAt: state.dueAt.toISOString(),
+        dueBucket: dueBucketOf(clock.orderId, clockKey(clock.stage, clock.instance), state.dueAt, now),
+      }
+    : {};
+  return marshall(
+    {
+      pk: orderPk(clock.orderId),
+      sk: clockSk(clock),
+      orderId: clock.orderId,
+      stage: clock.stage,
+      clock,
+      version,
+      outbox: [...state.outbox],
+      ...due,
+      expiresAt: Math.floor(now.getTime() / 1000) + SLA_CLOCK_TTL_DAYS * 86_400,
+    },
+    MARSHALL,
+  );
+}
+
 /** The stored clock of an item: keys, index and TTL attributes are storage, not clock state. */
 function toStored(item: Item): StoredClock {
   const { clock, version, outbox } = unmarshall(item);
@@ -109,31 +141,12 @@ export class DynamoSlaClockStore implements SlaClockStore {
     const key = clockKey(clock.stage, clock.instance);
     const version = expectedVersion + 1;
     const outbox = [...state.outbox];
-    const due = state.dueAt
-      ? {
-          dueAt: state.dueAt.toISOString(),
-          dueBucket: dueBucketOf(clock.orderId, key, state.dueAt, now),
-        }
-      : {};
     try {
       // A put replaces the whole item: without a dueAt, the old dueAt and dueBucket are gone (off the index).
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: marshall(
-            {
-              pk: orderPk(clock.orderId),
-              sk: clockSk(clock),
-              orderId: clock.orderId,
-              stage: clock.stage,
-              clock,
-              version,
-              outbox,
-              ...due,
-              expiresAt: Math.floor(now.getTime() / 1000) + SLA_CLOCK_TTL_DAYS * 86_400,
-            },
-            MARSHALL,
-          ),
+          Item: clockItem(clock, state, version, now),
           ...(expectedVersion === 0
             ? { ConditionExpression: 'attribute_not_exists(pk)' }
             : {
