@@ -33,6 +33,8 @@ const env = {
   PATH_STATE_MACHINES: '{"standard-single-site":"arn:aws:states:us-east-1:1:stateMachine:x"}',
   CARRIER_WEBHOOK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:webhook-AbCdEf',
   SLA_CLOCKS_TABLE_NAME: 'sla-clocks',
+  PROCESS_LOG_TABLE_NAME: 'process-log',
+  DEAD_LETTER_QUEUES: '[]',
   AWS_REGION: 'us-east-1',
 };
 

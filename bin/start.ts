@@ -1,12 +1,14 @@
 /**
  * `npm start`: synthesizes the app, brings the local cloud up from `cdk.out`, sends sample ERP orders
- * through the real ingress queue, prints each order's journey, then serves the AWS-compatible endpoint
- * until Ctrl-C (`--once` stops after the journeys).
+ * through the real ingress queue, prints each order's journey and the run's scorecard (and writes its HTML
+ * report to .handoff/report.html), then serves the AWS-compatible endpoint until Ctrl-C (`--once` stops
+ * after the journeys).
  */
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
+import { run } from '../cli/main.ts';
 import { buildApp, LOCAL_PARTNERS } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { startLocalCloud } from '../local/cloud.ts';
@@ -217,6 +219,25 @@ console.log(
     `${wms.filter((c) => c.path.endsWith('/releases')).length} releases, each with an Idempotency-Key. ` +
     `EDI documents sent: ${edi.join(', ') || 'none'}. Partner feeds delivered: ${feeds.delivered.edi} EDI, ${feeds.delivered.wms} WMS, ${feeds.delivered.vendorAsns} vendor ASN.`,
 );
+
+// The scorecard of what just ran, computed from the process log as `handoff scorecard` does, and the
+// HTML report beside it.
+while (true) {
+  await cloud.events.idle();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  if (cloud.lambda.inFlight === 0) break;
+}
+const cliContext = {
+  out: {
+    write: (text: string) => console.log(text),
+    colour: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+    now: () => new Date(),
+  },
+  err: (text: string) => console.error(text),
+};
+console.log('\nScorecard of this run (`handoff scorecard --from 1h`):\n');
+await run(['scorecard', '--from', '1h'], cliContext);
+await run(['report', '--from', '1h', '--out', join(repoRoot, '.handoff', 'report.html')], cliContext);
 
 if (once) await shutdown(0);
 console.log(

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -9,15 +10,20 @@ import { CliError, type Resources } from './resources.ts';
 
 /** The AWS clients a command uses, from the standard settings (profile, region, AWS_ENDPOINT_URL). */
 export interface Clients {
+  readonly dynamo: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
+  readonly events: EventBridgeClient;
   readonly lambda: LambdaClient;
   readonly sfn: SFNClient;
   readonly sqs: SQSClient;
 }
 
 export function defaultClients(): Clients {
+  const dynamo = new DynamoDBClient({});
   return {
-    documents: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+    dynamo,
+    documents: DynamoDBDocumentClient.from(dynamo),
+    events: new EventBridgeClient({}),
     lambda: new LambdaClient({}),
     sfn: new SFNClient({}),
     sqs: new SQSClient({}),
@@ -38,7 +44,13 @@ interface ExceptionItem {
   readonly reasonCodes?: string[];
   readonly context?: Record<string, unknown>;
   readonly audit?: { at: string; actor: string; action: string; why: string }[];
-  readonly resolution?: { outcome: string; decidedBy: string; decidedAt: string; reason: string };
+  readonly resolution?: {
+    outcome: string;
+    closedAs?: string;
+    decidedBy: string;
+    decidedAt: string;
+    reason: string;
+  };
   readonly awaiting?: { tier: number; role: string };
 }
 
@@ -65,27 +77,32 @@ export async function listExceptions(
   const state = oneOf('--state', options.state ?? 'open', ['open', 'resolved'] as const) ?? 'open';
   const limit = options.limit ?? 50;
   const teams = team ? [team] : [...OWNER_TEAMS];
-  const found: ExceptionItem[] = [];
-  for (const owner of teams) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await clients.documents.send(
-        new QueryCommand({
-          TableName: resources.exceptionsTable,
-          IndexName: 'byOwnerState',
-          KeyConditionExpression: 'ownerState = :owner',
-          ...(type
-            ? { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }
-            : {}),
-          ExpressionAttributeValues: { ':owner': `${owner}#${state}`, ...(type ? { ':type': type } : {}) },
-          ScanIndexForward: false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      found.push(...((page.Items ?? []) as ExceptionItem[]));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && found.length < limit * teams.length);
-  }
+  // Every team's queue at once, each read newest first until it holds `limit` (or ends).
+  const queues = await Promise.all(
+    teams.map(async (owner) => {
+      const items: ExceptionItem[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await clients.documents.send(
+          new QueryCommand({
+            TableName: resources.exceptionsTable,
+            IndexName: 'byOwnerState',
+            KeyConditionExpression: 'ownerState = :owner',
+            ...(type
+              ? { FilterExpression: '#type = :type', ExpressionAttributeNames: { '#type': 'type' } }
+              : {}),
+            ExpressionAttributeValues: { ':owner': `${owner}#${state}`, ...(type ? { ':type': type } : {}) },
+            ScanIndexForward: false,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...((page.Items ?? []) as ExceptionItem[]));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && items.length < limit);
+      return items;
+    }),
+  );
+  const found = queues.flat();
   found.sort((a, b) => b.raisedAt.localeCompare(a.raisedAt));
   const shown = found.slice(0, limit);
   if (options.json) {
@@ -150,7 +167,7 @@ export async function showException(
   if (e.awaiting) lines.push(`awaiting      tier ${e.awaiting.tier} (${e.awaiting.role})`);
   if (e.resolution) {
     lines.push(
-      `resolution    ${e.resolution.outcome} by ${e.resolution.decidedBy} ${ago(out, e.resolution.decidedAt)}: ${e.resolution.reason}`,
+      `resolution    ${e.resolution.closedAs ?? e.resolution.outcome} by ${e.resolution.decidedBy} ${ago(out, e.resolution.decidedAt)}: ${e.resolution.reason}`,
     );
   }
   const context = Object.entries(e.context ?? {}).filter(([key]) => key !== 'payload');
@@ -167,12 +184,33 @@ export async function showException(
   out.write(lines.join('\n'));
 }
 
-/** `exceptions approve|reject`: through the DecideException function, as the console would. */
+/** What DecideException answers (DecisionResult in lambdas/use-cases/human-decision.ts), as the CLI reads it. */
+interface DecisionAnswer {
+  readonly exceptionId: string;
+  readonly orderId: string;
+  readonly closedAs: string;
+  readonly decidedBy: string;
+  readonly decidedAt: string;
+  readonly replayed: boolean;
+  readonly next: { readonly kind: string; readonly message: string };
+}
+
+/** A Lambda function error as Invoke returns it. */
+interface FunctionFailure {
+  readonly errorType?: string;
+  readonly errorMessage?: string;
+}
+
+/**
+ * `exceptions approve|reject|override`: any exception type, through the DecideException function, as the
+ * console would. Says what was decided and what happens next; a decision on a resolved exception is refused
+ * (exit 1) with the decision that stands.
+ */
 export async function decide(
   resources: Resources,
   clients: Clients,
   id: string,
-  outcome: 'release' | 'reject',
+  outcome: 'approve' | 'reject' | 'override',
   options: { reason?: string; by?: string; json?: boolean },
   out: Output,
 ): Promise<void> {
@@ -187,33 +225,30 @@ export async function decide(
       Payload: Buffer.from(JSON.stringify({ exceptionId: id, outcome, decidedBy, reason: options.reason })),
     }),
   );
-  const payload = JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8') || 'null') as {
-    errorType?: string;
-    errorMessage?: string;
-    outcome?: string;
-    resumed?: string;
-  } | null;
+  const payload = JSON.parse(Buffer.from(answer.Payload ?? new Uint8Array()).toString('utf8') || 'null') as
+    | (DecisionAnswer & FunctionFailure)
+    | null;
   if (answer.FunctionError) {
     const hint: Record<string, string> = {
-      DecisionConflict: 'It was decided already; `handoff exceptions show` shows by whom.',
+      ExceptionAlreadyResolved: '`handoff exceptions show` shows its audit trail.',
       DecisionNotApplicable: 'Work the order’s open exception instead (`handoff orders show`).',
       InvalidDecision: 'Fix the option named above and try again.',
     };
+    const errorType = payload?.errorType ?? 'Error';
+    if (options.json) out.write(json({ errorType, errorMessage: payload?.errorMessage }));
     throw new CliError(
-      `${payload?.errorType ?? 'Error'}: ${payload?.errorMessage ?? 'the decision failed'}${hint[payload?.errorType ?? ''] ? `\n${hint[payload?.errorType ?? '']}` : ''}`,
+      `${errorType}: ${payload?.errorMessage ?? 'the decision failed'}${hint[errorType] ? `\n${hint[errorType]}` : ''}`,
     );
   }
-  if (options.json) {
+  if (options.json || !payload) {
     out.write(json(payload));
     return;
   }
-  const resumed =
-    payload?.resumed === 'delivered'
-      ? 'the waiting path resumed'
-      : payload?.resumed === 'expired'
-        ? 'no path was waiting any more (its task had timed out)'
-        : 'no path was waiting';
-  out.write(`${id}: ${outcome === 'release' ? 'approved' : 'rejected'} by ${decidedBy}; ${resumed}.`);
+  out.write(
+    payload.replayed
+      ? `${id}: already ${payload.closedAs} by ${payload.decidedBy} at ${payload.decidedAt} (this repeat changed nothing); ${payload.next.message}.`
+      : `${id}: ${payload.closedAs} by ${payload.decidedBy}; ${payload.next.message}.`,
+  );
 }
 
 interface OrderItem {

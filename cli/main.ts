@@ -9,7 +9,9 @@ import {
 } from './commands.ts';
 import { listDeadLetterQueues, redriveDeadLetters } from './dlq.ts';
 import type { Output } from './format.ts';
+import { replayEvents } from './replay.ts';
 import { CliError, findResources, type Resources } from './resources.ts';
+import { printScorecard, writeScorecardReport } from './scorecard.ts';
 import { stalledOrders } from './stalled.ts';
 
 export interface CliContext {
@@ -67,13 +69,14 @@ export async function run(argv: readonly string[], context: CliContext): Promise
       const { resources, clients: c, json } = await setup();
       await showException(resources, c, id, { json }, context.out);
     });
-  for (const [name, outcome] of [
-    ['approve', 'release'],
-    ['reject', 'reject'],
+  for (const [outcome, description] of [
+    ['approve', "approve the exception's recommended action; resumes a waiting workflow"],
+    ['reject', 'reject it (a credit hold is declined, a waiting workflow fails, anything else is closed)'],
+    ['override', 'resolve it against the recommendation (a credit hold is released), flagged as an override'],
   ] as const) {
     exceptions
-      .command(`${name} <id>`)
-      .description(`${name} the exception's recommended action; resumes the waiting workflow`)
+      .command(`${outcome} <id>`)
+      .description(description)
       .requiredOption('--reason <text>', 'why (recorded on the audit trail)')
       .option('--by <name>', 'who decides (default $HANDOFF_OPERATOR or $USER)')
       .action(async (id: string, options: { reason: string; by?: string }) => {
@@ -110,13 +113,56 @@ export async function run(argv: readonly string[], context: CliContext): Promise
     });
   dlq
     .command('redrive')
-    .description('move DLQ messages back to the queue they failed from, resolving their exceptions')
+    .description('send DLQ messages back to where they failed, resolving their exceptions')
     .option('--queue <name>', 'one DLQ (see dlq list); all by default')
     .option('--max <n>', 'at most this many messages per queue', (v) => Number.parseInt(v, 10), 1000)
     .option('--by <name>', 'who redrives (default $HANDOFF_OPERATOR or $USER)')
     .action(async (options: { queue?: string; max?: number; by?: string }) => {
       const { resources, clients: c, json } = await setup();
       await redriveDeadLetters(resources, c, { ...options, json }, context.out);
+    });
+
+  program
+    .command('replay')
+    .description('replay the bus archive for a window, to every rule or to the consumers of --detail-type')
+    .option('--from <time>', 'start: ISO 8601 time, or a duration back from now (6h, 2d)')
+    .option('--to <time>', 'end (exclusive): ISO 8601 time or a duration back from now', 'now')
+    .option('--detail-type <names...>', 'only to the rules consuming these events (e.g. shipment.confirmed)')
+    .option('--dry-run', 'show what would be replayed, start nothing')
+    .option('--no-wait', 'start the replay and return')
+    .action(
+      async (options: {
+        from?: string;
+        to?: string;
+        detailType?: string[];
+        dryRun?: boolean;
+        wait?: boolean;
+      }) => {
+        const { resources, clients: c, json } = await setup();
+        await replayEvents(resources, c, { ...options, json }, context.out);
+      },
+    );
+
+  const windowOptions = (command: Command) =>
+    command
+      .option('--from <time>', 'start: ISO 8601 time or a duration back from now', '7d')
+      .option('--to <time>', 'end (exclusive): ISO 8601 time or a duration back from now', 'now')
+      .option('--sla-policy <file>', 'the SLA policy JSON the stack was deployed with (defaults otherwise)');
+  windowOptions(
+    program
+      .command('scorecard')
+      .description('the process-intelligence scorecard: cycle times, exceptions, SLA adherence, recovery'),
+  ).action(async (options: { from?: string; to?: string; slaPolicy?: string }) => {
+    const { resources, clients: c, json } = await setup();
+    await printScorecard(resources, c, { ...options, json }, context.out);
+  });
+  windowOptions(
+    program.command('report').description('write the scorecard as a self-contained HTML report with charts'),
+  )
+    .option('--out <path>', 'where to write it (default handoff-report-<stage>-<date>.html)')
+    .action(async (options: { from?: string; to?: string; slaPolicy?: string; out?: string }) => {
+      const { resources, clients: c, json } = await setup();
+      await writeScorecardReport(resources, c, { ...options, json }, context.out);
     });
 
   try {

@@ -7,7 +7,11 @@ export interface Resources {
   readonly ordersTable: string;
   readonly exceptionsTable: string;
   readonly slaClocksTable: string;
+  /** The process log the scorecard reads (one item per canonical event, by day and shard). */
+  readonly processLogTable: string;
   readonly busName: string;
+  /** The bus archive `handoff replay` replays from. */
+  readonly archiveName: string;
   readonly decideExceptionFunction: string;
   /** Fulfilment path (and workflow) → state machine ARN. */
   readonly stateMachines: Readonly<Record<string, string>>;
@@ -97,7 +101,9 @@ export async function findResources(
     ordersTable: required(stateful, 'OrdersTableName', statefulName),
     exceptionsTable: required(stateful, 'ExceptionsTableName', statefulName),
     slaClocksTable: required(stateful, 'SlaClocksTableName', statefulName),
+    processLogTable: required(stateful, 'ProcessLogTableName', statefulName),
     busName: required(stateful, 'EventBusName', statefulName),
+    archiveName: required(stateful, 'EventBusArchiveName', statefulName),
     decideExceptionFunction: required(stateless, 'DecideExceptionFunctionName', statelessName),
     stateMachines,
     deadLetterQueues,

@@ -31,6 +31,8 @@ export class StatefulStack extends Stack {
   public readonly ordersTable: dynamodb.TableV2;
   public readonly exceptionsTable: dynamodb.TableV2;
   public readonly slaClocksTable: dynamodb.TableV2;
+  /** The process log: every canonical event in compact form, by day and shard, for the scorecard. */
+  public readonly processLogTable: dynamodb.TableV2;
   /** Every DLQ of the stack, with what lands in it: the dead-letter intake watches them all. */
   public readonly deadLetterQueues: {
     readonly name: string;
@@ -51,7 +53,7 @@ export class StatefulStack extends Stack {
   /** Drop-ship vendors' advance ship notices. */
   public readonly vendorAsnQueue: sqs.Queue;
   public readonly vendorAsnDlq: sqs.Queue;
-  /** Failed asynchronous Lambda invocations (the functions' on-failure DLQ). */
+  /** Failed asynchronous Lambda invocations: each function's on-failure destination record, naming the function. */
   public readonly functionFailureDlq: sqs.Queue;
   /** Events a rule could not deliver to its target after retries. */
   public readonly ruleTargetDlq: sqs.Queue;
@@ -159,6 +161,13 @@ export class StatefulStack extends Stack {
           sortKey: { name: 'dueAt', type: dynamodb.AttributeType.STRING },
         },
       ],
+    });
+
+    // The process log (pk = `LOG#<day>#<shard>`, sk = `<occurredAt>#<eventId>`): what the scorecard reads, one
+    // Query per day and shard for a window, never a Scan. Items expire after 400 days, like the archive.
+    this.processLogTable = table('ProcessLogTable', {
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: 'expiresAt',
     });
 
     // Backorder lines (pk = backorderId, sk = 'BACKORDER') and receipt plans (pk = 'RECEIPT#<id>', sk = 'PLAN',
@@ -291,6 +300,7 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'OrdersTableName', { value: this.ordersTable.tableName });
     new CfnOutput(this, 'ExceptionsTableName', { value: this.exceptionsTable.tableName });
     new CfnOutput(this, 'SlaClocksTableName', { value: this.slaClocksTable.tableName });
+    new CfnOutput(this, 'ProcessLogTableName', { value: this.processLogTable.tableName });
     new CfnOutput(this, 'ErpIngressQueueUrl', { value: this.erpIngressQueue.queueUrl });
     new CfnOutput(this, 'CarrierWebhookSecretArn', { value: this.carrierWebhookSecret.secretArn });
     new CfnOutput(this, 'EdiInboundQueueUrl', { value: this.ediInboundQueue.queueUrl });

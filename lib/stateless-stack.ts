@@ -15,6 +15,7 @@ import { METRICS_NAMESPACE, SLA_METRICS_SERVICE } from '../lambdas/adapters/aws/
 import { DEFAULT_SLA_POLICY, type SlaPolicy } from '../lambdas/core/sla.ts';
 import { FulfilmentPath } from './constructs/fulfilment-path.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
+import { Observability } from './constructs/observability.ts';
 import { bindTable, type TableAction } from './constructs/table-access.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -83,7 +84,7 @@ export class StatelessStack extends Stack {
       const created = new HandoffFunction(this, fnId, {
         handler,
         description,
-        deadLetterQueue: stateful.functionFailureDlq,
+        onFailureQueue: stateful.functionFailureDlq,
         environment: options.partnerOnly
           ? environment
           : { EVENT_BUS_NAME: bus.eventBusName, ORDERS_TABLE_NAME: ordersTable.tableName, ...environment },
@@ -494,6 +495,14 @@ export class StatelessStack extends Stack {
       slaEnvironment,
     );
     slaAccess(slaDetector, ['Query', 'PutItem', 'GetItem'], ['byDueBucket']);
+    // Each run reads every team's oldest open exception from the team-queue index (Limit 1, no scan): the
+    // index only, never the table (the data key's Decrypt comes with the PutItem binding above).
+    slaDetector.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${exceptionsTable.tableArn}/index/byOwnerState`],
+      }),
+    );
     // One run at a time: runs never need to overlap (each reads from the last one's checkpoint), and a
     // backlog of schedule ticks (after an outage) is worked through in turn, not all at once.
     (slaDetector.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
@@ -583,6 +592,31 @@ export class StatelessStack extends Stack {
         ),
         retryAttempts: 1,
         maxEventAge: Duration.minutes(2),
+      }),
+    );
+    // The process log: every canonical event, compact, by day and shard; the scorecard reads it by key.
+    // It neither publishes nor reads orders: no bus or order-table access (the `partnerOnly` shape).
+    const processRecorder = fn(
+      'ProcessRecorder',
+      'process-recorder',
+      'Every canonical event on the fulfilment bus → one compact record in the process log (the scorecard)',
+      { PROCESS_LOG_TABLE_NAME: stateful.processLogTable.tableName },
+      { partnerOnly: true },
+    );
+    bindTable(processRecorder.role, { table: stateful.processLogTable, key, actions: ['BatchWriteItem'] });
+    new events.Rule(this, 'CanonicalEventsToProcessLog', {
+      eventBus: bus,
+      description: 'Every canonical event, into the process log the scorecard reads',
+      eventPattern: { source: [...new Set(Object.values(EVENT_CATALOGUE).map((d) => d.source))] },
+    }).addTarget(
+      new targets.LambdaFunction(processRecorder.function, {
+        deadLetterQueue: sqsLib.Queue.fromQueueArn(
+          this,
+          'RuleTargetDlqForProcessLog',
+          stateful.ruleTargetDlq.queueArn,
+        ),
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
       }),
     );
 
@@ -675,6 +709,7 @@ export class StatelessStack extends Stack {
       slaTracker,
       slaDetector,
       deadLetterIntake,
+      processRecorder,
     };
 
     const dlqAlarm = (alarmId: string, queue: sqsLib.IQueue, what: string) =>
@@ -706,6 +741,21 @@ export class StatelessStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // Adapter error rates, oldest open exceptions, and the scorecard dashboard.
+    new Observability(this, 'Observability', {
+      adapters: Object.keys(partners).map((endpoint) => endpoint.replace(/BaseUrl$/, '')),
+      workflows: [...Object.values(this.paths), this.backorderReevaluation, this.postShipment],
+      deadLetterQueues: stateful.deadLetterQueues.map(({ name, queue }) => ({ name, queue })),
+      workQueues: [
+        { name: 'ErpIngressQueue', queue: stateful.erpIngressQueue },
+        { name: 'EdiInboundQueue', queue: stateful.ediInboundQueue },
+        { name: 'WmsEventsQueue', queue: stateful.wmsEventsQueue },
+        { name: 'VendorAsnQueue', queue: stateful.vendorAsnQueue },
+      ],
+      slaPolicy: props.slaPolicy ?? DEFAULT_SLA_POLICY,
+      slaDetectorMinutes: props.slaDetectorMinutes ?? 1,
     });
 
     // Every alarm of this stack, including each path's, notifies operations through the alerts topic.

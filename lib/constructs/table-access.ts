@@ -7,6 +7,7 @@ export type TableAction =
   | 'GetItem'
   | 'BatchGetItem'
   | 'PutItem'
+  | 'BatchWriteItem'
   | 'UpdateItem'
   | 'Query'
   | 'ConditionCheckItem';

@@ -15,13 +15,24 @@ import {
   type QueryReply,
   serveCloudFormation,
 } from '../cloudformation/cloudformation-api.ts';
-import type { CloudWatchService, Dimension, Statistic } from '../cloudwatch/cloudwatch-service.ts';
+import {
+  type CloudWatchService,
+  type Dimension,
+  isExpression,
+  type LocalAlarm,
+  metricQuery,
+} from '../cloudwatch/cloudwatch-service.ts';
 import type { EventBridgeService } from '../eventbridge/bus-service.ts';
 import type { FunctionError, LambdaRuntime } from '../lambda/runtime.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import { secretsManagerApi } from '../secrets/secrets-manager-api.ts';
 import type { SfnService } from '../stepfunctions/sfn-service.ts';
-import { type CloudModel, LOCAL_ACCOUNT, LOCAL_REGION } from '../template/model.ts';
+import {
+  type CloudModel,
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  UnsupportedTemplateFeature,
+} from '../template/model.ts';
 import {
   corsPreflight,
   type FunctionUrlResponse,
@@ -79,6 +90,35 @@ class ApiError extends Error {
 }
 
 const epochSeconds = (date: Date | undefined) => (date ? date.getTime() / 1000 : undefined);
+
+/** DescribeAlarms' metric fields: the metric of a threshold alarm, or the queries of a metric-math one. */
+function alarmMetric(alarm: LocalAlarm): Record<string, unknown> {
+  if (!alarm.math) {
+    return {
+      Namespace: alarm.namespace,
+      MetricName: alarm.metricName,
+      Dimensions: alarm.dimensions,
+      Statistic: alarm.statistic,
+      Period: alarm.periodSeconds,
+    };
+  }
+  return {
+    Metrics: alarm.queries.map((q) => ({
+      Id: q.id,
+      ...(q.label !== undefined ? { Label: q.label } : {}),
+      ReturnData: q.returnData,
+      ...(isExpression(q)
+        ? { Expression: q.expression }
+        : {
+            MetricStat: {
+              Metric: { Namespace: q.namespace, MetricName: q.metricName, Dimensions: q.dimensions },
+              Period: q.periodSeconds,
+              Stat: q.statistic,
+            },
+          }),
+    })),
+  };
+}
 
 /** The AWS service a request is for: from X-Amz-Target, else the SigV4 credential scope. */
 function serviceOf(req: IncomingMessage): string {
@@ -437,6 +477,41 @@ export class LocalEndpoint {
             EventCount: a.events.length,
           })),
         };
+      case 'DescribeArchive': {
+        const name = String(input.ArchiveName ?? '');
+        const archive = events.archives.find((a) => a.name === name);
+        if (!archive) throw new ApiError('ResourceNotFoundException', `Archive ${name} does not exist.`);
+        return {
+          ArchiveArn: archive.arn,
+          ArchiveName: archive.name,
+          EventSourceArn: `arn:aws:events:us-east-1:000000000000:event-bus/${archive.busName}`,
+          State: 'ENABLED',
+          RetentionDays: archive.retentionDays,
+          EventCount: archive.events.length,
+          SizeBytes: archive.events.reduce((sum, { event }) => sum + JSON.stringify(event).length, 0),
+        };
+      }
+      case 'DescribeReplay': {
+        const name = String(input.ReplayName ?? '');
+        const replay = events.replays.get(name);
+        if (!replay) throw new ApiError('ResourceNotFoundException', `Replay ${name} does not exist.`);
+        return {
+          ReplayName: replay.name,
+          ReplayArn: `arn:aws:events:us-east-1:000000000000:replay/${replay.name}`,
+          EventSourceArn: replay.archiveArn,
+          Destination: {
+            Arn: `arn:aws:events:us-east-1:000000000000:event-bus/${replay.busName}`,
+            ...(replay.ruleArns ? { FilterArns: [...replay.ruleArns] } : {}),
+          },
+          State: 'COMPLETED',
+          StateReason: `${replay.events} events replayed`,
+          EventStartTime: replay.from.getTime() / 1000,
+          EventEndTime: replay.to.getTime() / 1000,
+          EventLastReplayedTime: replay.endedAt.getTime() / 1000,
+          ReplayStartTime: replay.startedAt.getTime() / 1000,
+          ReplayEndTime: replay.endedAt.getTime() / 1000,
+        };
+      }
       case 'StartReplay': {
         const archiveArn = String(input.EventSourceArn ?? '');
         const count = events.replay(
@@ -462,7 +537,9 @@ export class LocalEndpoint {
   }
 
   /**
-   * CloudWatch in both protocols current clients use: Smithy RPC v2 CBOR (SDK v3, AWS CLI) and JSON 1.0.
+   * CloudWatch in both protocols current clients use: Smithy RPC v2 CBOR (SDK v3, AWS CLI) and JSON 1.0:
+   * alarms (DescribeAlarms), metrics (ListMetrics, GetMetricData with metric math, PutMetricData) and the
+   * templates' dashboards (GetDashboard, ListDashboards; read-only, as deployed).
    */
   private async monitoring(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     const rpc = (req.url ?? '').match(/\/operation\/(\w+)$/);
@@ -524,11 +601,7 @@ export class LocalEndpoint {
               StateValue: a.state,
               StateReason: a.stateReason,
               StateUpdatedTimestamp: time(a.stateUpdatedAt),
-              Namespace: a.namespace,
-              MetricName: a.metricName,
-              Dimensions: a.dimensions,
-              Statistic: a.statistic,
-              Period: a.periodSeconds,
+              ...alarmMetric(a),
               EvaluationPeriods: a.evaluationPeriods,
               DatapointsToAlarm: a.datapointsToAlarm,
               Threshold: a.threshold,
@@ -550,41 +623,44 @@ export class LocalEndpoint {
       case 'GetMetricData': {
         const start = toMs(input.StartTime);
         const end = toMs(input.EndTime);
-        const queries =
-          (input.MetricDataQueries as {
-            Id: string;
-            Label?: string;
-            MetricStat?: {
-              Metric: { Namespace: string; MetricName: string; Dimensions?: Dimension[] };
-              Period: number;
-              Stat: string;
-            };
-          }[]) ?? [];
+        let queries: ReturnType<typeof metricQuery>[];
+        try {
+          queries = ((input.MetricDataQueries as Record<string, unknown>[] | undefined) ?? []).map((q) =>
+            metricQuery(String(q.Id), q),
+          );
+        } catch (error) {
+          if (error instanceof UnsupportedTemplateFeature) {
+            throw new ApiError('InvalidParameterValue', error.message);
+          }
+          throw error;
+        }
         return {
-          MetricDataResults: queries.map((q) => {
-            if (!q.MetricStat)
-              throw new ApiError(
-                'InvalidParameterValue',
-                `${q.Id}: only MetricStat queries are served locally`,
-              );
-            const { Metric, Period, Stat } = q.MetricStat;
-            const { timestamps, values } = cloudwatch.statistics(
-              Metric.Namespace,
-              Metric.MetricName,
-              Metric.Dimensions ?? [],
-              Stat as Statistic,
-              Period,
-              start,
-              end,
-            );
-            return {
-              Id: q.Id,
-              Label: q.Label ?? Metric.MetricName,
-              Timestamps: timestamps.map((t) => time(new Date(t))).reverse(),
-              Values: [...values].reverse(),
-              StatusCode: 'Complete',
-            };
-          }),
+          MetricDataResults: cloudwatch.metricData(queries, start, end).map((result) => ({
+            Id: result.id,
+            Label: result.label,
+            Timestamps: result.timestamps.map((t) => time(new Date(t))).reverse(),
+            Values: [...result.values].reverse(),
+            StatusCode: 'Complete',
+          })),
+        };
+      }
+      case 'GetDashboard': {
+        const name = String(input.DashboardName ?? '');
+        const dashboard = cloudwatch.dashboards.find((d) => d.name === name);
+        if (!dashboard) throw new ApiError('ResourceNotFound', `Dashboard ${name} does not exist`, 404);
+        return { DashboardArn: dashboard.arn, DashboardBody: dashboard.body, DashboardName: dashboard.name };
+      }
+      case 'ListDashboards': {
+        const prefix = String(input.DashboardNamePrefix ?? '');
+        return {
+          DashboardEntries: cloudwatch.dashboards
+            .filter((d) => d.name.startsWith(prefix))
+            .map((d) => ({
+              DashboardName: d.name,
+              DashboardArn: d.arn,
+              LastModified: time(d.lastModified),
+              Size: Buffer.byteLength(d.body),
+            })),
         };
       }
       case 'PutMetricData': {

@@ -404,6 +404,22 @@ export class EventBridgeService {
     await this.targets.sqs.send(arn, typeof input === 'string' ? input : JSON.stringify(input));
   }
 
+  /** Replays started so far (DescribeReplay/ListReplays); a local replay completes before StartReplay returns. */
+  readonly replays = new Map<
+    string,
+    {
+      readonly name: string;
+      readonly archiveArn: string;
+      readonly busName: string;
+      readonly from: Date;
+      readonly to: Date;
+      readonly ruleArns?: readonly string[];
+      readonly startedAt: Date;
+      readonly endedAt: Date;
+      readonly events: number;
+    }
+  >();
+
   /** StartReplay: re-sends archived events in [from, to) to the bus, marked with `replay-name`. */
   replay(
     archiveName: string,
@@ -416,8 +432,13 @@ export class EventBridgeService {
       throw Object.assign(new Error(`Archive ${archiveName} does not exist.`), {
         name: 'ResourceNotFoundException',
       });
-    const replayName = options.replayName ?? `replay-${randomUUID()}`;
+    const replayName = options.replayName || `replay-${randomUUID()}`;
+    if (this.replays.has(replayName))
+      throw Object.assign(new Error(`Replay ${replayName} already exists.`), {
+        name: 'ResourceAlreadyExistsException',
+      });
     const only = options.ruleArns ? new Set(options.ruleArns) : undefined;
+    const startedAt = this.clock.now();
     let count = 0;
     for (const { event } of archive.events) {
       const at = new Date(event.time).getTime();
@@ -425,6 +446,17 @@ export class EventBridgeService {
       this.route(archive.busName, { ...event, 'replay-name': replayName }, only);
       count += 1;
     }
+    this.replays.set(replayName, {
+      name: replayName,
+      archiveArn: archive.arn,
+      busName: archive.busName,
+      from,
+      to,
+      ...(options.ruleArns ? { ruleArns: options.ruleArns } : {}),
+      startedAt,
+      endedAt: this.clock.now(),
+      events: count,
+    });
     return count;
   }
 

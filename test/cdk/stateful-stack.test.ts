@@ -18,7 +18,13 @@ let template: Template;
 let prodTemplate: Template;
 let render: (value: unknown) => string;
 
-const TABLES = ['OrdersTable', 'ExceptionsTable', 'SlaClocksTable', 'BackordersTable'] as const;
+const TABLES = [
+  'OrdersTable',
+  'ExceptionsTable',
+  'SlaClocksTable',
+  'BackordersTable',
+  'ProcessLogTable',
+] as const;
 const DLQS = [
   'ErpIngressDlq',
   'EdiInboundDlq',
@@ -191,6 +197,17 @@ describe('tables', () => {
     ]);
   });
 
+  it('ProcessLog: keyed by day-shard partition and time-ordered sort key, expiring by TTL, no index to keep', () => {
+    const log = props(template, tableId('ProcessLogTable'));
+    expect(log.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(log.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(log.GlobalSecondaryIndexes).toBeUndefined();
+    template.hasOutput('ProcessLogTableName', { Value: { Ref: tableId('ProcessLogTable') } });
+  });
+
   it('Backorders: TTL on expiresAt (receipt plans) and sparse indexes for open backorders by SKU and by age', () => {
     const table = props(template, tableId('BackordersTable'));
     expect(table.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
@@ -237,7 +254,7 @@ describe('tables', () => {
     }
   });
 
-  it('has no table outside the four it declares', () => {
+  it('has no table outside the five it declares', () => {
     expect(Object.keys(template.findResources('AWS::DynamoDB::GlobalTable')).sort()).toEqual(
       TABLES.map(tableId).sort(),
     );

@@ -103,7 +103,9 @@ describe('handoff CLI on the local cloud', () => {
       'jo.finance',
     );
     expect(approved).toMatchObject({ code: 0, err: '' });
-    expect(approved.out).toBe(`${exceptionId}: approved by jo.finance; the waiting path resumed.`);
+    expect(approved.out).toBe(
+      `${exceptionId}: approved by jo.finance; order ${orderId} resumed: credit released, its path goes on to allocation.`,
+    );
     await until('the order is released', () =>
       [...cloud.sfn.executions.values()].find((e) => e.name === orderId && e.status === 'SUCCEEDED'),
     );
@@ -118,8 +120,8 @@ describe('handoff CLI on the local cloud', () => {
       'sam.credit',
     );
     expect(contrary.code).toBe(1);
-    expect(contrary.err).toContain('DecisionConflict');
-    expect(contrary.err).toContain('release by jo.finance');
+    expect(contrary.err).toContain('ExceptionAlreadyResolved');
+    expect(contrary.err).toContain('approved by jo.finance');
     expect(contrary.err).toContain('handoff exceptions show');
   }, 120_000);
 
@@ -229,7 +231,7 @@ describe('handoff CLI on the local cloud', () => {
     const listed = await handoff('dlq', 'list');
     expect(listed.out).toMatch(/^DLQ\s+MESSAGES\s+REDRIVES TO\s+WHAT LANDS HERE/);
     expect(listed.out).toMatch(/ErpIngressDlq\s+2\s+\S*ErpIngressQueue\S*\s+ERP sales orders/);
-    expect(listed.out).toMatch(/FunctionFailureDlq\s+0\s+— \(per target\)/);
+    expect(listed.out).toMatch(/FunctionFailureDlq\s+0\s+— \(the function that failed\)/);
 
     const redriven = await handoff('dlq', 'redrive', '--queue', 'ErpIngressDlq', '--by', 'ops.oncall');
     expect(redriven).toMatchObject({ code: 0, err: '' });

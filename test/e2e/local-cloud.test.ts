@@ -238,16 +238,19 @@ describe('the local cloud runs the synthesized stack', () => {
       'ExceptionsTable',
       'OrdersTable',
       'ProbeTable',
+      'ProcessLogTable',
       'SlaClocksTable',
     ]);
-    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 20 functions (17 for the paths
-    // and partners, the SLA tracker and detector, the dead-letter intake), 5 routed paths, backorder re-evaluation and post-shipment,
+    // The product's 10 queues (4 partner feeds, their 4 DLQs, 2 more DLQs), 21 functions (17 for the paths
+    // and partners, the SLA tracker and detector, the dead-letter intake, the process recorder), 5 routed paths,
+    // backorder re-evaluation and post-shipment,
     // plus the probe stack's.
     expect(cloud.sqs.queues.size).toBe(10 + 4);
-    expect(cloud.lambda.functions.size).toBe(20 + 2);
+    expect(cloud.lambda.functions.size).toBe(21 + 2);
     expect(cloud.sfn.machines.size).toBe(7 + 2);
     expect(cloud.events.rules.map((r) => r.resource.logicalId).sort()).toEqual([
       expect.stringMatching(/^BackorderCreatedToBackorders/),
+      expect.stringMatching(/^CanonicalEventsToProcessLog/),
       expect.stringMatching(/^CanonicalEventsToSlaTracker/),
       expect.stringMatching(/^DeadLetterIntakeSchedule/),
       expect.stringMatching(/^EdiInvoiceTo810/),
