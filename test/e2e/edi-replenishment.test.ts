@@ -643,7 +643,13 @@ describe('EDI retail replenishment: credit hold, decided by people', () => {
         decidedBy: 'sam.creditcontroller',
         reason: 'Block lifted: the remittance cleared this morning.',
       }),
-    ).toEqual({ outcome: 'release', decidedBy: 'sam.creditcontroller', tier: 1, resumed: 'delivered' });
+    ).toMatchObject({
+      outcome: 'release',
+      decidedBy: 'sam.creditcontroller',
+      tier: 1,
+      resumed: 'delivered',
+      next: { kind: 'workflow-resumed' },
+    });
     expect(await ended(execution)).toBe('SUCCEEDED');
     expect(execution.statesEntered).toEqual([
       'CheckCreditAgainstLimitAndExposure',
@@ -702,7 +708,13 @@ describe('EDI retail replenishment: credit hold, decided by people', () => {
         decidedBy: 'pat.creditmanager',
         reason: 'The account stays blocked until the disputed invoices are settled.',
       }),
-    ).toEqual({ outcome: 'reject', decidedBy: 'pat.creditmanager', tier: 2, resumed: 'delivered' });
+    ).toMatchObject({
+      outcome: 'reject',
+      decidedBy: 'pat.creditmanager',
+      tier: 2,
+      resumed: 'delivered',
+      next: { kind: 'workflow-resumed' },
+    });
     expect(await ended(execution)).toBe('SUCCEEDED');
     expect(execution.statesEntered).toEqual([
       'CheckCreditAgainstLimitAndExposure',
