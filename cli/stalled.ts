@@ -74,19 +74,28 @@ export async function stalledOrders(
   const orders: Stalled[] = [];
   for (let i = 0; i < oldest.length; i += 100) {
     const batch = oldest.slice(i, i + 100);
-    const got = await clients.documents.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [resources.ordersTable]: {
-            Keys: batch.map(({ pk, sk }) => ({ pk, sk })),
-            // What the listing shows, not the whole order (its lines, addresses and partner references).
-            ProjectionExpression: 'orderId, #stage, stageHistory, updatedAt, exceptionIds, #path',
-            ExpressionAttributeNames: { '#stage': 'stage', '#path': 'path' },
+    const items: Record<string, unknown>[] = [];
+    let keys: Record<string, unknown>[] = batch.map(({ pk, sk }) => ({ pk, sk }));
+    // DynamoDB may leave keys unprocessed (throttling, 16 MB): ask again for those, with a short backoff.
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 6) throw new CliError(`DynamoDB kept ${keys.length} orders unread: retry the command`);
+      const got = await clients.documents.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [resources.ordersTable]: {
+              Keys: keys,
+              // What the listing shows, not the whole order (its lines, addresses and partner references).
+              ProjectionExpression: 'orderId, #stage, stageHistory, updatedAt, exceptionIds, #path',
+              ExpressionAttributeNames: { '#stage': 'stage', '#path': 'path' },
+            },
           },
-        },
-      }),
-    );
-    for (const item of got.Responses?.[resources.ordersTable] ?? []) {
+        }),
+      );
+      items.push(...(got.Responses?.[resources.ordersTable] ?? []));
+      keys = (got.UnprocessedKeys?.[resources.ordersTable]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    for (const item of items) {
       const history = (item.stageHistory ?? []) as { stage: string; at: string; reasonCodes: string[] }[];
       const last = history.at(-1);
       orders.push({
