@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { CanonicalOrder, CurrencyCode, IsoDate, IsoDateTime, Money, OrderId, SiteId, Sku } from './order.ts';
-import { type ParseResult, parseWith } from './validation.ts';
+import { type FieldViolation, type ParseResult, parseWith } from './validation.ts';
 import {
   EXCEPTION_PRIORITIES,
   EXCEPTION_TYPES,
@@ -431,6 +431,43 @@ export function toPutEventsEntry<N extends EventName>(
     DetailType: definition.detailType,
     Detail: JSON.stringify(parsed.value),
     EventBusName: eventBusName,
+  };
+}
+
+/**
+ * 256 KB: the PutEvents entry limit, and a Step Functions payload's too. A canonical event that would be larger
+ * can never be published, so what would produce one is refused at the ingress, naming this limit.
+ */
+export const MAX_EVENT_ENTRY_BYTES = 256 * 1024;
+
+/** The size EventBridge counts for a PutEvents entry of this event: source, detail-type and detail, in UTF-8 bytes. */
+export function eventEntryBytes(name: EventName, detail: unknown): number {
+  const definition = EVENT_CATALOGUE[name];
+  return (
+    Buffer.byteLength(definition.source) +
+    Buffer.byteLength(definition.detailType) +
+    Buffer.byteLength(JSON.stringify(detail))
+  );
+}
+
+/**
+ * The violation of an order too large for its `order.received` (which carries the whole order), reported on the
+ * document (path ''); undefined when it fits. The envelope is counted as the ingresses write it.
+ */
+export function oversizeOrderViolation(order: CanonicalOrder): FieldViolation | undefined {
+  const bytes = eventEntryBytes('order.received', {
+    schemaVersion: SCHEMA_VERSION,
+    orderId: order.orderId,
+    correlationId: order.orderId,
+    idempotencyKey: `${order.orderId}:received`,
+    occurredAt: '2000-01-01T00:00:00.000Z',
+    order,
+  });
+  if (bytes <= MAX_EVENT_ENTRY_BYTES) return undefined;
+  return {
+    path: '',
+    rule: `maxBytes:${MAX_EVENT_ENTRY_BYTES}`,
+    message: `makes an order.received of ${bytes} bytes, over the 256 KB EventBridge entry limit (the event carries the whole order): split the order or shorten its texts`,
   };
 }
 

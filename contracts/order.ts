@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { safeText } from './text.ts';
 import {
   ContractViolation,
   type FieldViolation,
@@ -36,7 +37,8 @@ export const CurrencyCode = z.string().check(z.regex(/^[A-Z]{3}$/));
 export const IsoDateTime = z.iso.datetime({ offset: true });
 export const IsoDate = z.iso.date();
 
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+/** Free text (names, addresses, descriptions): NFC, well-formed, single line; see contracts/text.ts. */
+const text = (max: number) => safeText(max);
 
 export const OrderLine = z.strictObject({
   lineNo: z.int().check(z.gte(1), z.lte(9999)),

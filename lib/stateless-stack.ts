@@ -101,6 +101,8 @@ export class StatelessStack extends Stack {
       'ERP sales order → order.received, or quarantine',
       {
         EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+        // The item master: an order naming an unknown item is quarantined before it exists.
+        ERP_BASE_URL: partners.erpBaseUrl,
       },
     );
     bindTable(erpIngress.role, { table: ordersTable, key, actions: ['GetItem', 'PutItem'] });
@@ -325,9 +327,14 @@ export class StatelessStack extends Stack {
       'CarrierWebhook',
       'carrier-webhook',
       'TMS tracking webhooks (HMAC-signed) → shipment.in-transit / delivered / exception events',
-      { CARRIER_WEBHOOK_SECRET_ARN: stateful.carrierWebhookSecret.secretArn },
+      {
+        CARRIER_WEBHOOK_SECRET_ARN: stateful.carrierWebhookSecret.secretArn,
+        // An authentic webhook answered 4xx is not resent by the TMS: it is kept as an owned exception.
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      },
     );
     bindTable(carrierWebhook.role, { table: ordersTable, key, actions: ['GetItem'] });
+    bindTable(carrierWebhook.role, { table: exceptionsTable, key, actions: ['PutItem'] });
     // Granted on the role, not through secret.grantRead (which edits the stateful key's policy: a cycle).
     carrierWebhook.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -350,7 +357,8 @@ export class StatelessStack extends Stack {
       'WmsInventoryFeed',
       'wms-inventory-feed',
       'WMS outbound messages → inventory.received, or an integration exception',
-      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName },
+      // The item master: a receipt of an item the ERP does not know is quarantined.
+      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName, ERP_BASE_URL: partners.erpBaseUrl },
     );
     bindTable(wmsInventoryFeed.role, { table: exceptionsTable, key, actions: ['PutItem'] });
     wmsInventoryFeed.function.addEventSource(

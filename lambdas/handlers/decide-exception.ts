@@ -21,12 +21,15 @@ const deps: DecisionDeps = {
  * The people side of the human-decision pattern: an operator (console, CLI) decides an open exception of any
  * type, `{ exceptionId, outcome: 'approve' | 'reject' | 'override' (or a credit hold's 'release'), decidedBy,
  * reason }`. The decision is recorded with who, when and why, applied, announced, and a waiting workflow
- * answered; the result says what happens next. Bad input fails with InvalidDecision naming the field; a
+ * answered; the result says what happens next. Bad input fails with InvalidDecision naming the field and,
+ * in brackets at the end of its message, the rule (the operator's synchronous answer: nothing changes); a
  * decision on a resolved exception fails with ExceptionAlreadyResolved (an exact repeat returns the result).
  */
 export const lambdaHandler = async (input: unknown) => {
   const decision = (input ?? {}) as DecisionInput;
-  logger.appendKeys({ exceptionId: decision.exceptionId });
+  // Logged before it is checked: only as much as an exception id can be.
+  const claimed = (decision as { exceptionId?: unknown }).exceptionId;
+  logger.appendKeys({ exceptionId: typeof claimed === 'string' ? claimed.slice(0, 80) : undefined });
   const result = await decideException(decision, deps);
   logger.info('exception decided', {
     type: result.type,

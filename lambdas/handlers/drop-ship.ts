@@ -4,7 +4,12 @@ import type { SQSEvent } from 'aws-lambda';
 import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
 import { ContractViolation, type FieldViolation } from '../../contracts/validation.ts';
 import { ErpItemClient } from '../adapters/erp/item-client.ts';
-import { parseShipNotice, tryParseShipNotice, VendorClient } from '../adapters/vendor/vendor-client.ts';
+import {
+  MAX_SHIP_NOTICE_BYTES,
+  parseShipNotice,
+  tryParseShipNotice,
+  VendorClient,
+} from '../adapters/vendor/vendor-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { HandoffError } from '../shared/errors.ts';
@@ -12,7 +17,7 @@ import { createLogger } from '../shared/logger.ts';
 import { eachMessage } from '../shared/sqs-batch.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { confirmVendorShipment, type DropShipDeps, placeVendorOrders } from '../use-cases/drop-ship.ts';
-import { jsonOf, notJson, quarantineFeedMessage } from '../use-cases/partner-feeds.ts';
+import { jsonOf, notJson, oversize, quarantineFeedMessage } from '../use-cases/partner-feeds.ts';
 import { orderIdOf } from './step-input.ts';
 
 /**
@@ -70,6 +75,12 @@ export function dropShipStep(stepDeps: DropShipDeps) {
         },
         stepDeps,
       ).then((kept) => ({ outcome: 'quarantined' as const, reasonCode, ...kept }));
+    const tooLarge = oversize(
+      rawBody,
+      MAX_SHIP_NOTICE_BYTES,
+      'its shipment.confirmed carries the lines and must fit one 256 KB EventBridge event',
+    );
+    if (tooLarge) return quarantine('VENDOR_ASN_TOO_LARGE', [tooLarge]);
     const json = jsonOf(rawBody);
     if (!json) return quarantine('VENDOR_ASN_NOT_JSON', notJson(rawBody));
     const parsed = tryParseShipNotice(json.value);

@@ -75,14 +75,14 @@ export function createLambdaHandler(deps: EdiDeps) {
     const failures = await Promise.all(
       event.Records.map(async (record): Promise<SQSBatchItemFailure | undefined> => {
         try {
-          const outcome = await ingest850(interchangeOf(record.body), deps);
+          const outcome = await ingest850(interchangeOf(record.body), deps, record.body);
           if (outcome.kind === 'rejected') {
             logger.warn('edi interchange rejected', {
               messageId: record.messageId,
               orderId: outcome.orderId,
               exceptionId: outcome.exceptionId,
               code: outcome.code,
-              errors: outcome.errors,
+              errors: outcome.errors.slice(0, 10),
               acknowledgment: outcome.acknowledgment,
             });
           } else if (outcome.acknowledgment.sent) {

@@ -1,24 +1,28 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ErpItemClient } from '../adapters/erp/item-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
+import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type IngestDeps, ingestErpOrder } from '../use-cases/ingest-erp-order.ts';
 
 const logger = createLogger();
 
-const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
+const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME', 'ERP_BASE_URL']);
 const deps: IngestDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
   exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
   events: eventPublisher(config.EVENT_BUS_NAME),
   clock: systemClock,
+  // The item master, cached per container: items an order names are checked before the order exists.
+  items: new ErpItemClient(partnerClient('erp', 'ERP_BASE_URL', config.ERP_BASE_URL)),
 };
 
 /**
- * ERP sales orders from the ingress queue. Invalid orders are quarantined (the message succeeds: it is
+ * ERP sales orders from the ingress queue. Invalid orders (and orders naming items the ERP item master does
+ * not know) are quarantined (the message succeeds: it is
  * kept as an exception, not retried); transient failures fail only their own message, which SQS retries
  * and finally moves to the DLQ.
  */

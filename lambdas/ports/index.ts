@@ -290,6 +290,12 @@ export interface ItemMasterPort {
   getPhysicals(skus: readonly string[]): Promise<ReadonlyMap<string, ItemPhysicals>>;
 }
 
+/** The item master as an ingress checks an order or a receipt against it (the ERP adapter). */
+export interface ItemReferencePort {
+  /** The SKUs of `skus` the item master does not know (none when it knows them all). */
+  unknownSkus(skus: readonly string[]): Promise<readonly string[]>;
+}
+
 /** Rates and books freight (the TMS adapter). */
 export interface CarrierPort {
   rate(query: ShipmentSpec & { readonly serviceLevel?: ServiceLevel }): Promise<RateShopResult>;

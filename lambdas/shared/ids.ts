@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-export function sha256(text: string): string {
+export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

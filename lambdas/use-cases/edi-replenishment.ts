@@ -1,11 +1,11 @@
 import type { EventDetail } from '../../contracts/events.ts';
 import type { CanonicalOrder } from '../../contracts/order.ts';
 import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
+import { textFindings } from '../../contracts/text.ts';
 import type { FieldViolation } from '../../contracts/validation.ts';
 import type { OwnerTeam } from '../../contracts/vocabulary.ts';
 import {
   type EdiError,
-  type EdiRejection,
   type EdiRejectionCode,
   type Parse850Result,
   type PurchaseOrderReference,
@@ -49,7 +49,14 @@ import {
   TradingPartnerNotConfigured,
 } from '../shared/errors.ts';
 import { sha256 } from '../shared/ids.ts';
-import { addHours, exceptionRaisedEvent, violationsForEvent } from './exceptions.ts';
+import {
+  addHours,
+  exceptionRaisedEvent,
+  keptPayload,
+  keptViolations,
+  MAX_VIOLATIONS_KEPT,
+  violationsForEvent,
+} from './exceptions.ts';
 
 /**
  * EDI retail replenishment: X12 850 purchase orders in (canonical orders, or a rejected interchange answered
@@ -157,7 +164,6 @@ export type InvoiceIssuedDetail = EventDetail<'invoice.issued'>;
 
 /** A person corrects (or has the partner correct) a rejected purchase order within this many hours. */
 export const EDI_QUARANTINE_SLA_HOURS = 4;
-const MAX_KEPT_PAYLOAD_CHARS = 256 * 1024;
 /** X12 4010 BIG02 and BSN02 lengths: longer Handoff ids are replaced by a number derived from the control number. */
 const MAX_INVOICE_NUMBER = 22;
 const MAX_SHIPMENT_ID = 30;
@@ -173,6 +179,9 @@ const INTEGRATION_FINDINGS: ReadonlySet<EdiRejectionCode> = new Set([
   'UNSUPPORTED_TRANSACTION',
 ]);
 
+/** The interchange, group and transaction-set envelope: what the partner's translator writes, not its buyer. */
+const ENVELOPE_SEGMENTS: ReadonlySet<string> = new Set(['ISA', 'GS', 'GE', 'IEA', 'ST', 'SE']);
+
 function isPermanent(error: unknown): boolean {
   return error instanceof Error && (error as { retryable?: unknown }).retryable === false;
 }
@@ -181,13 +190,29 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-function keptPayload(raw: string) {
-  return {
-    payloadSha256: sha256(raw),
-    payloadBytes: Buffer.byteLength(raw),
-    payload: raw.length > MAX_KEPT_PAYLOAD_CHARS ? raw.slice(0, MAX_KEPT_PAYLOAD_CHARS) : raw,
-    payloadTruncated: raw.length > MAX_KEPT_PAYLOAD_CHARS,
-  };
+type KeptInterchange = ReturnType<typeof keptPayload> & { readonly payloadIsQueueMessage?: true };
+
+/**
+ * What an exception keeps of an interchange: its X12 text, as the partner's EDI team reads and resends it; or,
+ * when that text is not well-formed Unicode (a gateway document can carry a lone surrogate, escaped, that no
+ * store after the edge could keep as text), the queue message exactly as delivered.
+ */
+function keptInterchange(rawX12: string, message: string): KeptInterchange {
+  if (!textFindings(rawX12).some((finding) => finding.rule === 'wellFormedUnicode'))
+    return keptPayload(rawX12);
+  return { ...keptPayload(message), payloadIsQueueMessage: true };
+}
+
+/** Most EDI findings an exception keeps in its context (its violations are capped the same way). */
+const MAX_ERRORS_KEPT = MAX_VIOLATIONS_KEPT;
+
+/** The findings as the exception keeps them: at most MAX_ERRORS_KEPT, long texts and values clipped. */
+function keptErrors(errors: readonly EdiError[]): EdiError[] {
+  return errors.slice(0, MAX_ERRORS_KEPT).map((error) => ({
+    ...error,
+    message: clip(error.message, 500),
+    ...(error.value !== undefined ? { value: clip(error.value, 200) } : {}),
+  }));
 }
 
 function envelopeFor(
@@ -275,7 +300,12 @@ async function sendFunctionalAck(
  * `order.rejected` and `exception.raised`, and the partner gets a rejecting 997 when it is known and the
  * functional group could be read. Safe to run twice on the same message.
  */
-export async function ingest850(rawX12: string, deps: EdiDeps): Promise<Ingest850Outcome> {
+export async function ingest850(
+  rawX12: string,
+  deps: EdiDeps,
+  /** The queue message as received, when it wraps the interchange (the gateway's JSON). */
+  message: string = rawX12,
+): Promise<Ingest850Outcome> {
   const now = deps.clock.now();
   const [partners, catalogue] = await Promise.all([deps.partners.all(), deps.catalogue.items()]);
   const parsed = parsePurchaseOrder850(rawX12, {
@@ -284,7 +314,7 @@ export async function ingest850(rawX12: string, deps: EdiDeps): Promise<Ingest85
     now,
     usage: deps.usage ?? 'P',
   });
-  if (!parsed.ok) return rejectInterchange(rawX12, parsed, parsed.rejection, partners, deps);
+  if (!parsed.ok) return rejectInterchange(rawX12, message, parsed, partners, deps);
 
   const customerId = parsed.orders[0]?.customer.id;
   const partner = customerId !== undefined ? partnerForCustomer(partners, customerId) : undefined;
@@ -298,7 +328,11 @@ export async function ingest850(rawX12: string, deps: EdiDeps): Promise<Ingest85
   for (const [index, order] of parsed.orders.entries()) {
     const reference = parsed.references[index];
     if (!reference) throw new Error(`parser returned no reference for order ${order.orderId}`);
-    const received = await receivePurchaseOrder(order, { reference, partnerId, control }, deps);
+    const received = await receivePurchaseOrder(
+      order,
+      { reference, partnerId, control, kept: keptInterchange(rawX12, message) },
+      deps,
+    );
     purchaseOrders.push(received.outcome);
     if (received.announce) announcements.push(received.announce);
   }
@@ -317,6 +351,8 @@ async function receivePurchaseOrder(
     readonly reference: PurchaseOrderReference;
     readonly partnerId: string;
     readonly control: { readonly isa13: string; readonly gs06: string };
+    /** What an exception about it keeps of the interchange it came in. */
+    readonly kept: KeptInterchange;
   },
   deps: EdiDeps,
 ): Promise<{ readonly outcome: PurchaseOrderOutcome; readonly announce?: CanonicalEvent<'order.received'> }> {
@@ -359,7 +395,7 @@ async function receivePurchaseOrder(
   }
   const existing = created.existing;
   if (existing.payloadHash !== hash) {
-    return { outcome: await quarantineChangedPurchaseOrder(existing, order, deps) };
+    return { outcome: await quarantineChangedPurchaseOrder(existing, order, source.kept, deps) };
   }
   // The first delivery may have died between the write and the announcement: announce again while the
   // order has not moved on. Consumers recognise the repeat by its idempotency key.
@@ -392,6 +428,7 @@ function orderReceived(record: OrderRecord, occurredAt: string): CanonicalEvent<
 async function quarantineChangedPurchaseOrder(
   existing: OrderRecord,
   order: CanonicalOrder,
+  kept: KeptInterchange,
   deps: EdiDeps,
 ): Promise<PurchaseOrderOutcome> {
   const now = deps.clock.now();
@@ -419,7 +456,13 @@ async function quarantineChangedPurchaseOrder(
     recommendedAction: `Compare the re-sent PO with order ${existing.orderId} (now ${existing.stage}) and amend the order with the retailer's buyer; the re-sent version created nothing.`,
     reasonCodes: ['EDI_PO_CHANGED_AFTER_RECEIPT'],
     violations,
-    context: { source: 'edi', resentOrder: content, stageOfExistingOrder: existing.stage },
+    context: {
+      source: 'edi',
+      resentOrder: content,
+      stageOfExistingOrder: existing.stage,
+      // The interchange it came in: acknowledged, so the exception is its only copy.
+      ...kept,
+    },
     audit: [
       {
         at: occurredAt,
@@ -457,11 +500,12 @@ function rejectedEvent(
 
 async function rejectInterchange(
   rawX12: string,
-  outcome: Parse850Result,
-  rejection: EdiRejection,
+  message: string,
+  outcome: Parse850Result & { readonly ok: false },
   partners: ReadonlyMap<string, TradingPartner>,
   deps: EdiDeps,
 ): Promise<Ingest850Outcome> {
+  const rejection = outcome.rejection;
   const now = deps.clock.now();
   const occurredAt = now.toISOString();
   const hash = sha256(rawX12);
@@ -482,10 +526,17 @@ async function rejectInterchange(
   const orderId = interchangeOrderId(senderId, control?.isa13, hash);
   const exceptionId = `EXC-EDI-${hash.slice(0, 24)}`;
   const codes = [...new Set(rejection.errors.map((e) => e.code))];
-  const ownerTeam: OwnerTeam = codes.some((c) => INTEGRATION_FINDINGS.has(c))
+  // Envelope findings (the ISA15 usage indicator too) are partner set-up: the integration team's. A PO too
+  // large to announce is the buyer's to split: customer service's.
+  const ownerTeam: OwnerTeam = rejection.errors.some(
+    (e) =>
+      INTEGRATION_FINDINGS.has(e.code) ||
+      (ENVELOPE_SEGMENTS.has(e.segment) && e.code !== 'DOCUMENT_TOO_LARGE'),
+  )
     ? 'integration'
     : 'customer-service';
   const violations = rejection.errors.map(toViolation);
+  const kept = keptViolations(violations);
   const where = [...new Set(violations.map((v) => v.path))].slice(0, 6).join(', ');
   const answered = acknowledgment.sent
     ? 'a rejecting 997 was sent'
@@ -507,14 +558,16 @@ async function rejectInterchange(
     slaDueAt: addHours(now, EDI_QUARANTINE_SLA_HOURS),
     recommendedAction: clip(recommendedAction, 500),
     reasonCodes: ['EDI_INTERCHANGE_REJECTED', ...codes.map((code) => `EDI_FINDING:${code}`)],
-    violations,
+    violations: kept.violations,
     context: {
       source: 'edi',
       senderId,
       interchange: control,
-      errors: rejection.errors,
+      errors: keptErrors(rejection.errors),
+      violationCount: kept.violationCount,
       acknowledgment,
-      ...keptPayload(rawX12),
+      // Once the message is acknowledged, the exception is the interchange's only copy.
+      ...keptInterchange(rawX12, message),
     },
     audit: [
       {
@@ -535,7 +588,7 @@ async function rejectInterchange(
     orderId,
     exceptionId,
     code: rejection.code,
-    errors: rejection.errors,
+    errors: keptErrors(rejection.errors),
     acknowledgment,
     alreadyQuarantined: !created,
   };

@@ -1,3 +1,4 @@
+import { textFindings } from '../../contracts/text.ts';
 import type { ExceptionType } from '../../contracts/vocabulary.ts';
 import { type EscalationLadder, ladderFor, slaSeconds, tierOf, tierPriority } from '../core/escalation.ts';
 import {
@@ -116,12 +117,41 @@ export interface DecisionResult {
 
 const FALLBACK_ACTOR = 'handoff:sla-fallback';
 
+/** The fields of a decision; anything else (a typo such as `resaon`) is refused rather than ignored. */
+const DECISION_FIELDS = ['exceptionId', 'outcome', 'decidedBy', 'reason'] as const;
+
+/** The decision is an object of the decision's fields only. */
+function requireDecisionShape(input: unknown): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InvalidDecision(
+      '(input)',
+      `must be an object with ${DECISION_FIELDS.join(', ')} [type:object]`,
+    );
+  }
+  const unknown = Object.keys(input).find((key) => !(DECISION_FIELDS as readonly string[]).includes(key));
+  if (unknown !== undefined) {
+    throw new InvalidDecision(
+      unknown.slice(0, 80),
+      `is not a field of a decision (${DECISION_FIELDS.join(', ')}) [unknownField]`,
+    );
+  }
+}
+
+/**
+ * Text that goes on the audit trail, checked as every partner text is (contracts/text.ts): trimmed, in NFC, at
+ * most `max` characters, no controls, bidirectional overrides, lone surrogates or noncharacters. Each refusal
+ * names the field and ends with its rule in brackets.
+ */
 function requireText(field: string, value: unknown, max: number): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new InvalidDecision(field, 'must be a non-empty string');
+    throw new InvalidDecision(field, 'must be a non-empty string [required]');
   }
-  if (value.length > max) throw new InvalidDecision(field, `must be at most ${max} characters`);
-  return value.trim();
+  const text = value.normalize('NFC').trim();
+  if (text.length > max)
+    throw new InvalidDecision(field, `must be at most ${max} characters [maxLength:${max}]`);
+  const [finding] = textFindings(text);
+  if (finding) throw new InvalidDecision(field, `${finding.message} [${finding.rule}]`);
+  return text;
 }
 
 function requireDecision(outcome: unknown): ExceptionDecision {
@@ -129,7 +159,7 @@ function requireDecision(outcome: unknown): ExceptionDecision {
   if ((EXCEPTION_DECISIONS as readonly unknown[]).includes(outcome)) return outcome as ExceptionDecision;
   throw new InvalidDecision(
     'outcome',
-    `must be one of ${EXCEPTION_DECISIONS.join(', ')} ('release' for a credit hold's approve) (got ${String(outcome)})`,
+    `must be one of ${EXCEPTION_DECISIONS.join(', ')} ('release' for a credit hold's approve) (got ${String(outcome).slice(0, 40)}) [oneOf:${[...EXCEPTION_DECISIONS, 'release'].join('|')}]`,
   );
 }
 
@@ -137,7 +167,7 @@ function requireReason(reason: unknown, decision: ExceptionDecision): string {
   if (decision === 'override' && (typeof reason !== 'string' || reason.trim() === '')) {
     throw new InvalidDecision(
       'reason',
-      'is required for an override: say why the recommended action is set aside (it goes on the audit trail)',
+      'is required for an override: say why the recommended action is set aside (it goes on the audit trail) [required]',
     );
   }
   return requireText('reason', reason, 500);
@@ -274,6 +304,7 @@ export async function awaitHumanDecision(
  * crash left undone.
  */
 export async function decideException(input: DecisionInput, deps: DecisionDeps): Promise<DecisionResult> {
+  requireDecisionShape(input);
   const exceptionId = requireText('exceptionId', input.exceptionId, 80);
   const decision = requireDecision(input.outcome);
   const decidedBy = requireText('decidedBy', input.decidedBy, 120);

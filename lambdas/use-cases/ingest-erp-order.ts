@@ -1,23 +1,32 @@
 import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
 import type { FieldViolation } from '../../contracts/validation.ts';
-import { erpOrderId, toCanonicalOrder } from '../adapters/erp/sales-order.ts';
+import { erpOrderId, salesOrderSizeViolation, toCanonicalOrder } from '../adapters/erp/sales-order.ts';
 import type {
   CanonicalEvent,
   Clock,
   EventPublisher,
   ExceptionRepository,
+  ItemReferencePort,
   OrderRecord,
   OrderRepository,
   OwnedException,
 } from '../ports/index.ts';
 import { sha256 } from '../shared/ids.ts';
-import { addHours, exceptionRaisedEvent, violationsForEvent } from './exceptions.ts';
+import {
+  addHours,
+  exceptionRaisedEvent,
+  keptPayload,
+  keptViolations,
+  violationsForEvent,
+} from './exceptions.ts';
 
 export interface IngestDeps {
   readonly orders: OrderRepository;
   readonly exceptions: ExceptionRepository;
   readonly events: EventPublisher;
   readonly clock: Clock;
+  /** The ERP item master: an order naming an item it does not know is refused at the door. */
+  readonly items: ItemReferencePort;
 }
 
 export type IngestOutcome =
@@ -27,13 +36,13 @@ export type IngestOutcome =
       readonly kind: 'quarantined';
       readonly orderId: string;
       readonly exceptionId: string;
+      /** As the exception keeps them: at most MAX_VIOLATIONS_KEPT. */
       readonly violations: readonly FieldViolation[];
       readonly alreadyQuarantined: boolean;
     };
 
 /** Customer service corrects a rejected ERP order within this many hours. */
 export const QUARANTINE_SLA_HOURS = 4;
-const MAX_KEPT_PAYLOAD_CHARS = 256 * 1024;
 
 /** The order id to file a rejection under: the ERP number when it can be read, else a payload hash. */
 function quarantineOrderId(payload: unknown, hash: string): string {
@@ -49,17 +58,26 @@ function quarantineOrderId(payload: unknown, hash: string): string {
  * ERP sales order in, `order.received` out — or a precise rejection kept for an operator. Safe to run
  * twice on the same message: the order record is written once, and a quarantined payload maps to one
  * exception id.
+ *
+ * Refused at the door, every broken rule at once: a message over 256 KB (its order.received could not be
+ * published), anything that is not a sales order by the ERP contract (contracts/text.ts decides which texts
+ * are accepted, normalised to NFC, or refused), and items the ERP item master does not know. The same sales
+ * order sent again is a no-op when its content is the same (compared as the canonical order, so re-serialised
+ * JSON or NFD text is the same order) and a named conflict when it is not.
  */
 export async function ingestErpOrder(rawBody: string, deps: IngestDeps): Promise<IngestOutcome> {
   const now = deps.clock.now();
   const occurredAt = now.toISOString();
-  const hash = sha256(rawBody);
+  const rawHash = sha256(rawBody);
+  const tooLarge = salesOrderSizeViolation(rawBody);
+  const sized = tooLarge ? [tooLarge] : [];
 
   let payload: unknown;
   try {
     payload = JSON.parse(rawBody);
   } catch (error) {
-    return quarantine(deps, now, rawBody, hash, undefined, [
+    return quarantine(deps, now, rawBody, rawHash, undefined, [
+      ...sized,
       {
         path: '',
         rule: 'json',
@@ -69,9 +87,29 @@ export async function ingestErpOrder(rawBody: string, deps: IngestDeps): Promise
   }
 
   const mapped = toCanonicalOrder(payload);
-  if (!mapped.ok) return quarantine(deps, now, rawBody, hash, payload, mapped.error.violations);
+  if (!mapped.ok || tooLarge) {
+    const violations = [...sized, ...(mapped.ok ? [] : mapped.error.violations)];
+    return quarantine(deps, now, rawBody, rawHash, payload, violations);
+  }
   const order = mapped.value;
+  const unknown = new Set(await deps.items.unknownSkus(order.lines.map((line) => line.sku)));
+  if (unknown.size > 0) {
+    const violations = order.lines.flatMap((line, index): FieldViolation[] =>
+      unknown.has(line.sku)
+        ? [
+            {
+              path: `Items[${index}].Material`,
+              rule: 'knownItem',
+              message: `names no item in the ERP item master (${line.sku})`,
+            },
+          ]
+        : [],
+    );
+    return quarantine(deps, now, rawBody, rawHash, payload, violations);
+  }
 
+  // The order's content, not the message's bytes: the same order re-serialised is the same order.
+  const hash = sha256(JSON.stringify(order));
   const record: OrderRecord = {
     orderId: order.orderId,
     order,
@@ -85,13 +123,14 @@ export async function ingestErpOrder(rawBody: string, deps: IngestDeps): Promise
   const created = await deps.orders.createIfAbsent(record);
   if (!created.created) {
     const existing = created.existing;
-    if (existing.payloadHash !== hash) {
+    // Orders received before content hashing carry the hash of their message bytes.
+    if (existing.payloadHash !== hash && existing.payloadHash !== rawHash) {
       // The live order is not rejected, only this change to it: no order.rejected under its id.
       return quarantine(
         deps,
         now,
         rawBody,
-        hash,
+        rawHash,
         payload,
         [
           {
@@ -140,6 +179,7 @@ async function quarantine(
   const exceptionId = `EXC-Q-${hash.slice(0, 24)}`;
   const occurredAt = now.toISOString();
   const paths = [...new Set(violations.map((v) => v.path || '(document)'))].slice(0, 8).join(', ');
+  const kept = keptViolations(violations);
   const exception: OwnedException = {
     exceptionId,
     type: 'validation',
@@ -151,16 +191,11 @@ async function quarantine(
     correlationId: orderId,
     raisedAt: occurredAt,
     slaDueAt: addHours(now, QUARANTINE_SLA_HOURS),
-    recommendedAction: `Correct ${paths} in the ERP and resend the sales order; nothing was created in Handoff.`,
+    recommendedAction:
+      `Correct ${paths} in the ERP and resend the sales order; nothing was created in Handoff.`.slice(0, 500),
     reasonCodes: ['CONTRACT_VIOLATION'],
-    violations,
-    context: {
-      source: 'erp',
-      payloadSha256: hash,
-      payloadBytes: Buffer.byteLength(rawBody),
-      payload: rawBody.length > MAX_KEPT_PAYLOAD_CHARS ? rawBody.slice(0, MAX_KEPT_PAYLOAD_CHARS) : rawBody,
-      payloadTruncated: rawBody.length > MAX_KEPT_PAYLOAD_CHARS,
-    },
+    violations: kept.violations,
+    context: { source: 'erp', ...keptPayload(rawBody), violationCount: kept.violationCount },
     audit: [
       {
         at: occurredAt,
@@ -189,5 +224,11 @@ async function quarantine(
     ...(options.announceRejection ? [rejected] : []),
     exceptionRaisedEvent(exception, occurredAt),
   ]);
-  return { kind: 'quarantined', orderId, exceptionId, violations, alreadyQuarantined: !created };
+  return {
+    kind: 'quarantined',
+    orderId,
+    exceptionId,
+    violations: kept.violations,
+    alreadyQuarantined: !created,
+  };
 }

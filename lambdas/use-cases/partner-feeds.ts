@@ -1,9 +1,15 @@
 import * as z from 'zod/mini';
-import { parseDetail } from '../../contracts/events.ts';
+import { MAX_EVENT_ENTRY_BYTES, parseDetail } from '../../contracts/events.ts';
 import { type FieldViolation, parseWith } from '../../contracts/validation.ts';
-import type { Clock, EventPublisher, ExceptionRepository, OwnedException } from '../ports/index.ts';
-import { sha256 } from '../shared/ids.ts';
-import { addHours, exceptionRaisedEvent } from './exceptions.ts';
+import type {
+  Clock,
+  EventPublisher,
+  ExceptionRepository,
+  ItemReferencePort,
+  OwnedException,
+} from '../ports/index.ts';
+import { idempotencyKey, sha256 } from '../shared/ids.ts';
+import { addHours, exceptionRaisedEvent, keptViolations } from './exceptions.ts';
 
 /**
  * Messages partners push at Handoff (the WMS's inventory feed, vendors' ship notices): each is mapped to a
@@ -20,8 +26,15 @@ export interface FeedQuarantineDeps {
 /** Hours the integration team has to look at a partner message Handoff could not use. */
 export const FEED_QUARANTINE_SLA_HOURS = 4;
 
-/** The longest payload an exception keeps verbatim (DynamoDB items stop at 400 KB). */
-const MAX_KEPT_PAYLOAD = 64_000;
+/**
+ * The violation of a message larger than `maxBytes` (on the document, path ''), naming the limit and why it
+ * is there; undefined when it fits.
+ */
+export function oversize(rawBody: string, maxBytes: number, why: string): FieldViolation | undefined {
+  const bytes = Buffer.byteLength(rawBody);
+  if (bytes <= maxBytes) return undefined;
+  return { path: '', rule: `maxBytes:${maxBytes}`, message: `is ${bytes} bytes, over the limit: ${why}` };
+}
 
 export interface FeedRejection {
   /** Which feed: `wms.inventory`, `vendor.asn`, … */
@@ -33,6 +46,8 @@ export interface FeedRejection {
   readonly reasonCode: string;
   readonly violations: readonly FieldViolation[];
   readonly recommendedAction: string;
+  /** More for the operator (e.g. the status a webhook was answered with). */
+  readonly context?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -51,6 +66,7 @@ export async function quarantineFeedMessage(
   const orderId =
     rejection.orderId ??
     `FEED-${rejection.feed.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 40)}-${digest.slice(0, 16)}`;
+  const kept = keptViolations(rejection.violations);
   const exception: OwnedException = {
     exceptionId,
     type: 'integration-failure',
@@ -64,19 +80,27 @@ export async function quarantineFeedMessage(
     slaDueAt: addHours(now, FEED_QUARANTINE_SLA_HOURS),
     recommendedAction: rejection.recommendedAction,
     reasonCodes: [rejection.reasonCode],
-    violations: rejection.violations,
+    violations: kept.violations,
     context: {
       source: rejection.feed,
-      payload: rejection.rawBody.slice(0, MAX_KEPT_PAYLOAD),
+      // Whole: once the message is acknowledged the exception is its only copy (the exception repository
+      // stores a payload too large for the record beside it).
+      payload: rejection.rawBody,
       payloadBytes: Buffer.byteLength(rejection.rawBody),
       payloadSha256: digest,
+      violationCount: kept.violationCount,
+      ...rejection.context,
     },
     audit: [
       {
         at: occurredAt,
         actor: `handoff:${rejection.feed}`,
         action: 'quarantined',
-        why: rejection.violations.map((v) => `${v.path || '(root)'} ${v.rule}`).join('; '),
+        why: kept.violations
+          .slice(0, 10)
+          .map((v) => `${v.path || '(root)'} ${v.rule}`)
+          .join('; ')
+          .slice(0, 500),
       },
     ],
   };
@@ -124,10 +148,42 @@ export const WmsInventoryMessage = z.looseObject({
   committed: Count,
 });
 
-export interface WmsFeedDeps extends FeedQuarantineDeps {}
+/** The WMS's ship confirmation: a warehouse order left the dock with the carrier the warehouse chose. */
+export const WmsShipmentMessage = z.looseObject({
+  eventId: z.string().check(z.minLength(1), z.maxLength(80), z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/)),
+  eventType: z.literal('order.shipped'),
+  occurredAt: z.iso.datetime({ offset: true }),
+  facilityCode: Code,
+  orderReference: Code,
+  shipmentNumber: Code,
+  carrierCode: z.string().check(z.minLength(1), z.maxLength(40)),
+  trackingNumber: z.string().check(z.minLength(1), z.maxLength(80)),
+  lines: z
+    .array(
+      z.looseObject({
+        lineNumber: z.int().check(z.gte(1)),
+        itemCode: Code,
+        quantity: z.int().check(z.gt(0)),
+      }),
+    )
+    .check(z.minLength(1), z.maxLength(1000)),
+  complete: z.boolean(),
+});
+
+export interface WmsFeedDeps extends FeedQuarantineDeps {
+  /** The ERP item master: a receipt of an item it does not know is quarantined, not announced. */
+  readonly items: ItemReferencePort;
+}
+
+/**
+ * The largest WMS message Handoff takes: what it becomes (inventory.received, shipment.confirmed with its
+ * lines) must fit one 256 KB EventBridge entry. A put-away is a few hundred bytes.
+ */
+export const MAX_WMS_MESSAGE_BYTES = MAX_EVENT_ENTRY_BYTES;
 
 export type WmsFeedOutcome =
   | { readonly kind: 'announced'; readonly receiptId: string; readonly sku: string; readonly siteId: string }
+  | { readonly kind: 'shipped'; readonly orderId: string; readonly shipmentId: string }
   | { readonly kind: 'ignored'; readonly eventType: string }
   | { readonly kind: 'quarantined'; readonly exceptionId: string; readonly alreadyQuarantined: boolean };
 
@@ -155,7 +211,16 @@ export async function announceWmsMessage(rawBody: string, deps: WmsFeedDeps): Pr
       deps,
     )),
   });
+  const tooLarge = oversize(
+    rawBody,
+    MAX_WMS_MESSAGE_BYTES,
+    'what a WMS message becomes must fit one 256 KB EventBridge event',
+  );
+  if (tooLarge) return quarantine('WMS_MESSAGE_TOO_LARGE', [tooLarge]);
   if (!json) return quarantine('WMS_MESSAGE_NOT_JSON', notJson(rawBody));
+  if ((json.value as { eventType?: unknown } | null)?.eventType === 'order.shipped') {
+    return confirmWarehouseShipment(json.value, quarantine, deps);
+  }
   const parsed = parseWith('WMS inventory message', WmsInventoryMessage, json.value);
   if (!parsed.ok) return quarantine('WMS_MESSAGE_INVALID', parsed.error.violations);
   const message = parsed.value;
@@ -196,6 +261,72 @@ export async function announceWmsMessage(rawBody: string, deps: WmsFeedDeps): Pr
       detail.error.violations.map((v) => ({ ...v, path: wmsName[v.path] ?? v.path })),
     );
   }
+  // A receipt of an item the ERP does not know would re-evaluate backorders nobody can have.
+  if ((await deps.items.unknownSkus([message.itemCode])).length > 0) {
+    return quarantine('WMS_MESSAGE_UNKNOWN_ITEM', [
+      {
+        path: 'itemCode',
+        rule: 'knownItem',
+        message: `names no item in the ERP item master (${message.itemCode})`,
+      },
+    ]);
+  }
   await deps.events.publish([{ name: 'inventory.received', detail: detail.value }]);
   return { kind: 'announced', receiptId, sku: message.itemCode, siteId: message.facilityCode };
+}
+
+/**
+ * A WMS ship confirmation becomes `shipment.confirmed` (proof of shipment, which starts invoicing). The
+ * shipment id is the WMS's shipment number, so a redelivered confirmation carries the same idempotency key
+ * and is recorded and invoiced once; the post-shipment workflow checks it against the order. `partial`
+ * says the warehouse order did not ship whole.
+ */
+async function confirmWarehouseShipment(
+  value: unknown,
+  quarantine: (reasonCode: string, violations: readonly FieldViolation[]) => Promise<WmsFeedOutcome>,
+  deps: WmsFeedDeps,
+): Promise<WmsFeedOutcome> {
+  const parsed = parseWith('WMS ship confirmation', WmsShipmentMessage, value);
+  if (!parsed.ok) return quarantine('WMS_SHIPMENT_INVALID', parsed.error.violations);
+  const message = parsed.value;
+  const orderId = message.orderReference;
+  const shippedAt = new Date(message.occurredAt).toISOString();
+  const detail = parseDetail('shipment.confirmed', {
+    schemaVersion: 1,
+    orderId,
+    correlationId: orderId,
+    idempotencyKey: idempotencyKey(orderId, 'shipment.confirmed', message.shipmentNumber),
+    occurredAt: shippedAt,
+    shipmentId: message.shipmentNumber,
+    siteId: message.facilityCode,
+    carrier: message.carrierCode,
+    trackingNumber: message.trackingNumber,
+    shippedAt,
+    lines: message.lines.map((line) => ({
+      lineNo: line.lineNumber,
+      sku: line.itemCode,
+      quantity: line.quantity,
+    })),
+    partial: !message.complete,
+  });
+  if (!detail.ok) {
+    const wmsName: Record<string, string> = {
+      orderId: 'orderReference',
+      siteId: 'facilityCode',
+      shipmentId: 'shipmentNumber',
+    };
+    return quarantine(
+      'WMS_SHIPMENT_INVALID',
+      detail.error.violations.map((v) => ({
+        ...v,
+        path:
+          wmsName[v.path] ??
+          v.path
+            .replace(/^lines(\[\d+\]|\.\d+)\.lineNo$/, 'lines$1.lineNumber')
+            .replace(/^lines(\[\d+\]|\.\d+)\.sku$/, 'lines$1.itemCode'),
+      })),
+    );
+  }
+  await deps.events.publish([{ name: 'shipment.confirmed', detail: detail.value }]);
+  return { kind: 'shipped', orderId, shipmentId: message.shipmentNumber };
 }

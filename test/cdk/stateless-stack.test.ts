@@ -42,7 +42,7 @@ const render = (value: unknown) => renderer.render(value);
 
 /** The functions of the stack: construct id → handler module and the environment it adds. */
 const FUNCTIONS = {
-  ErpOrderIngress: { handler: 'erp-order-ingress', env: ['EXCEPTIONS_TABLE_NAME'] },
+  ErpOrderIngress: { handler: 'erp-order-ingress', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
   CheckCredit: { handler: 'check-credit', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
   AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL'] },
   ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
@@ -69,8 +69,11 @@ const FUNCTIONS = {
       'EDI_TRADING_PARTNERS',
     ],
   },
-  WmsInventoryFeed: { handler: 'wms-inventory-feed', env: ['EXCEPTIONS_TABLE_NAME'] },
-  CarrierWebhook: { handler: 'carrier-webhook', env: ['CARRIER_WEBHOOK_SECRET_ARN'] },
+  WmsInventoryFeed: { handler: 'wms-inventory-feed', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
+  CarrierWebhook: {
+    handler: 'carrier-webhook',
+    env: ['CARRIER_WEBHOOK_SECRET_ARN', 'EXCEPTIONS_TABLE_NAME'],
+  },
   SlaTracker: {
     handler: 'sla-tracker',
     env: ['EXCEPTIONS_TABLE_NAME', 'SLA_CLOCKS_TABLE_NAME', 'SLA_POLICY'],
@@ -209,6 +212,9 @@ describe('IAM', () => {
     ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['DeadLetterIntake', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
+    // Refused partner messages are kept as exceptions; an authentic webhook answered 4xx too.
+    ['WmsInventoryFeed', { [EXCEPTIONS]: ['dynamodb:PutItem'] }],
+    ['CarrierWebhook', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
     [
       'SlaTracker',
       {

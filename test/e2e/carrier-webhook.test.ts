@@ -145,6 +145,7 @@ describe('carrier tracking webhooks', () => {
     expect(await response.json()).toEqual({
       outcome: 'unauthenticated',
       message: 'signature missing or invalid',
+      violations: [expect.objectContaining({ path: 'headers.x-handoff-signature', rule: 'hmacSha256' })],
     });
     const unsigned = await fetch(cloud.functionUrl('CarrierWebhook'), { method: 'POST', body: '{}' });
     expect(unsigned.status).toBe(401);

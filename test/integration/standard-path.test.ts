@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ingestErpOrder } from '../../lambdas/use-cases/ingest-erp-order.ts';
+import type { CatalogueItem } from '../../local/partners/erp.ts';
 import type { CreditSegment, Facility } from '../../local/partners/sandbox.ts';
 import { StandardPathHarness } from '../support/standard-path-harness.ts';
 
@@ -71,6 +72,28 @@ function facility(code: string, rank: number, stock: Record<string, number>): Fa
   };
 }
 
+/** An item-master entry for a test item (only its existence matters to the standard path). */
+function catalogueItem(material: string): CatalogueItem {
+  return {
+    Material: material,
+    Description: material,
+    ProductGroup: 'HARDWARE',
+    BaseUnit: 'EA',
+    StandardCost: '1.00',
+    ListPrice: '2.00',
+    Currency: 'USD',
+    GrossWeightKg: 1,
+    LengthCm: 10,
+    WidthCm: 10,
+    HeightCm: 10,
+    Hazmat: null,
+    Oversize: false,
+    SupplyType: 'STOCK',
+    Vendor: null,
+    VendorLeadTimeDays: null,
+  };
+}
+
 beforeAll(async () => {
   await harness.start();
 });
@@ -82,6 +105,9 @@ beforeEach(() => {
   harness.stepOverrides.clear();
   harness.clock.current = new Date('2026-11-23T09:00:00Z');
   harness.sandbox.credit.set('C-1001', goodCredit);
+  // The ERP item master knows what the orders name: the ingress refuses items it does not know.
+  for (const material of ['WIDGET-1', 'BOLT-9'])
+    harness.sandbox.erp.items.set(material, catalogueItem(material));
   harness.sandbox.facilities = [
     facility('DC-EAST', 1, { 'WIDGET-1': 500, 'BOLT-9': 5000 }),
     facility('DC-WEST', 2, { 'WIDGET-1': 500, 'BOLT-9': 5000 }),
@@ -527,6 +553,7 @@ describe('routing reads stock when a split could serve the order better', () => 
     const received = await ingestErpOrder(JSON.stringify(erpOrder()), {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     });
@@ -544,6 +571,7 @@ describe('routing reads stock when a split could serve the order better', () => 
     const received = await ingestErpOrder(JSON.stringify(erpOrder()), {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     });
@@ -566,6 +594,7 @@ describe('ingress and routing are safe to repeat', () => {
     const again = await ingestErpOrder(JSON.stringify(message), {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     });
@@ -579,6 +608,7 @@ describe('ingress and routing are safe to repeat', () => {
     const deps = {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     };
@@ -599,6 +629,7 @@ describe('ingress and routing are safe to repeat', () => {
       {
         orders: harness.orders,
         exceptions: harness.exceptions,
+        items: harness.items,
         events: harness.events,
         clock: harness.clock,
       },
@@ -630,6 +661,7 @@ describe('ingress and routing are safe to repeat', () => {
     const deps = {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     };
@@ -655,6 +687,7 @@ describe('ingress and routing are safe to repeat', () => {
     const outcome = await ingestErpOrder('{"SalesOrder": "SO-9", ', {
       orders: harness.orders,
       exceptions: harness.exceptions,
+      items: harness.items,
       events: harness.events,
       clock: harness.clock,
     });

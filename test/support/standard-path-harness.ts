@@ -9,6 +9,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoExceptionRepository } from '../../lambdas/adapters/aws/dynamo-exception-repository.ts';
 import { DynamoOrderRepository } from '../../lambdas/adapters/aws/dynamo-order-repository.ts';
 import { ErpCreditClient } from '../../lambdas/adapters/erp/credit-client.ts';
+import { ErpItemClient } from '../../lambdas/adapters/erp/item-client.ts';
 import { PartnerClient } from '../../lambdas/adapters/http/partner-client.ts';
 import { WmsClient } from '../../lambdas/adapters/wms/wms-client.ts';
 import type { Clock, DecisionCallbacks, ExecutionStarter } from '../../lambdas/ports/index.ts';
@@ -148,6 +149,11 @@ export class StandardPathHarness {
   async stop(): Promise<void> {
     logBranches([{ states: this.topLevelStates, runs: this.runs }]);
     await Promise.all([this.ddb?.stop(), this.sandbox.stop()]);
+  }
+
+  /** The ERP item master the ingress checks an order's items against: the sandbox's, read afresh. */
+  get items(): ErpItemClient {
+    return new ErpItemClient(this.partner('erp'));
   }
 
   private partner(name: string): PartnerClient {
@@ -301,6 +307,7 @@ export class StandardPathHarness {
       exceptions: this.exceptions,
       events: this.events,
       clock: this.clock,
+      items: this.items,
     });
     if (outcome.kind !== 'received') throw new Error(`order not received: ${JSON.stringify(outcome)}`);
     await this.route(outcome.orderId);
@@ -314,6 +321,7 @@ export class StandardPathHarness {
       exceptions: this.exceptions,
       events: this.events,
       clock: this.clock,
+      items: this.items,
     });
     if (outcome.kind !== 'received') throw new Error(`order not received: ${JSON.stringify(outcome)}`);
     await this.route(outcome.orderId);

@@ -1,4 +1,5 @@
 import { X12Interchange, X12Parser, type X12Segment, type X12Transaction } from 'node-x12';
+import { oversizeOrderViolation } from '../../../contracts/events.ts';
 import { type CanonicalOrder, parseCanonicalOrder } from '../../../contracts/order.ts';
 import type { FieldViolation } from '../../../contracts/validation.ts';
 import type {
@@ -30,7 +31,9 @@ export type EdiRejectionCode =
   | 'MISSING_SEGMENT'
   | 'INVALID_ELEMENT'
   | 'UNKNOWN_ITEM'
-  | 'LINE_COUNT_MISMATCH';
+  | 'LINE_COUNT_MISMATCH'
+  /** The purchase order would make an order.received over the 256 KB EventBridge entry limit. */
+  | 'DOCUMENT_TOO_LARGE';
 
 export interface EdiError {
   readonly code: EdiRejectionCode;
@@ -933,6 +936,21 @@ export function parsePurchaseOrder850(raw: string, options: Parse850Options): Pa
       continue;
     }
     setByOrderId.set(order.orderId, reference.transactionSet);
+    const oversize = oversizeOrderViolation(order);
+    if (oversize) {
+      // Reported on the ST: the whole transaction set is what makes the order too large to announce.
+      const where = { position: 1, transactionSet: reference.transactionSet };
+      errors.push(
+        finding(
+          'DOCUMENT_TOO_LARGE',
+          'ST01',
+          oversize.rule,
+          `PO ${reference.poNumber} ${oversize.message}`,
+          where,
+        ),
+      );
+      continue;
+    }
     orders.push(order);
     references.push(reference);
   }

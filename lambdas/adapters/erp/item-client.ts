@@ -4,6 +4,7 @@ import type {
   Catalogue,
   ItemMasterPort,
   ItemPhysicals,
+  ItemReferencePort,
   VendorSourcing,
   VendorSourcingPort,
 } from '../../ports/index.ts';
@@ -34,27 +35,40 @@ const ErpItems = z.looseObject({
 /** How long the whole catalogue is reused before it is read again (item costs change at period end). */
 const CATALOGUE_TTL_MS = 5 * 60_000;
 
+/** SKUs per re-read of items the cached catalogue lacks (a SKU is at most 64 characters). */
+const RECHECK_SLICE = 40;
+
+type ErpItem = z.output<typeof ErpItems>['items'][number];
+
 /**
- * The ERP item master: shipping data for carrier rating, sourcing (stock or drop-ship vendor), and the
- * catalogue with standard costs an EDI purchase order is costed against.
+ * The ERP item master: shipping data for carrier rating, sourcing (stock or drop-ship vendor), the catalogue
+ * with standard costs an EDI purchase order is costed against, and which SKUs an incoming order or receipt
+ * names that the ERP does not know.
  */
-export class ErpItemClient implements ItemMasterPort, VendorSourcingPort, Catalogue {
+export class ErpItemClient implements ItemMasterPort, VendorSourcingPort, Catalogue, ItemReferencePort {
   private cached:
-    | { readonly at: number; readonly items: Promise<Readonly<Record<string, CatalogueItem>>> }
+    | {
+        readonly at: number;
+        readonly all: Promise<readonly ErpItem[]>;
+        readonly items: Promise<Readonly<Record<string, CatalogueItem>>>;
+      }
     | undefined;
+  /** The SKUs of the last item master read that succeeded: what an outage falls back on for known items. */
+  private lastKnown: ReadonlySet<string> | undefined;
 
   constructor(
     private readonly http: PartnerClient,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Every item with its standard cost (and UPC), read once per 5 minutes per container. */
-  async items(): Promise<Readonly<Record<string, CatalogueItem>>> {
+  /** The whole item master, read once per 5 minutes per container; a failed read is not kept. */
+  private catalogue() {
     const at = this.now();
     if (!this.cached || at - this.cached.at > CATALOGUE_TTL_MS) {
-      const items = this.read([]).then((all) =>
+      const all = this.read([]);
+      const items = all.then((read) =>
         Object.fromEntries(
-          all.flatMap((item): [string, CatalogueItem][] =>
+          read.flatMap((item): [string, CatalogueItem][] =>
             item.StandardCost === undefined
               ? []
               : [
@@ -66,17 +80,58 @@ export class ErpItemClient implements ItemMasterPort, VendorSourcingPort, Catalo
           ),
         ),
       );
-      this.cached = { at, items };
-      // A failed read is not kept: the next call asks the ERP again.
-      items.catch(() => {
-        if (this.cached?.items === items) this.cached = undefined;
-      });
+      const cached = { at, all, items };
+      this.cached = cached;
+      all.then(
+        (read) => {
+          this.lastKnown = new Set(read.map((item) => item.Material));
+        },
+        // A failed read is not kept: the next call asks the ERP again.
+        () => {
+          if (this.cached === cached) this.cached = undefined;
+        },
+      );
+      items.catch(() => undefined);
     }
-    return this.cached.items;
+    return this.cached;
+  }
+
+  /** Every item with its standard cost (and UPC), read once per 5 minutes per container. */
+  async items(): Promise<Readonly<Record<string, CatalogueItem>>> {
+    return this.catalogue().items;
+  }
+
+  /**
+   * The SKUs of `skus` the item master does not know. The cached catalogue answers for the known ones; a SKU
+   * it lacks is asked for again (filtered reads), so an item added in the ERP minutes ago is not refused. While
+   * the ERP cannot be read, SKUs of the last good read stay known, so orders of known items keep flowing;
+   * any other SKU fails the call (the caller's message is retried), never counts as unknown.
+   */
+  async unknownSkus(skus: readonly string[]): Promise<readonly string[]> {
+    const wanted = [...new Set(skus)];
+    if (wanted.length === 0) return [];
+    let known: ReadonlySet<string>;
+    try {
+      known = new Set((await this.catalogue().all).map((item) => item.Material));
+    } catch (error) {
+      // The ERP is down: SKUs it knew at the last read are still known; anything else waits for it (thrown).
+      if (!this.lastKnown || wanted.some((sku) => !this.lastKnown?.has(sku))) throw error;
+      return [];
+    }
+    const missing = wanted.filter((sku) => !known.has(sku));
+    if (missing.length === 0) return [];
+    // In slices, so a long list of unknown SKUs never makes a request line the ERP refuses as too long.
+    const slices = Array.from({ length: Math.ceil(missing.length / RECHECK_SLICE) }, (_, i) =>
+      missing.slice(i * RECHECK_SLICE, (i + 1) * RECHECK_SLICE),
+    );
+    const found = new Set(
+      (await Promise.all(slices.map((slice) => this.read(slice)))).flat().map((item) => item.Material),
+    );
+    return missing.filter((sku) => !found.has(sku));
   }
 
   /** The named items, or every item when `skus` is empty. */
-  private async read(skus: readonly string[]) {
+  private async read(skus: readonly string[]): Promise<readonly ErpItem[]> {
     const body = await this.http.request({
       method: 'GET',
       path: '/items',

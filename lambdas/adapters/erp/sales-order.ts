@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
+import { MAX_EVENT_ENTRY_BYTES, oversizeOrderViolation } from '../../../contracts/events.ts';
 import { type CanonicalOrder, parseCanonicalOrder } from '../../../contracts/order.ts';
+import { safeText } from '../../../contracts/text.ts';
 import {
   ContractViolation,
   type FieldViolation,
@@ -19,7 +21,8 @@ import type {
  * adapter knows these names.
  */
 const DecimalString = z.string().check(z.regex(/^\d{1,12}(\.\d{1,6})?$/));
-const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
+/** Free text: NFC, well-formed, no controls (contracts/text.ts); `min` 0 where the ERP exports empty fields. */
+const text = (max: number, min = 1) => safeText(max, min);
 
 export const DISTRIBUTION_CHANNELS: Readonly<Record<string, Channel>> = {
   '10': 'wholesale',
@@ -50,7 +53,7 @@ const codes = (table: Readonly<Record<string, unknown>>) =>
 export const ErpSalesOrderItem = z.strictObject({
   ItemNo: z.string().check(z.regex(/^[0-9]{1,6}$/)),
   Material: text(64),
-  Description: z.optional(z.string().check(z.maxLength(200))),
+  Description: z.optional(text(200, 0)),
   Quantity: DecimalString,
   Unit: z.string().check(z.regex(/^[A-Z]{2,3}$/)),
   NetPrice: DecimalString,
@@ -75,18 +78,18 @@ export const ErpSalesOrder = z.strictObject({
   RequestedDeliveryDate: z.string().check(z.regex(/^[0-9]{8}$/)),
   CreationDateTime: z.iso.datetime({ offset: true }),
   Currency: z.string().check(z.regex(/^[A-Z]{3}$/)),
-  PurchaseOrderByCustomer: z.optional(z.string().check(z.maxLength(40))),
+  PurchaseOrderByCustomer: z.optional(text(40, 0)),
   Plant: z.optional(z.string().check(z.regex(/^[A-Z0-9][A-Z0-9-]{1,31}$/))),
   ShipTo: z.strictObject({
     Name: text(120),
     Street: text(120),
-    Street2: z.optional(z.string().check(z.maxLength(120))),
+    Street2: z.optional(text(120, 0)),
     City: text(80),
-    Region: z.optional(z.string().check(z.maxLength(80))),
+    Region: z.optional(text(80, 0)),
     PostalCode: text(12),
     Country: z.string().check(z.regex(/^[A-Z]{2}$/)),
-    Email: z.optional(z.string().check(z.maxLength(254))),
-    Phone: z.optional(z.string().check(z.maxLength(20))),
+    Email: z.optional(text(254, 0)),
+    Phone: z.optional(text(20, 0)),
   }),
   Items: z.array(ErpSalesOrderItem).check(z.minLength(1), z.maxLength(500)),
 });
@@ -94,12 +97,30 @@ export type ErpSalesOrder = z.infer<typeof ErpSalesOrder>;
 
 const CONTRACT = 'ERP sales order';
 
+/**
+ * The largest sales-order message Handoff takes: its order travels whole in one order.received, and an
+ * EventBridge entry (like a Step Functions payload) stops at 256 KB. SQS would carry up to 1 MiB.
+ */
+export const MAX_SALES_ORDER_BYTES = MAX_EVENT_ENTRY_BYTES;
+
+/** The violation of a sales-order message over MAX_SALES_ORDER_BYTES, on the document; undefined when it fits. */
+export function salesOrderSizeViolation(rawBody: string): FieldViolation | undefined {
+  const bytes = Buffer.byteLength(rawBody);
+  if (bytes <= MAX_SALES_ORDER_BYTES) return undefined;
+  return {
+    path: '',
+    rule: `maxBytes:${MAX_SALES_ORDER_BYTES}`,
+    message: `is ${bytes} bytes, over the 256 KB limit of an EventBridge event and a Step Functions payload (order.received carries the whole order): split the order or shorten its texts`,
+  };
+}
+
 /** Canonical field path → the ERP field an operator would correct, so a rejection speaks ERP. */
 function toErpPath(canonicalPath: string): string {
   const replacements: [RegExp, string][] = [
     [/^orderId$/, 'SalesOrder'],
     [/^source\.reference$/, 'SalesOrder'],
     [/^customer\.id$/, 'SoldToParty'],
+    [/^customer\.name$/, 'CustomerName'],
     [/^promiseDate$/, 'RequestedDeliveryDate'],
     [/^orderedAt$/, 'CreationDateTime'],
     [/^requestedSiteId$/, 'Plant'],
@@ -207,6 +228,10 @@ export function toCanonicalOrder(input: unknown): ParseResult<CanonicalOrder> {
       if (known.has(`${erpPath}|${v.rule}`)) continue;
       violations.push({ ...v, path: erpPath });
     }
+  }
+  if (canonical.ok) {
+    const oversize = oversizeOrderViolation(canonical.value);
+    if (oversize) violations.push(oversize);
   }
   if (violations.length > 0) return { ok: false, error: new ContractViolation(CONTRACT, violations) };
   return canonical;

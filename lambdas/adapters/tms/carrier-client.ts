@@ -1,7 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type EventDetail, parseDetail } from '../../../contracts/events.ts';
-import { parseWith } from '../../../contracts/validation.ts';
+import { OrderId } from '../../../contracts/order.ts';
+import { safeText } from '../../../contracts/text.ts';
+import { ContractViolation, type FieldViolation, parseWith } from '../../../contracts/validation.ts';
 import type { ServiceLevel } from '../../../contracts/vocabulary.ts';
 import type { CanonicalEvent } from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
@@ -165,19 +167,31 @@ const TmsBooking = z.looseObject({
   charge: z.looseObject({ amount: Decimal, currency: z.string() }),
 });
 
+/**
+ * The TMS's tracking webhook. Fields it adds beyond these are ignored (a tolerant reader) and never carried on;
+ * the ones Handoff uses are held to what they become (the order id it looks up, the shipment id and carrier of
+ * shipment.* and their idempotency keys, texts an operator reads), so a hostile body is refused by field and
+ * rule before anything is read or published.
+ */
 const TmsTrackingWebhook = z.looseObject({
-  eventId: z.string().check(z.minLength(1)),
-  bookingId: z.string().check(z.minLength(1)),
-  trackingNumber: z.string().check(z.minLength(1)),
-  scac: z.string().check(z.minLength(1)),
-  shipperReference: z.string().check(z.minLength(1)),
-  shipmentReference: z.string().check(z.minLength(1)),
+  eventId: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$/)),
+  bookingId: safeText(80),
+  trackingNumber: safeText(80),
+  /** SCAC: 2 to 4 letters (digits tolerated). */
+  scac: z.string().check(z.regex(/^[A-Z0-9]{2,4}$/)),
+  /** The order Handoff booked the shipment for: Handoff's order id. */
+  shipperReference: OrderId,
+  /** The shipment id Handoff booked under: part of the event's idempotency key. */
+  shipmentReference: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/)),
   statusCode: z.string().check(z.regex(/^[A-Z0-9]{2}$/)),
   occurredAt: z.iso.datetime({ offset: true }),
   estimatedDeliveryDate: z.optional(IsoDay),
-  proofOfDelivery: z.optional(z.looseObject({ signedBy: z.string() })),
-  exceptionReason: z.optional(z.string()),
+  proofOfDelivery: z.optional(z.looseObject({ signedBy: safeText(120) })),
+  exceptionReason: z.optional(safeText(500)),
 });
+
+/** The largest tracking webhook Handoff reads: one scan is well under 2 KB. */
+export const MAX_TRACKING_WEBHOOK_BYTES = 64 * 1024;
 
 function contractOrThrow<S extends z.ZodMiniType>(what: string, schema: S, body: unknown): z.output<S> {
   const parsed = parseWith(what, schema, body);
@@ -309,26 +323,54 @@ export function verifyTrackingWebhook(
 
 /** Parses a (verified) tracking webhook body; a body that breaks the TMS contract is PartnerContractBroken. */
 export function parseTrackingWebhook(rawBody: string | Buffer): CarrierTrackingEvent {
+  const parsed = tryParseTrackingWebhook(rawBody.toString());
+  if (!parsed.ok) {
+    if (parsed.violations[0]?.rule === 'json') {
+      throw new PartnerContractBroken('tms', 'tracking webhook body is not JSON');
+    }
+    throw new PartnerContractBroken(
+      'tms',
+      new ContractViolation('TMS tracking webhook', parsed.violations).message,
+    );
+  }
+  return parsed.event;
+}
+
+/**
+ * A (verified) tracking webhook body checked against the TMS contract, keeping every field violation (path
+ * and rule) for the answer to the TMS and the quarantine; `parseTrackingWebhook` throws instead.
+ */
+export function tryParseTrackingWebhook(
+  rawBody: string,
+):
+  | { readonly ok: true; readonly event: CarrierTrackingEvent }
+  | { readonly ok: false; readonly violations: readonly FieldViolation[] } {
   let json: unknown;
   try {
-    json = JSON.parse(rawBody.toString());
-  } catch {
-    throw new PartnerContractBroken('tms', 'tracking webhook body is not JSON');
+    json = JSON.parse(rawBody);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'unparseable';
+    return { ok: false, violations: [{ path: '', rule: 'json', message: `is not valid JSON (${reason})` }] };
   }
-  const hook = contractOrThrow('TMS tracking webhook', TmsTrackingWebhook, json);
+  const parsed = parseWith('TMS tracking webhook', TmsTrackingWebhook, json);
+  if (!parsed.ok) return { ok: false, violations: parsed.error.violations };
+  const hook = parsed.value;
   return {
-    eventId: hook.eventId,
-    bookingRef: hook.bookingId,
-    trackingNumber: hook.trackingNumber,
-    carrier: hook.scac,
-    orderId: hook.shipperReference,
-    shipmentId: hook.shipmentReference,
-    status: STATUS_BY_CODE[hook.statusCode] ?? 'unknown',
-    carrierStatusCode: hook.statusCode,
-    occurredAt: new Date(hook.occurredAt).toISOString(),
-    ...(hook.estimatedDeliveryDate ? { revisedEstimatedDelivery: hook.estimatedDeliveryDate } : {}),
-    ...(hook.proofOfDelivery ? { signedBy: hook.proofOfDelivery.signedBy } : {}),
-    ...(hook.exceptionReason ? { exceptionReason: hook.exceptionReason } : {}),
+    ok: true,
+    event: {
+      eventId: hook.eventId,
+      bookingRef: hook.bookingId,
+      trackingNumber: hook.trackingNumber,
+      carrier: hook.scac,
+      orderId: hook.shipperReference,
+      shipmentId: hook.shipmentReference,
+      status: STATUS_BY_CODE[hook.statusCode] ?? 'unknown',
+      carrierStatusCode: hook.statusCode,
+      occurredAt: new Date(hook.occurredAt).toISOString(),
+      ...(hook.estimatedDeliveryDate ? { revisedEstimatedDelivery: hook.estimatedDeliveryDate } : {}),
+      ...(hook.proofOfDelivery ? { signedBy: hook.proofOfDelivery.signedBy } : {}),
+      ...(hook.exceptionReason ? { exceptionReason: hook.exceptionReason } : {}),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
-import { type EventDetail, parseDetail } from '../../../contracts/events.ts';
-import type { ShipTo } from '../../../contracts/order.ts';
+import { type EventDetail, MAX_EVENT_ENTRY_BYTES, parseDetail } from '../../../contracts/events.ts';
+import { MAX_ORDER_LINES, OrderId, type ShipTo, SiteId, Sku } from '../../../contracts/order.ts';
+import { safeText } from '../../../contracts/text.ts';
 import { type FieldViolation, parseWith } from '../../../contracts/validation.ts';
 import type { CanonicalEvent } from '../../ports/index.ts';
 import { PartnerContractBroken } from '../../shared/errors.ts';
@@ -108,25 +109,43 @@ const VendorPurchaseOrder = z.looseObject({
   ),
 });
 
+/**
+ * The vendor's advance ship notice. Fields the vendor adds beyond these are ignored (a tolerant reader: vendors
+ * add fields without telling us) and never carried on; the ones Handoff uses are held to what they become in
+ * shipment.confirmed and its idempotency key, and to what can be looked up safely (the buyer reference is an
+ * order id), so a hostile notice is refused here, by field and rule, before anything is read or published.
+ */
 export const AdvanceShipNotice = z.looseObject({
-  asnNumber: Text,
+  /** Becomes the shipment id and part of the event's idempotency key. */
+  asnNumber: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/)),
   messageType: z.literal('ADVANCE_SHIP_NOTICE'),
-  vendorCode: Text,
-  purchaseOrderNumber: Text,
-  vendorOrderNumber: Text,
-  buyerReference: Text,
+  /** Becomes the shipping site of shipment.confirmed. */
+  vendorCode: SiteId,
+  purchaseOrderNumber: safeText(120),
+  vendorOrderNumber: safeText(120),
+  /** The order the goods are for: Handoff's order id. */
+  buyerReference: OrderId,
   shippedAt: z.iso.datetime({ offset: true }),
-  carrier: z.looseObject({ scac: Text, trackingNumber: Text }),
+  carrier: z.looseObject({
+    scac: z.string().check(z.regex(/^[A-Z0-9]{2,4}$/)),
+    trackingNumber: safeText(80),
+  }),
   lines: z
     .array(
       z.looseObject({
-        lineNumber: z.int().check(z.gte(1)),
-        itemCode: Text,
-        quantityShipped: z.int().check(z.gt(0)),
+        lineNumber: z.int().check(z.gte(1), z.lte(9999)),
+        itemCode: Sku,
+        quantityShipped: z.int().check(z.gt(0), z.lte(1_000_000)),
       }),
     )
-    .check(z.minLength(1)),
+    .check(z.minLength(1), z.maxLength(MAX_ORDER_LINES)),
 });
+
+/**
+ * The largest ship notice Handoff takes: its shipment.confirmed carries the lines and must fit one 256 KB
+ * EventBridge entry.
+ */
+export const MAX_SHIP_NOTICE_BYTES = MAX_EVENT_ENTRY_BYTES;
 
 function contractOrThrow<S extends z.ZodMiniType>(what: string, schema: S, body: unknown): z.output<S> {
   const parsed = parseWith(what, schema, body);

@@ -7,6 +7,7 @@ import {
   type Parse850Options,
   type PurchaseOrderReference,
   parsePurchaseOrder850,
+  type TradingPartnerProfile,
 } from '../../../lambdas/adapters/edi/x12-850.ts';
 import {
   build810,
@@ -16,6 +17,7 @@ import {
   functionalAcknowledgment997,
   type OutboundEnvelope,
 } from '../../../lambdas/adapters/edi/x12-outbound.ts';
+import { interchange850 } from '../../fixtures/hostile/edi.ts';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../fixtures/edi/${name}`, import.meta.url), 'utf8');
@@ -809,5 +811,37 @@ describe('functionalAcknowledgment997', () => {
       outcome,
     });
     expect(rows(parseStrict(document.x12).transaction, 'AK5')).toEqual([['R', '4'], ['R']]);
+  });
+});
+
+describe('parsePurchaseOrder850: a PO too large to announce', () => {
+  it('refuses a PO whose order.received would be over 256 KB, on its ST, for customer service to split', () => {
+    const now = new Date('2026-11-23T09:00:00Z');
+    const raw = interchange850(now, {
+      control: 4242,
+      po: 'PO-HUGE',
+      lines: Array.from({ length: 500 }, () => ({ sku: 'SKU-1001', quantity: '1', price: '9.99' })),
+      body: (body) =>
+        body.flatMap((s) => (s[0] === 'PO1' ? [s, ['PID', 'F', '', '', '', '東'.repeat(200)]] : [s])),
+    });
+    const result = parsePurchaseOrder850(raw, {
+      ...OPTIONS,
+      tradingPartners: {
+        LAKESHOREHC: { ...(OPTIONS.tradingPartners.RETAILCO as TradingPartnerProfile), defaultCountry: 'US' },
+      },
+      now,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.rejection.errors).toEqual([
+      expect.objectContaining({
+        code: 'DOCUMENT_TOO_LARGE',
+        segment: 'ST',
+        element: 'ST01',
+        position: 1,
+        transactionSet: '4242',
+        rule: 'maxBytes:262144',
+      }),
+    ]);
   });
 });

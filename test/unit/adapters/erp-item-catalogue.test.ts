@@ -281,3 +281,52 @@ describe('ErpItemClient: per-order reads still filter by material', () => {
     expect([...physicals.keys()]).toEqual(['NUT-M8']);
   });
 });
+
+describe('ErpItemClient.unknownSkus(): the ingress check', () => {
+  it('answers from the cached item master: known SKUs cost no further read', async () => {
+    const client = catalogue();
+
+    expect(await client.unknownSkus(['WIDGET-100', 'BOLT-M8', 'WIDGET-100'])).toEqual([]);
+    expect(await client.unknownSkus(['PUMP-220'])).toEqual([]);
+    expect(itemReads()).toBe(1);
+  });
+
+  it('asks again for a SKU the cached copy lacks, so an item added minutes ago is known', async () => {
+    const client = catalogue();
+    await client.unknownSkus(['WIDGET-100']);
+    const seeded = sandbox.erp.items.get('WIDGET-100') as ErpCatalogueItem;
+    sandbox.erp.items.set('WIDGET-NEW', { ...seeded, Material: 'WIDGET-NEW' });
+
+    expect(await client.unknownSkus(['WIDGET-100', 'WIDGET-NEW', 'GHOST-1'])).toEqual(['GHOST-1']);
+    expect(sandbox.callsTo('GET', '/erp/items').at(-1)).toMatchObject({ path: '/erp/items' });
+    expect(itemReads()).toBe(2);
+  });
+
+  it('re-reads a long list of unknown SKUs in slices of 40', async () => {
+    const client = catalogue();
+    const ghosts = Array.from({ length: 95 }, (_, i) => `GHOST-${String(i).padStart(60, '0')}`);
+
+    expect(await client.unknownSkus(ghosts)).toEqual(ghosts);
+    expect(itemReads()).toBe(1 + 3);
+  });
+
+  it('an item master that cannot be read fails the check (the message is retried), and is not cached', async () => {
+    const client = catalogue();
+    sandbox.failNext.set('GET /erp/items', MAX_ATTEMPTS);
+
+    await expect(client.unknownSkus(['WIDGET-100'])).rejects.toBeInstanceOf(PartnerUnavailable);
+    expect(await client.unknownSkus(['WIDGET-100'])).toEqual([]);
+  });
+});
+
+describe('ErpItemClient.unknownSkus(): an ERP outage', () => {
+  it('keeps known SKUs known from the last good read, and fails (never refuses) any other', async () => {
+    const client = catalogue();
+    expect(await client.unknownSkus(['WIDGET-100'])).toEqual([]);
+    time.advance(FIVE_MINUTES + 1);
+    sandbox.failNext.set('GET /erp/items', 10 * MAX_ATTEMPTS);
+
+    expect(await client.unknownSkus(['WIDGET-100', 'BOLT-M8'])).toEqual([]);
+    await expect(client.unknownSkus(['WIDGET-100', 'GHOST-1'])).rejects.toBeInstanceOf(PartnerUnavailable);
+  });
+});

@@ -5,6 +5,7 @@ import {
   type ErpSalesOrder,
   erpOrderId,
   SHIPPING_CONDITIONS,
+  salesOrderSizeViolation,
   toCanonicalOrder,
 } from '../../../lambdas/adapters/erp/sales-order.ts';
 import { type Edits, edited, REMOVE } from '../contracts/payload-edits.ts';
@@ -429,6 +430,64 @@ describe('ERP sales order → canonical order', () => {
     expect(toCanonicalOrder(null)).toMatchObject({
       ok: false,
       error: { name: 'ContractViolation', violations: [{ path: '', rule: 'type:object' }] },
+    });
+  });
+});
+
+describe('toCanonicalOrder: limits of the bus and of text', () => {
+  const wideLine = (n: number) => ({
+    ItemNo: String(n * 10).padStart(6, '0'),
+    Material: 'WIDGET-100',
+    Description: '東'.repeat(200),
+    Quantity: '1',
+    Unit: 'EA',
+    NetPrice: '1.00',
+    Cost: '0.50',
+  });
+
+  it('refuses 500 lines whose order.received would be over the 256 KB EventBridge entry, on the document', () => {
+    const result = toCanonicalOrder({
+      ...erpSalesOrder(),
+      Items: Array.from({ length: 500 }, (_, i) => wideLine(i + 1)),
+    });
+
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.violations).toEqual([
+      {
+        path: '',
+        rule: 'maxBytes:262144',
+        message: expect.stringContaining('256 KB EventBridge entry limit'),
+      },
+    ]);
+  });
+
+  it('takes 300 such lines: the event fits', () => {
+    expect(
+      toCanonicalOrder({ ...erpSalesOrder(), Items: Array.from({ length: 300 }, (_, i) => wideLine(i + 1)) })
+        .ok,
+    ).toBe(true);
+  });
+
+  it('composes NFD text and refuses controls, naming the ERP field', () => {
+    const composed = toCanonicalOrder({ ...erpSalesOrder(), CustomerName: 'Mu\u0308ller' });
+    expect(composed.ok && composed.value.customer.name).toBe('M\u00fcller');
+    const refused = toCanonicalOrder({ ...erpSalesOrder(), CustomerName: 'M\u202Euller' });
+    expect(refused.ok ? [] : refused.error.violations).toEqual([
+      expect.objectContaining({ path: 'CustomerName', rule: 'noBidiControls' }),
+    ]);
+  });
+});
+
+describe('salesOrderSizeViolation', () => {
+  it('names the 256 KB limit of EventBridge and Step Functions for a message over it, and nothing under it', () => {
+    expect(salesOrderSizeViolation('x'.repeat(256 * 1024))).toBeUndefined();
+    expect(salesOrderSizeViolation('é'.repeat(128 * 1024 + 1))).toEqual({
+      path: '',
+      rule: 'maxBytes:262144',
+      message: expect.stringMatching(
+        /^is 262146 bytes, over the 256 KB limit of an EventBridge event and a Step Functions payload/,
+      ),
     });
   });
 });

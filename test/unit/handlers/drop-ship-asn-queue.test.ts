@@ -16,6 +16,7 @@ import type {
 import { OrderNotFound } from '../../../lambdas/shared/errors.ts';
 import type { DropShipDeps } from '../../../lambdas/use-cases/drop-ship.ts';
 import type { AdvanceShipNotice } from '../../../local/partners/vendor.ts';
+import { vendorAsnCases } from '../../fixtures/hostile/vendor-asn.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 import { line, validOrder } from '../contracts/canonical-order.fixture.ts';
 
@@ -368,14 +369,33 @@ describe('drop-ship handler, SQS mode: quarantine', () => {
     ]);
   });
 
-  it('files an unknown order whose reference is no order id under a FEED- id', async () => {
+  it('refuses a reference that is no order id before looking anything up, filed under a FEED- id', async () => {
     const raw = JSON.stringify(asn({ buyerReference: 'PO #77 / Summit' }));
 
     const response = await world.deliver(batch(['m-1', raw]));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    const exception = expectQuarantined(raw, 'VENDOR_ASN_UNKNOWN_ORDER');
+    const exception = expectQuarantined(raw, 'VENDOR_ASN_INVALID');
     expect(exception.orderId).toMatch(/^FEED-vendor-asn-/);
+    expect(exception.violations).toEqual([
+      expect.objectContaining({ path: 'buyerReference', rule: expect.stringMatching(/^pattern:/) }),
+    ]);
+  });
+
+  it('refuses a notice over 256 KB on the document, naming the limit', async () => {
+    const raw = JSON.stringify(asn({ note: 'n'.repeat(300 * 1024) } as never));
+
+    const response = await world.deliver(batch(['m-1', raw]));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const exception = expectQuarantined(raw, 'VENDOR_ASN_TOO_LARGE');
+    expect(exception.violations).toEqual([
+      expect.objectContaining({
+        path: '',
+        rule: 'maxBytes:262144',
+        message: expect.stringContaining('EventBridge'),
+      }),
+    ]);
   });
 
   it('quarantines an ASN for a purchase order the order does not have, under the order', async () => {
@@ -499,5 +519,27 @@ describe('drop-ship handler, SQS mode: transient failures', () => {
 
   it('an empty batch succeeds', async () => {
     expect(await world.deliver(batch())).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('the hostile vendor ASN corpus (test/fixtures/hostile/vendor-asn.ts), case by case', () => {
+  it.each(vendorAsnCases().map((c) => [c.name, c] as const))('%s', async (_name, hostile) => {
+    const expected = hostile.expect;
+    if (expected.outcome !== 'rejected') throw new Error('the vendor ASN corpus holds rejections only');
+
+    const response = await world.deliver(batch(['m-1', hostile.input]));
+
+    expect(response).toEqual({ batchItemFailures: [] });
+    const exception = world.exceptions.only();
+    expect(exception).toMatchObject({
+      ownerTeam: expected.owner,
+      type: expected.type,
+      state: 'open',
+      context: expect.objectContaining({ payload: hostile.input }),
+    });
+    expect(exception.violations).toContainEqual(
+      expect.objectContaining({ path: expected.path, rule: expect.stringContaining(expected.rule) }),
+    );
+    expect(world.names()).toEqual(['exception.raised']);
   });
 });

@@ -18,6 +18,7 @@ import {
   type DecisionInput,
   decideException,
 } from '../../../lambdas/use-cases/human-decision.ts';
+import { decideExceptionCases } from '../../fixtures/hostile/decide-exception.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 /**
@@ -521,5 +522,24 @@ describe('bad decisions name the field and the rule', () => {
   it('refuses a decision on an exception that does not exist', async () => {
     const error = await decideException(decision('EXC-NOPE', 'approve'), deps).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ExceptionNotFound', retryable: false });
+  });
+});
+
+describe('the hostile decision corpus (test/fixtures/hostile/decide-exception.ts), case by case', () => {
+  it.each(decideExceptionCases().map((c) => [c.name, c] as const))('%s', async (_name, hostile) => {
+    const { exceptionId } = raise('validation');
+    const before = structuredClone(exceptions.items.get(exceptionId));
+
+    const error = await decideException(hostile.input(exceptionId) as DecisionInput, deps).catch(
+      (e: unknown) => e,
+    );
+
+    expect(error).toMatchObject({ name: hostile.expect.errorType, retryable: false });
+    if (hostile.expect.errorType === 'InvalidDecision') {
+      expect(error).toMatchObject({ field: hostile.expect.path });
+      expect((error as Error).message).toContain(`[${hostile.expect.rule}`);
+    }
+    expect(exceptions.items.get(exceptionId)).toEqual(before);
+    expect(events.all).toEqual([]);
   });
 });

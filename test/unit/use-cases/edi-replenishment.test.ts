@@ -44,6 +44,7 @@ import {
 } from '../../../lambdas/use-cases/edi-replenishment.ts';
 import { readX12Envelope } from '../../../local/partners/edi.ts';
 import { SEED_CATALOGUE, samplePurchaseOrder850 } from '../../../local/partners/seed.ts';
+import { ediBaseOrders, ediCases, interchangeIn, keptOfEdiMessage } from '../../fixtures/hostile/edi.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1028,5 +1029,54 @@ describe('sendEdiInvoice', () => {
     );
     expect(result).toEqual({ kind: 'ignored', orderId: 'ERP-SO-1', reason: 'NOT_AN_EDI_ORDER' });
     expect(gateway.sent.filter((d) => d.idempotencyKey.startsWith('edi-810'))).toHaveLength(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The hostile EDI corpus (test/fixtures/hostile/edi.ts), through ingest850 as the queue handler calls it
+// ---------------------------------------------------------------------------------------------------------
+
+describe('the hostile EDI corpus, case by case', () => {
+  beforeEach(async () => {
+    for (const base of ediBaseOrders(SAMPLE_DAY)) accepted(await ingest850(base.body, deps, base.body));
+    events.published.length = 0;
+    gateway.sent.length = 0;
+  });
+
+  it.each(ediCases(SAMPLE_DAY).map((c) => [c.name, c] as const))('%s', async (_name, hostile) => {
+    const ordersBefore = orders.records.size;
+    const outcome = await ingest850(interchangeIn(hostile.input), deps, hostile.input);
+    const expected = hostile.expect;
+    // Nothing goes to the gateway but 997s.
+    expect(gateway.sent.every((d) => rows(d.x12, 'ST')[0]?.[0] === '997')).toBe(true);
+    if (expected.outcome === 'rejected') {
+      const exceptionId =
+        outcome.kind === 'rejected'
+          ? outcome.exceptionId
+          : outcome.purchaseOrders.find((po) => po.kind === 'quarantined')?.exceptionId;
+      const exception = exceptions.items.get(exceptionId ?? '');
+      expect(exception?.violations).toContainEqual(
+        expect.objectContaining({ path: expected.path, rule: expect.stringContaining(expected.rule) }),
+      );
+      expect(exception).toMatchObject({
+        ownerTeam: expected.owner,
+        type: expected.type,
+        state: 'open',
+        context: { payload: keptOfEdiMessage(hostile.input) },
+      });
+      for (const orderId of expected.noOrders ?? []) expect(orders.records.has(orderId)).toBe(false);
+      expect(orders.records.size).toBe(ordersBefore);
+      expect(events.all.some((e) => e.name === 'order.received')).toBe(false);
+      // A 997 answers it only when the sender is a partner and its group could be read; a rejecting one.
+      for (const ack of gateway.of('997'))
+        expect(rows(ack.x12, 'AK9')[0]?.[0]).toBe(outcome.kind === 'rejected' ? 'R' : 'A');
+    } else {
+      expect(outcome).toMatchObject({
+        kind: 'accepted',
+        purchaseOrders: [expect.objectContaining({ kind: 'duplicate', orderId: expected.orderId })],
+      });
+      expect(orders.records.size).toBe(ordersBefore);
+      expect(exceptions.items.size).toBe(0);
+    }
   });
 });

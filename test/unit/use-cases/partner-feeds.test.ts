@@ -17,6 +17,7 @@ import {
   type WmsFeedDeps,
 } from '../../../lambdas/use-cases/partner-feeds.ts';
 import type { InventoryReceivedEvent } from '../../../local/partners/wms.ts';
+import { wmsCases } from '../../fixtures/hostile/wms.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -67,6 +68,14 @@ class InMemoryExceptions implements ExceptionRepository {
   }
 }
 
+/** The ERP item master: every SKU known but the ones a test names. */
+const items = {
+  unknown: new Set<string>(['GHOST-1', 'GHOST-ITEM-1']),
+  async unknownSkus(skus: readonly string[]) {
+    return skus.filter((sku) => this.unknown.has(sku));
+  },
+};
+
 let exceptions: InMemoryExceptions;
 let events: RecordingPublisher;
 let deps: WmsFeedDeps;
@@ -74,7 +83,7 @@ let deps: WmsFeedDeps;
 beforeEach(() => {
   exceptions = new InMemoryExceptions();
   events = new RecordingPublisher();
-  deps = { exceptions, events, clock };
+  deps = { exceptions, events, clock, items };
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -270,6 +279,34 @@ describe('announceWmsMessage: quarantine', () => {
     expect(exception.violations?.map((v) => v.path)).toEqual(['itemCode']);
   });
 
+  it('quarantines a message over 256 KB on the document, naming the limit, without reading further', async () => {
+    const raw = body({ note: 'n'.repeat(300 * 1024) });
+
+    const outcome = await announceWmsMessage(raw, deps);
+
+    expect(outcome.kind).toBe('quarantined');
+    const exception = expectQuarantined(raw, 'WMS_MESSAGE_TOO_LARGE');
+    expect(exception.violations).toEqual([
+      expect.objectContaining({
+        path: '',
+        rule: 'maxBytes:262144',
+        message: expect.stringContaining('EventBridge'),
+      }),
+    ]);
+  });
+
+  it('quarantines a receipt of an item the ERP item master does not know, publishing nothing', async () => {
+    const raw = body({ itemCode: 'GHOST-1' });
+
+    const outcome = await announceWmsMessage(raw, deps);
+
+    expect(outcome.kind).toBe('quarantined');
+    const exception = expectQuarantined(raw, 'WMS_MESSAGE_UNKNOWN_ITEM');
+    expect(exception.violations).toEqual([
+      { path: 'itemCode', rule: 'knownItem', message: 'names no item in the ERP item master (GHOST-1)' },
+    ]);
+  });
+
   it('the same bad message twice is one exception, quarantined already the second time', async () => {
     const raw = body({ quantity: 0 });
 
@@ -364,26 +401,36 @@ describe('quarantineFeedMessage', () => {
     });
   });
 
-  it('keeps at most 64,000 characters of the payload and records its size in bytes', async () => {
+  it('keeps the whole payload, however long, and records its size in bytes', async () => {
+    // Once the message is acknowledged the exception is its only copy; the DynamoDB repository stores a
+    // payload too large for the record beside it (test/unit/adapters/dynamo-exception-repository.test.ts).
     const raw = `{"note":"${'é'.repeat(70_000)}"}`;
 
     await quarantineFeedMessage(rejection({ rawBody: raw }), deps);
 
     const { context } = exceptions.only();
-    expect(typeof context.payload).toBe('string');
-    expect(String(context.payload)).toHaveLength(64_000);
-    expect(raw.startsWith(String(context.payload))).toBe(true);
+    expect(context.payload).toBe(raw);
     expect(context.payloadBytes).toBe(Buffer.byteLength(raw));
     expect(context.payloadBytes).toBeGreaterThan(raw.length);
   });
 
-  it('keeps a payload of exactly 64,000 characters whole', async () => {
-    const raw = 'a'.repeat(64_000);
+  it('keeps at most 100 violations, clipped, and says how many there were', async () => {
+    const violations = Array.from({ length: 250 }, (_, i) => ({
+      path: `lines[${i}].quantity`,
+      rule: '>0',
+      message: 'x'.repeat(900),
+    }));
 
-    await quarantineFeedMessage(rejection({ rawBody: raw }), deps);
+    await quarantineFeedMessage(rejection({ violations }), deps);
 
-    expect(exceptions.only().context.payload).toBe(raw);
-    expect(exceptions.only().context.payloadBytes).toBe(64_000);
+    const exception = exceptions.only();
+    expect(exception.violations).toHaveLength(100);
+    expect(exception.violations?.[0]).toEqual({
+      path: 'lines[0].quantity',
+      rule: '>0',
+      message: `${'x'.repeat(499)}…`,
+    });
+    expect(exception.context.violationCount).toBe(250);
   });
 
   it('is once per distinct message per feed', async () => {
@@ -395,5 +442,25 @@ describe('quarantineFeedMessage', () => {
     expect(otherFeed.exceptionId).not.toBe(a.exceptionId);
     expect(otherFeed.alreadyQuarantined).toBe(false);
     expect(exceptions.items.size).toBe(2);
+  });
+});
+
+describe('the hostile WMS corpus (test/fixtures/hostile/wms.ts), case by case', () => {
+  it.each(wmsCases().map((c) => [c.name, c] as const))('%s', async (_name, hostile) => {
+    const expected = hostile.expect;
+    if (expected.outcome !== 'rejected') throw new Error('the WMS corpus holds rejections only');
+    const outcome = await announceWmsMessage(hostile.input, deps);
+    expect(outcome.kind).toBe('quarantined');
+    const exception = exceptions.only();
+    expect(exception).toMatchObject({
+      ownerTeam: expected.owner,
+      type: expected.type,
+      state: 'open',
+      context: { payload: hostile.input },
+    });
+    expect(exception.violations).toContainEqual(
+      expect.objectContaining({ path: expected.path, rule: expect.stringContaining(expected.rule) }),
+    );
+    expect(events.all.map((e) => e.name)).toEqual(['exception.raised']);
   });
 });
