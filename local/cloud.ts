@@ -16,6 +16,7 @@ import { SecretStore } from './secrets/secret-store.ts';
 import { fauxqsQueueUrl, SqsService } from './sqs/sqs-service.ts';
 import { SfnService } from './stepfunctions/sfn-service.ts';
 import { CloudModel, LOCAL_REGION } from './template/model.ts';
+import { UsageMeter } from './usage-meter.ts';
 
 export interface LocalCloudOptions {
   /** The cloud assembly to run (`cdk.out`). */
@@ -39,6 +40,11 @@ export interface LocalCloud {
   readonly requests: ReadonlyMap<string, number>;
   /** Every AWS SDK call made in this process (the handlers' included), by `<service>.<Command>`. */
   readonly meter: SdkMeter;
+  /**
+   * What the run used of each AWS service, as AWS would bill and throttle it, on the cloud's clock:
+   * `usage.start()` begins a measurement (after set-up), `usage.report(orders)` returns the `AwsUsage`.
+   */
+  readonly usage: UsageMeter;
   readonly model: CloudModel;
   readonly dynamodb: DynamoDbLocal;
   readonly tables: readonly LocalTable[];
@@ -186,10 +192,24 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const meter = new SdkMeter();
     meter.install();
     stopping.push(() => meter.uninstall());
+    const usage = new UsageMeter({
+      model,
+      clock,
+      meter,
+      lambda,
+      sfn,
+      events,
+      sqs,
+      dynamodb: dynamodb.client,
+      tables,
+    });
     lambda.captureLogs();
     stopping.push(() => lambda.stop());
     if (options.lambdaWorkers) {
-      lambda.onWorkerCalls = (calls) => meter.add(calls);
+      lambda.onWorkerCalls = (calls) => {
+        meter.add(calls);
+        usage.addWorkerCalls(calls);
+      };
       await lambda.useWorkers(options.lambdaWorkers, {
         ...lambdaEnvironment,
         // Worker threads reach the endpoint over HTTP; only the main thread has the in-process shortcut.
@@ -209,6 +229,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       endpoint: endpoint.url,
       requests: endpoint.requests,
       meter,
+      usage,
       model,
       dynamodb,
       tables,

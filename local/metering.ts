@@ -21,10 +21,36 @@ function keyOf(service: string, command: { name: string }): string {
   return key;
 }
 
+/** A command as the SDK sends it: its input, and a document-client command's inner low-level command. */
+export interface SdkCommand {
+  input: Record<string, unknown>;
+  clientCommand?: { input: Record<string, unknown> };
+}
+
+/**
+ * Sees SDK calls as they go and as they settle (the usage meter, local/usage-meter.ts). `sending` runs before
+ * the command is sent and may swap its input (it must give the caller back what it would have seen); it
+ * returns a token to be handed the call's outcome in `settled`, or undefined when the outcome is not needed.
+ * Calls made with a callback are not observed.
+ */
+export interface SdkCallObserver {
+  sending(service: string, key: string, command: SdkCommand): object | undefined;
+  /** Must settle as `sent` does (same output, same error), after looking at it. */
+  settled(
+    service: string,
+    key: string,
+    command: SdkCommand,
+    token: object,
+    sent: Promise<unknown>,
+  ): Promise<unknown>;
+}
+
 export class SdkMeter {
   readonly calls = new Map<string, number>();
   /** When set, sees every command sent (benchmarks use it to replay a workload). */
   recorder: ((service: string, command: object) => void) | undefined;
+  /** When set, sees calls and their outcomes (see {@link SdkCallObserver}). */
+  observer: SdkCallObserver | undefined;
   private restore: (() => void) | undefined;
 
   install(): void {
@@ -44,7 +70,12 @@ export class SdkMeter {
       const key = keyOf(service, command.constructor);
       calls.set(key, (calls.get(key) ?? 0) + 1);
       meter.recorder?.(service, command);
-      return original.call(this, command, ...rest);
+      const observer = meter.observer;
+      if (observer === undefined || typeof rest[0] === 'function' || typeof rest[1] === 'function')
+        return original.call(this, command, ...rest);
+      const token = observer.sending(service, key, command as SdkCommand);
+      const sent = original.call(this, command, ...rest) as Promise<unknown>;
+      return token === undefined ? sent : observer.settled(service, key, command as SdkCommand, token, sent);
     };
     this.restore = () => {
       prototype.send = original;

@@ -77,6 +77,18 @@ export interface DeliveryRecord {
   readonly error?: string;
 }
 
+/** What the usage meter (local/usage-meter.ts) is told of the bus's billable work. */
+export interface BusUsageHooks {
+  /** A PutEvents entry accepted onto a bus, with its size as AWS counts it (source, detail-type, detail, resources, time). */
+  accepted(sizeBytes: number): void;
+  /** An accepted event stored by an archive (`sizeBytes` as for `accepted`). */
+  archived(event: BusEvent, sizeBytes: number): void;
+  /** A rule invoking one target (each attempt, retries included; replays and schedules too). */
+  invoked(rule: LocalRule, targetArn: string): void;
+  /** Archived events sent again by a replay. */
+  replayed(events: number): void;
+}
+
 /** 256 KB: the PutEvents entry limit, counted as AWS does over source, detail-type, detail and resources. */
 export const MAX_ENTRY_BYTES = 256 * 1024;
 
@@ -159,6 +171,8 @@ export class EventBridgeService {
   private readonly schedules: Promise<void>[] = [];
   /** 1 = EventBridge-like backoff between target retries; tests shrink it. */
   retryScale = 1;
+  /** Usage hooks (see {@link BusUsageHooks}). */
+  usage: BusUsageHooks | undefined;
 
   constructor(
     private readonly model: CloudModel,
@@ -293,9 +307,12 @@ export class EventBridgeService {
       resources: entry.Resources ?? [],
       detail,
     };
+    this.usage?.accepted(size);
     for (const archive of this.archives) {
-      if (archive.busName === busName && archive.matches(event))
+      if (archive.busName === busName && archive.matches(event)) {
         archive.events.push({ event, archivedAt: this.clock.now() });
+        this.usage?.archived(event, size);
+      }
     }
     this.route(busName, event);
     return { EventId: event.id };
@@ -341,6 +358,7 @@ export class EventBridgeService {
     for (;;) {
       attempt += 1;
       try {
+        this.usage?.invoked(rule, target.arn);
         await this.invokeTarget(target.arn, input);
         this.deliveries.push({
           eventId: event.id,
@@ -446,6 +464,7 @@ export class EventBridgeService {
       this.route(archive.busName, { ...event, 'replay-name': replayName }, only);
       count += 1;
     }
+    this.usage?.replayed(count);
     this.replays.set(replayName, {
       name: replayName,
       archiveArn: archive.arn,

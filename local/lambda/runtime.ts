@@ -36,6 +36,11 @@ export interface InvocationRecord {
   readonly requestId: string;
   readonly startedAt: string;
   readonly durationMs: number;
+  /**
+   * Real (wall) time the invocation took, in ms: under a virtual clock `durationMs` is ~0, and this is what
+   * Lambda would bill (the usage meter's GB-seconds and concurrency).
+   */
+  readonly realDurationMs: number;
   readonly error?: string;
 }
 
@@ -134,6 +139,8 @@ export class LambdaRuntime {
   private restoreOutput: (() => void) | undefined;
   onLog: ((line: LogLine) => void) | undefined;
   onInvocation: ((record: InvocationRecord) => void) | undefined;
+  /** Called as an invocation starts running (after any wait for a reserved-concurrency slot). */
+  onInvocationStart: ((fn: LocalFunction) => void) | undefined;
   /**
    * Sends a failed async event to a queue ARN (wired by the cloud to SQS): the event with Lambda's DLQ
    * attributes to a DeadLetterConfig's queue, or the invocation record to an on-failure destination.
@@ -271,8 +278,10 @@ export class LambdaRuntime {
     const context = lambdaContext(fn, requestId, () => deadline - this.clock.now().getTime());
     const timeout = new AbortController();
     const startedAt = this.clock.now();
+    const startedReal = performance.now();
     let failure: FunctionError | undefined;
     this.running++;
+    this.onInvocationStart?.(fn);
     try {
       const injected = this.injectedFailure(fn, event);
       if (injected) throw injected;
@@ -319,6 +328,7 @@ export class LambdaRuntime {
         requestId,
         startedAt: startedAt.toISOString(),
         durationMs: this.clock.now().getTime() - startedAt.getTime(),
+        realDurationMs: performance.now() - startedReal,
         ...(failure ? { error: `${failure.errorType}: ${failure.errorMessage}` } : {}),
       };
       this.invocations.push(record);

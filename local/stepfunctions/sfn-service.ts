@@ -148,6 +148,11 @@ export class SfnService {
   private readonly tokens = new Map<string, PendingToken>();
   /** Called when an execution starts and when it reaches a terminal status. */
   onExecution: ((execution: LocalExecution) => void) | undefined;
+  /**
+   * Called for each state transition as Step Functions bills them: a state entered (inner states of Map and
+   * Parallel included), or a retry of a state (`retry` true).
+   */
+  onTransition: ((machine: LocalStateMachine, execution: LocalExecution, retry: boolean) => void) | undefined;
 
   constructor(
     private readonly model: CloudModel,
@@ -289,6 +294,7 @@ export class SfnService {
             break;
           case 'StateEntered':
             statesEntered.push(e.state?.name ?? '');
+            this.onTransition?.(machine, execution, false);
             record(`${kind}StateEntered`, {
               stateEnteredEventDetails: lazyJson({ name: e.state?.name }, 'input', e.state?.input),
             });
@@ -304,6 +310,7 @@ export class SfnService {
             });
             break;
           case 'StateRetried':
+            this.onTransition?.(machine, execution, true);
             record('TaskStateRetried', { stateRetriedEventDetails: { name: e.state?.name } });
             break;
           default:
