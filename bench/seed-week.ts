@@ -32,6 +32,7 @@ import { ConcurrentClockUpdate } from '../lambdas/shared/errors.ts';
 import { sha256 } from '../lambdas/shared/ids.ts';
 import { clockKey, detectSlaAlarms, type SlaDeps, trackSlaClocks } from '../lambdas/use-cases/sla-clocks.ts';
 import { sampleOrders } from '../local/demo/sample-orders.ts';
+import { type Random, random } from '../sim/random.ts';
 
 export interface WeekTables {
   readonly orders: string;
@@ -75,33 +76,6 @@ export interface SeededWeek {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-/** Deterministic: the same seed gives the same week (mulberry32). */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  return {
-    next,
-    between: (min: number, max: number) => min + next() * (max - min),
-    chance: (p: number) => next() < p,
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T,
-    weighted: <T>(items: readonly (readonly [T, number])[]): T => {
-      let r = next() * items.reduce((sum, [, w]) => sum + w, 0);
-      for (const [item, w] of items) {
-        r -= w;
-        if (r < 0) return item;
-      }
-      return items[items.length - 1]?.[0] as T;
-    },
-  };
-}
-type Random = ReturnType<typeof random>;
 
 type Stall = 'credit-hold' | 'backordered' | 'allocated' | 'released' | 'exception';
 /** Where stalled orders stop, in turn: every kind from the fifth stalled order on, holds and releases most. */

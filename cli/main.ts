@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { FAULT_PROFILES } from '../sim/faults.ts';
 import {
   type Clients,
   decide,
@@ -12,6 +13,7 @@ import type { Output } from './format.ts';
 import { replayEvents } from './replay.ts';
 import { CliError, findResources, type Resources } from './resources.ts';
 import { printScorecard, writeScorecardReport } from './scorecard.ts';
+import { type SimulateCliOptions, simulateCommand } from './simulate.ts';
 import { stalledOrders } from './stalled.ts';
 
 export interface CliContext {
@@ -163,6 +165,26 @@ export async function run(argv: readonly string[], context: CliContext): Promise
     .action(async (options: { from?: string; to?: string; slaPolicy?: string; out?: string }) => {
       const { resources, clients: c, json } = await setup();
       await writeScorecardReport(resources, c, { ...options, json }, context.out);
+    });
+
+  program
+    .command('simulate')
+    .description(
+      'a week of the distributor through the real stack in the local cloud, on a virtual clock: scorecard, report, cost, capacity, invariants',
+    )
+    .option('--orders <n>', 'orders over the week', '25000')
+    .option('--days <n>', 'days of arrivals', '7')
+    .option('--seed <n>', 'seed of every random draw (same seed, same week)', '20261123')
+    .option(
+      '--faults <profile>',
+      `fault profile: default, ${Object.keys(FAULT_PROFILES).join(', ')}`,
+      'default',
+    )
+    .option('--report <path>', 'where to write the HTML report', '.handoff/report.html')
+    .option('--step <minutes>', 'virtual minutes per step (the ERP interface interval)', '10')
+    .option('--port <port>', 'the local endpoint port (default: a free one)')
+    .action(async (options: SimulateCliOptions) => {
+      await simulateCommand(options, context);
     });
 
   try {

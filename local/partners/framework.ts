@@ -382,6 +382,8 @@ export interface FaultKnobs {
   readonly failAfterCommit?: boolean;
   /** Added before the partner answers, in real milliseconds. @default 0 */
   readonly latencyMs?: number;
+  /** Share of requests the added latency applies to, drawn from a seeded stream. @default 1 */
+  readonly latencyRate?: number;
   /** Extra latency, uniform in [0, latencyJitterMs), seeded. @default 0 */
   readonly latencyJitterMs?: number;
   /** While the sandbox clock is inside a window, requests get 503 with retry-after. */
@@ -435,6 +437,8 @@ interface PendingDelivery<T> {
  */
 export class EventFeed<T> {
   knobs: FeedKnobs = {};
+  /** Extra copies the duplicate knob added (what consumers' idempotency must absorb). */
+  duplicated = 0;
   private pending: PendingDelivery<T>[] = [];
   private sequence = 0;
 
@@ -451,6 +455,7 @@ export class EventFeed<T> {
     this.pending.push({ item, dueAt, sequence: this.sequence++ });
     if (duplicateRate > 0 && this.env.random(`${this.name}:duplicate`)() < duplicateRate) {
       this.pending.push({ item, dueAt, sequence: this.sequence++ });
+      this.duplicated += 1;
     }
   }
 

@@ -240,8 +240,11 @@ export class PartnerSandbox {
     const knobs = this.knobsFor(partner.name, route);
     const outage = activeOutage(knobs, this.clock.now());
     if (outage) return outageResponse(partner.name, outage, this.clock.now());
+    const delayed =
+      knobs.latencyRate === undefined ||
+      this.random.stream(`${partner.name}:latency-share`)() < knobs.latencyRate;
     const latency =
-      (knobs.latencyMs ?? 0) +
+      (delayed ? (knobs.latencyMs ?? 0) : 0) +
       (knobs.latencyJitterMs
         ? Math.floor(this.random.stream(`${partner.name}:latency`)() * knobs.latencyJitterMs)
         : 0);

@@ -52,7 +52,7 @@ export interface WarehouseOrder {
   readonly shipByDate: string;
   readonly serviceLevel: string;
   readonly lines: readonly WmsLine[];
-  readonly status: 'RELEASED';
+  status: 'RELEASED' | 'SHIPPED';
   readonly releasedAt: string;
   readonly reservationNumber: string | null;
 }
@@ -69,6 +69,28 @@ export interface InventoryReceivedEvent {
   readonly onHand: number;
   readonly committed: number;
 }
+
+/**
+ * The WMS's ship confirmation: the warehouse order left the dock with a carrier. The WMS sends it when the
+ * carrier it chose collects (orders Handoff booked a premium carrier for are confirmed by that carrier's
+ * tracking instead).
+ */
+export interface OrderShippedEvent {
+  readonly eventId: string;
+  readonly eventType: 'order.shipped';
+  readonly occurredAt: string;
+  readonly facilityCode: string;
+  readonly orderReference: string;
+  readonly warehouseOrderNumber: string;
+  readonly shipmentNumber: string;
+  readonly carrierCode: string;
+  readonly trackingNumber: string;
+  readonly lines: readonly WmsLine[];
+  /** Every released line shipped in full. */
+  readonly complete: boolean;
+}
+
+export type WmsOutboundEvent = InventoryReceivedEvent | OrderShippedEvent;
 
 const Lines = z
   .array(
@@ -105,8 +127,8 @@ export class WmsSandbox implements SandboxPartner {
   facilities: Facility[] = [];
   readonly reservations: Reservation[] = [];
   readonly warehouseOrders: WarehouseOrder[] = [];
-  /** Outbound inventory messages; set `events.knobs` for duplicated, late or out-of-order delivery. */
-  readonly events: EventFeed<InventoryReceivedEvent>;
+  /** Outbound messages (put-aways, ship confirmations); set `events.knobs` for duplicated, late or out-of-order delivery. */
+  readonly events: EventFeed<WmsOutboundEvent>;
   private readonly ids = new Sequences();
 
   constructor(private readonly env: PartnerEnvironment) {
@@ -195,8 +217,47 @@ export class WmsSandbox implements SandboxPartner {
     return event;
   }
 
+  /**
+   * The warehouse order leaves the dock: on-hand and committed fall by what shipped, the order is SHIPPED,
+   * and an `order.shipped` confirmation joins the outbound feed, due at `confirmAt` (default now: a WMS
+   * whose interface lags confirms later). For the simulator (shipping is a physical event, not an API call).
+   */
+  ship(
+    warehouseOrderNumber: string,
+    options: { readonly carrierCode: string; readonly confirmAt?: Date },
+  ): OrderShippedEvent {
+    const order = this.warehouseOrders.find((o) => o.warehouseOrderNumber === warehouseOrderNumber);
+    if (!order) throw new RangeError(`no warehouse order ${warehouseOrderNumber}`);
+    if (order.status !== 'RELEASED')
+      throw new RangeError(`${warehouseOrderNumber} is already ${order.status}`);
+    const facility = this.facility(order.facilityCode);
+    for (const line of order.lines) {
+      const row = facility.inventory.find((i) => i.itemCode === line.itemCode);
+      if (!row) continue;
+      row.onHand = Math.max(0, row.onHand - line.quantity);
+      row.committed = Math.max(0, row.committed - line.quantity);
+    }
+    order.status = 'SHIPPED';
+    const shipmentNumber = this.ids.next(`SHP-${order.facilityCode}-`);
+    const event: OrderShippedEvent = {
+      eventId: this.ids.next('WMS-EVT-'),
+      eventType: 'order.shipped',
+      occurredAt: this.env.clock.now().toISOString(),
+      facilityCode: order.facilityCode,
+      orderReference: order.orderReference,
+      warehouseOrderNumber,
+      shipmentNumber,
+      carrierCode: options.carrierCode,
+      trackingNumber: `${options.carrierCode}${shipmentNumber.replace(/\D/g, '').padStart(10, '0')}`,
+      lines: order.lines,
+      complete: true,
+    };
+    this.events.emit(event, options.confirmAt);
+    return event;
+  }
+
   /** The outbound messages due now on the sandbox clock, with the feed's knobs applied. */
-  drainEvents(): InventoryReceivedEvent[] {
+  drainEvents(): WmsOutboundEvent[] {
     return this.events.drain();
   }
 

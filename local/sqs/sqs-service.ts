@@ -12,6 +12,14 @@ import type { LambdaRuntime } from '../lambda/runtime.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, UnsupportedTemplateFeature } from '../template/model.ts';
 
+/**
+ * Concurrent pollers of an SQS event-source mapping: Lambda starts five per mapping (more as the backlog grows,
+ * up to ScalingConfig.MaximumConcurrency); five is what a fresh mapping gets.
+ */
+export function pollersOf(mapping: EventSourceMapping): number {
+  return Math.min(5, mapping.maximumConcurrency ?? 5);
+}
+
 /** Queue URL as fauxqs serves it: `http://sqs.<region>.localhost:<port>/<account>/<name>`. */
 export function fauxqsQueueUrl(port: number, name: string): string {
   return `http://sqs.${LOCAL_REGION}.localhost:${port}/${LOCAL_ACCOUNT}/${name}`;
@@ -185,6 +193,20 @@ export class SqsService {
     };
   }
 
+  /** Messages ready, delayed or in flight in a queue (0 for an unknown queue). */
+  pending(name: string): number {
+    const state = this.server?.inspectQueue(name);
+    if (!state) return 0;
+    return state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length;
+  }
+
+  /** Messages a consumer could receive now or after their delay (not those in flight). */
+  waiting(name: string): number {
+    const state = this.server?.inspectQueue(name);
+    if (!state) return 0;
+    return state.messages.ready.length + state.messages.delayed.length;
+  }
+
   /** Publishes to a template SNS topic (fans out to its SQS subscriptions, as SNS does). */
   publish(topicArn: string, message: string): void {
     const name = this.topics.get(topicArn);
@@ -198,9 +220,7 @@ export class SqsService {
       const queue = this.byArn(mapping.queueArn);
       if (!queue)
         throw new UnsupportedTemplateFeature(mapping.resource.logicalId, `unknown queue ${mapping.queueArn}`);
-      // Lambda starts five concurrent pollers per SQS mapping (more as the backlog grows, up to
-      // ScalingConfig.MaximumConcurrency); five is what a fresh mapping gets.
-      const pollers = Math.min(5, mapping.maximumConcurrency ?? 5);
+      const pollers = pollersOf(mapping);
       for (let i = 0; i < pollers; i++) this.pollers.push(this.poll(queue, mapping, lambda));
     }
   }

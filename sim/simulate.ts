@@ -1,0 +1,383 @@
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import type { CliContext } from '../cli/main.ts';
+import { run as runCli } from '../cli/main.ts';
+import { FaultInjector, type FaultProfile, type FaultInjector as Injector } from './faults.ts';
+import {
+  checkInvariants,
+  type ExceptionFact,
+  type InvariantFacts,
+  type InvariantResult,
+} from './invariants.ts';
+import { ExceptionOperators } from './operators.ts';
+import { random, subSeed } from './random.ts';
+import { MINUTE, OrderSources, type SimWorld, startWorld, untilSettled } from './simulation.ts';
+import type { AwsUsage } from './usage.ts';
+import { WarehouseDocks } from './warehouse.ts';
+import { buildWorkload, type Workload } from './workload.ts';
+
+export interface SimulateOptions {
+  readonly orders: number;
+  readonly days: number;
+  readonly seed: number;
+  readonly faults: FaultProfile;
+  /** Midnight UTC of the first day. @default 2026-11-23 (a Monday) */
+  readonly start?: Date;
+  /** Virtual minutes per step: the ERP interface's send interval and the operators' refresh. @default 10 */
+  readonly stepMinutes?: number;
+  /** Virtual hours after the last arrival to let shipments, invoices and decisions finish. @default 72 */
+  readonly tailHours?: number;
+  readonly port?: number;
+  readonly onProgress?: (progress: SimProgress) => void;
+  /** Where the CLI commands the run uses (scorecard, report, dlq redrive) write. */
+  readonly cli: CliContext;
+}
+
+export interface SimProgress {
+  readonly now: Date;
+  readonly fraction: number;
+  readonly sent: number;
+  readonly total: number;
+  readonly closed: number;
+  readonly openExceptions: number;
+  readonly backlog: number;
+  readonly wallMs: number;
+}
+
+export interface SimulationRun {
+  readonly workload: Workload;
+  readonly world: SimWorld;
+  readonly wallMs: number;
+  /** Wall time of the week itself (start-up and the closing reads excluded). */
+  readonly weekWallMs: number;
+  readonly sent: number;
+  readonly docks: WarehouseDocks;
+  readonly operators: ExceptionOperators;
+  readonly faults: Injector;
+  readonly invariants: readonly InvariantResult[];
+  readonly usage: AwsUsage;
+  readonly stages: ReadonlyMap<string, number>;
+  /** Standard state transitions per order, by path, from the executions' histories. */
+  readonly transitionsPerPath: ReadonlyMap<string, { executions: number; transitions: number }>;
+}
+
+export const DEFAULT_START = new Date('2026-11-23T00:00:00.000Z');
+
+/**
+ * Runs the week: each step moves the virtual clock on (waits, timeouts, schedules and carrier scans fall due
+ * in it), the warehouse ships what is due, the operators decide what they finished, the ERP and the chains
+ * send what arrived in the step, the partner feeds deliver, and the cloud works until it is idle at that
+ * instant. After the week, the tail lets shipments, invoices and decisions finish; then the redrive drill
+ * and the invariants.
+ */
+export async function simulate(options: SimulateOptions): Promise<SimulationRun> {
+  const started = performance.now();
+  const profile = options.faults;
+  const workload = buildWorkload({
+    orders: options.orders,
+    days: options.days,
+    seed: options.seed,
+    start: options.start ?? DEFAULT_START,
+    ...(profile.burst
+      ? {
+          burst: {
+            at: (options.start ?? DEFAULT_START).getTime() + profile.burst.at,
+            minutes: profile.burst.minutes,
+            factor: profile.burst.factor,
+          },
+        }
+      : {}),
+  });
+  const world = await startWorld(workload, {
+    seed: options.seed,
+    ...(options.port ? { port: options.port } : {}),
+  });
+  try {
+    const faults = new FaultInjector(profile, world.sandbox, world.cloud, workload.start);
+    faults.choosePoison(workload.arrivals.map((a) => a.orderId));
+    const duplicateDraw = random(subSeed(options.seed, 'erp-duplicates'));
+    const sources = new OrderSources(world, workload, () => faults.duplicateErpMessage(duplicateDraw.next()));
+    const docks = new WarehouseDocks(world.sandbox, workload, options.seed);
+    const operators = new ExceptionOperators(world.cloud, options.seed, undefined, (orderId) =>
+      docks.resend(orderId),
+    );
+    world.cloud.usage.start();
+    const weekStarted = performance.now();
+
+    const step = (options.stepMinutes ?? 10) * MINUTE;
+    // After the last arrival only the physical world and the queues move: longer steps.
+    const tailStep = Math.max(step, 30 * MINUTE);
+    const end = workload.end + (options.tailHours ?? 72) * 60 * MINUTE;
+    const progressCounts = { closed: 0, cursor: 0 };
+    let nextArrival = 0;
+    let nextReceipt = 0;
+    let sent = 0;
+    for (let t = workload.start + step; t <= end; t += t >= workload.end ? tailStep : step) {
+      await world.clock.advanceTo(t);
+      faults.tick(t);
+      const due: Workload['arrivals'][number][] = [];
+      while (
+        nextArrival < workload.arrivals.length &&
+        (workload.arrivals[nextArrival]?.at ?? Infinity) <= t
+      ) {
+        due.push(workload.arrivals[nextArrival] as Workload['arrivals'][number]);
+        nextArrival += 1;
+      }
+      while (
+        nextReceipt < workload.receipts.length &&
+        (workload.receipts[nextReceipt]?.at ?? Infinity) <= t
+      ) {
+        const receipt = workload.receipts[nextReceipt];
+        nextReceipt += 1;
+        if (receipt) world.sandbox.wms.receive(receipt.sku, receipt.facility, receipt.quantity);
+      }
+      docks.tick(t);
+      await operators.tick(t);
+      await sources.send(due);
+      sent += due.length;
+      await world.feeds.pump();
+      await untilSettled(world);
+      const archived = world.cloud.events.archives[0]?.events ?? [];
+      for (; progressCounts.cursor < archived.length; progressCounts.cursor++) {
+        if (archived[progressCounts.cursor]?.event['detail-type'] === 'order.closed.v1')
+          progressCounts.closed += 1;
+      }
+      options.onProgress?.({
+        now: world.clock.now(),
+        fraction: (t - workload.start) / (end - workload.start),
+        sent,
+        total: workload.arrivals.length,
+        closed: progressCounts.closed,
+        openExceptions: operators.leftOpen.size,
+        backlog: operators.backlog,
+        wallMs: performance.now() - started,
+      });
+    }
+    const weekWallMs = performance.now() - weekStarted;
+
+    // The drill: the defect behind the poison pills is fixed, then the dead letters go back.
+    let redriven = 0;
+    // Dead letters of the week, before any redrive takes them off their queues.
+    await world.clock.advance(20 * MINUTE);
+    await untilSettled(world);
+    const deadLetters = deadLetterMessages(world);
+    if (profile.redriveDrill) {
+      faults.fixDefect();
+      const out: string[] = [];
+      await runCli(['dlq', 'redrive', '--by', 'ops.integration', '--json'], {
+        ...options.cli,
+        out: { ...options.cli.out, write: (text: string) => out.push(text) },
+      });
+      redriven = redrivenCount(out.join('\n'));
+      for (let i = 0; i < 6; i++) {
+        await world.clock.advance(30 * MINUTE);
+        await world.feeds.pump();
+        docks.tick(world.clock.now().getTime());
+        await untilSettled(world);
+      }
+    }
+
+    const usage = await world.cloud.usage.measure(sent);
+    const facts = await gatherFacts(world, workload, faults, deadLetters, redriven);
+    return {
+      workload,
+      world,
+      wallMs: performance.now() - started,
+      weekWallMs,
+      sent,
+      docks,
+      operators,
+      faults,
+      invariants: checkInvariants(facts.invariantFacts),
+      usage,
+      stages: facts.stages,
+      transitionsPerPath: transitionsPerPath(world),
+    };
+  } catch (error) {
+    await world.stop();
+    throw error;
+  }
+}
+
+function redrivenCount(json: string): number {
+  try {
+    const parsed = JSON.parse(json) as { queues?: { redriven?: number }[]; redriven?: number };
+    return parsed.redriven ?? (parsed.queues ?? []).reduce((sum, q) => sum + (q.redriven ?? 0), 0);
+  } catch {
+    return 0;
+  }
+}
+
+function transitionsPerPath(world: SimWorld): Map<string, { executions: number; transitions: number }> {
+  const byPath = new Map<string, { executions: number; transitions: number }>();
+  for (const execution of world.cloud.sfn.executions.values()) {
+    const machine = world.cloud.sfn.machines.get(execution.stateMachineArn);
+    const name = (machine?.resource.logicalId ?? execution.stateMachineArn).replace(/[0-9A-F]{8}$/, '');
+    const entry = byPath.get(name) ?? { executions: 0, transitions: 0 };
+    entry.executions += 1;
+    entry.transitions += execution.statesEntered.length;
+    byPath.set(name, entry);
+  }
+  return byPath;
+}
+
+/** Reads what the run left: orders and exceptions by key (BatchGet, no Scan), the archive, the partners. */
+async function gatherFacts(
+  world: SimWorld,
+  workload: Workload,
+  faults: Injector,
+  deadLetters: number,
+  redriven: number,
+): Promise<{ invariantFacts: InvariantFacts; stages: Map<string, number> }> {
+  const { cloud, sandbox } = world;
+  const table = (prefix: string) =>
+    cloud.tables.find((t) => t.resource.logicalId.startsWith(prefix))?.name ?? '';
+  const ordersTable = table('OrdersTable');
+  const exceptionsTable = table('ExceptionsTable');
+  const events = (cloud.events.archives[0]?.events ?? []).map((e) => e.event);
+  const sent = workload.arrivals.map((a) => a.orderId);
+
+  const orders = new Map<string, { stage: string }>();
+  await batchGet(
+    world,
+    ordersTable,
+    sent.map((pk) => ({ pk, sk: 'ORDER' })),
+    'pk, stage',
+    (item) => {
+      orders.set(String(item.pk), { stage: String(item.stage) });
+    },
+  );
+  const stages = new Map<string, number>();
+  for (const o of orders.values()) stages.set(o.stage, (stages.get(o.stage) ?? 0) + 1);
+
+  const raised = new Map<string, { orderId: string; type: string; ownerTeam: string }>();
+  for (const e of events) {
+    if (e['detail-type'] !== 'exception.raised.v1') continue;
+    const d = e.detail as { exceptionId: string; orderId: string; type: string; ownerTeam: string };
+    raised.set(d.exceptionId, d);
+  }
+  const exceptions = new Map<string, ExceptionFact>();
+  await batchGet(
+    world,
+    exceptionsTable,
+    [...raised.keys()].map((pk) => ({ pk })),
+    'pk, #s, orderId, #t, ownerTeam',
+    (item) => {
+      exceptions.set(String(item.pk), {
+        orderId: String(item.orderId),
+        state: item.state === 'open' ? 'open' : 'resolved',
+        type: String(item.type),
+        ownerTeam: String(item.ownerTeam),
+      });
+    },
+    { '#s': 'state', '#t': 'type' },
+  );
+
+  // Durable waits: executions in their release-window wait, open backorders in the book.
+  const waiting = new Map<string, string>();
+  for (const execution of cloud.sfn.executions.values()) {
+    if (execution.status === 'RUNNING' && execution.statesEntered.at(-1) === 'WaitForReleaseWindow') {
+      waiting.set(execution.name, 'its release window');
+    }
+  }
+  const backorderKeys = new Map<string, string>();
+  for (const e of events) {
+    if (e['detail-type'] !== 'backorder.created.v1') continue;
+    const d = e.detail as { orderId: string; lines: { lineNo: number }[] };
+    for (const line of d.lines) backorderKeys.set(`${d.orderId}-BO-${line.lineNo}`, d.orderId);
+  }
+  await batchGet(
+    world,
+    table('BackordersTable'),
+    [...backorderKeys.keys()].map((pk) => ({ pk, sk: 'BACKORDER' })),
+    'pk, #s',
+    (item) => {
+      const orderId = backorderKeys.get(String(item.pk));
+      if (orderId && item.status === 'open') waiting.set(orderId, 'a receipt (open backorder)');
+    },
+    { '#s': 'status' },
+  );
+  const rejectedAtIngress = new Set(
+    events
+      .filter((e) => e['detail-type'] === 'order.rejected.v1')
+      .map((e) => (e.detail as { orderId: string }).orderId),
+  );
+  const confirmedShipments = new Set(
+    events
+      .filter((e) => e['detail-type'] === 'shipment.confirmed.v1')
+      .map((e) => {
+        const d = e.detail as { orderId: string; shipmentId: string };
+        return `${d.orderId}|${d.shipmentId}`;
+      }),
+  );
+  // Duplicates the product recognised, from its own log lines (a metric filter on CloudWatch Logs).
+  let idempotencyHits = 0;
+  for (const line of cloud.lambda.logs) {
+    if (line.text.includes('"kind":"duplicate"') || line.text.includes('"alreadyRecorded":true'))
+      idempotencyHits += 1;
+  }
+  const deadLetterExceptions = [...exceptions.entries()].filter(([id]) => id.startsWith('EXC-DLQ-')).length;
+  const poison = faults.injected.poisonOrders;
+  return {
+    stages,
+    invariantFacts: {
+      sent,
+      orders,
+      exceptions,
+      waiting,
+      rejectedAtIngress,
+      warehouseReleases: sandbox.wms.warehouseOrders.map((o) => ({
+        orderId: o.orderReference,
+        facility: o.facilityCode,
+      })),
+      carrierBookings: sandbox.tms.bookings.map((b) => ({ orderId: b.shipperReference })),
+      invoices: sandbox.erp.invoices.map((i) => ({ orderId: i.orderId, shipmentId: i.shipmentId })),
+      confirmedShipments,
+      duplicatesInjected: faults.injected.duplicateDeliveries + faults.feedDuplicates(),
+      idempotencyHits,
+      deadLetters: { messages: deadLetters, owned: deadLetterExceptions },
+      ...(faults.profile.redriveDrill ? { redrive: { orders: poison, redriven } } : {}),
+    },
+  };
+}
+
+function deadLetterMessages(world: SimWorld): number {
+  let n = 0;
+  for (const queue of world.cloud.sqs.queues.values()) {
+    if (/Dlq[0-9A-F]{8}$/.test(queue.resource.logicalId)) n += world.cloud.sqs.pending(queue.name);
+  }
+  return n;
+}
+
+async function batchGet(
+  world: SimWorld,
+  table: string,
+  keys: readonly Record<string, string>[],
+  projection: string,
+  each: (item: Record<string, unknown>) => void,
+  names?: Record<string, string>,
+): Promise<void> {
+  const chunks: Record<string, string>[][] = [];
+  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) {
+      let pending: Record<string, string>[] | undefined = chunks[next++];
+      while (pending?.length) {
+        const response = await world.cloud.dynamodb.documents.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: pending,
+                ProjectionExpression: projection,
+                ...(names ? { ExpressionAttributeNames: names } : {}),
+              },
+            },
+          }),
+        );
+        for (const item of response.Responses?.[table] ?? []) each(item);
+        pending = response.UnprocessedKeys?.[table]?.Keys as Record<string, string>[] | undefined;
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+}

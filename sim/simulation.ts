@@ -1,0 +1,185 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App } from 'aws-cdk-lib';
+import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
+import { buildApp } from '../lib/app.ts';
+import { repoRoot } from '../lib/paths.ts';
+import { VirtualClock } from '../local/clock/clock.ts';
+import { type LocalCloud, startLocalCloud } from '../local/cloud.ts';
+import { freePort } from '../local/dynamodb/dynamodb-local.ts';
+import { PartnerFeeds } from '../local/partners/feeds.ts';
+import { PartnerSandbox } from '../local/partners/sandbox.ts';
+import type { LocalQueue } from '../local/sqs/sqs-service.ts';
+import type { Arrival, SimCustomer, Workload } from './workload.ts';
+import { ediTradingPartnersOf, erpSalesOrder, purchaseOrder850, seedWorld } from './world.ts';
+
+const MINUTE = 60_000;
+
+/** A running simulated world: the partner sandboxes and the local cloud, both on one virtual clock. */
+export interface SimWorld {
+  readonly clock: VirtualClock;
+  readonly sandbox: PartnerSandbox;
+  readonly cloud: LocalCloud;
+  readonly feeds: PartnerFeeds;
+  readonly sqs: SQSClient;
+  readonly ingress: LocalQueue;
+  stop(): Promise<void>;
+}
+
+export interface WorldOptions {
+  readonly seed: number;
+  /** The endpoint's port. @default a free port */
+  readonly port?: number;
+  /** Minutes between SLA detector runs (the product default is 1). @default 15 */
+  readonly slaDetectorMinutes?: number;
+}
+
+/** Synthesizes the app for this workload's partners and brings sandboxes and cloud up on a virtual clock. */
+export async function startWorld(workload: Workload, options: WorldOptions): Promise<SimWorld> {
+  const clock = new VirtualClock(new Date(workload.start));
+  const sandbox = new PartnerSandbox({ clock, seed: options.seed });
+  await sandbox.start();
+  seedWorld(sandbox, workload);
+  const outdir = mkdtempSync(join(tmpdir(), 'handoff-sim-'));
+  const app = new App({
+    outdir,
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true,
+      'handoff:partnersBaseUrl': sandbox.baseUrl,
+      'handoff:slaDetectorMinutes': options.slaDetectorMinutes ?? 15,
+      'handoff:deadLetterIntakeMinutes': 15,
+      'handoff:ediTradingPartners': ediTradingPartnersOf(workload.chains),
+    },
+  });
+  buildApp(app);
+  app.synth();
+  let cloud: LocalCloud;
+  try {
+    cloud = await startLocalCloud({
+      assemblyDir: outdir,
+      repoRoot,
+      port: options.port ?? (await freePort()),
+      clock,
+    });
+  } catch (error) {
+    await sandbox.stop();
+    throw error;
+  }
+  const feeds = new PartnerFeeds(cloud, sandbox);
+  const ingress = [...cloud.sqs.queues.values()].find((q) =>
+    q.resource.logicalId.startsWith('ErpIngressQueue'),
+  );
+  if (!ingress) throw new Error('the template has no ERP ingress queue');
+  const sqs = new SQSClient({
+    endpoint: cloud.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  return {
+    clock,
+    sandbox,
+    cloud,
+    feeds,
+    sqs,
+    ingress,
+    stop: async () => {
+      sqs.destroy();
+      await feeds.stop();
+      await cloud.stop();
+      await sandbox.stop();
+      rmSync(outdir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sends what the ERP and the chains' EDI translators put out in one interval. */
+export class OrderSources {
+  private controlNumber = 0;
+  private readonly customers: ReadonlyMap<string, SimCustomer>;
+  private readonly chains: ReadonlyMap<string, Workload['chains'][number]>;
+
+  constructor(
+    private readonly world: SimWorld,
+    workload: Workload,
+    /** True to deliver this ERP message twice (the duplicates fault: SQS delivers at least once). */
+    private readonly deliverTwice: (arrival: Arrival) => boolean = () => false,
+  ) {
+    this.customers = new Map(workload.customers.map((c) => [c.id, c]));
+    this.chains = new Map(workload.chains.map((c) => [c.customerId, c]));
+  }
+
+  async send(arrivals: readonly Arrival[]): Promise<void> {
+    const erp: Arrival[] = [];
+    for (const arrival of arrivals) {
+      if (arrival.channel === 'retail-replenishment') {
+        const chain = this.chains.get(arrival.customerId);
+        if (!chain) throw new Error(`no EDI chain ${arrival.customerId}`);
+        this.world.sandbox.edi.putInbound(
+          purchaseOrder850(arrival, chain, ++this.controlNumber),
+          new Date(arrival.at),
+        );
+      } else erp.push(arrival);
+    }
+    const batches: Promise<unknown>[] = [];
+    const bodies: string[] = [];
+    for (const arrival of erp) {
+      const body = JSON.stringify(
+        erpSalesOrder(arrival, this.customers.get(arrival.customerId) as SimCustomer),
+      );
+      bodies.push(body);
+      if (this.deliverTwice(arrival)) bodies.push(body);
+    }
+    for (let i = 0; i < bodies.length; i += 10) {
+      const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body }));
+      batches.push(
+        this.world.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: this.world.ingress.url, Entries: entries }),
+        ),
+      );
+    }
+    await Promise.all(batches);
+  }
+}
+
+/**
+ * Waits (real time) until the cloud has nothing left to do at this virtual instant: no Lambda invocation in
+ * flight, no message waiting in a queue a function consumes, and nothing new happening over two looks.
+ * Work parked on the virtual clock (Wait states, retries' backoff, task timeouts) is not waited for: it
+ * runs when time reaches it.
+ */
+export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<void> {
+  const { cloud } = world;
+  const consumed = cloud.sqs.mappings
+    .map((m) => cloud.sqs.byArn(m.queueArn))
+    .filter((q): q is LocalQueue => !!q);
+  const deadline = Date.now() + limitMs;
+  let quiet = 0;
+  let last = -1;
+  while (Date.now() < deadline) {
+    const activity =
+      cloud.lambda.invocations.length +
+      cloud.sfn.executions.size +
+      (cloud.events.archives[0]?.events.length ?? 0);
+    // In-flight messages a function holds show as invocations; the rest wait out a visibility timeout
+    // (real time) and come back in a later step.
+    const busy = cloud.lambda.inFlight > 0 || consumed.some((q) => cloud.sqs.waiting(q.name) > 0);
+    if (!busy && activity === last) {
+      quiet += 1;
+      if (quiet >= 2) return;
+    } else quiet = 0;
+    last = activity;
+    await new Promise((resolve) => setTimeout(resolve, busy ? 2 : 1));
+  }
+  if (process.env.HANDOFF_SIM_DEBUG) {
+    console.error(
+      'not settled',
+      cloud.lambda.inFlight,
+      consumed.map((q) => `${q.name}=${cloud.sqs.pending(q.name)}`),
+    );
+  }
+}
+
+export { MINUTE };
