@@ -182,6 +182,12 @@ export async function run(argv: readonly string[], context: CliContext): Promise
     )
     .option('--report <path>', 'where to write the HTML report', '.handoff/report.html')
     .option('--step <minutes>', 'virtual minutes per step (the ERP interface interval)', '10')
+    .option('--tail-hours <hours>', 'virtual hours after the last arrival for shipments and invoices', '72')
+    .option(
+      '--poison-every <n>',
+      'one poison-pill order in every n (profiles with poison pills; default 1000)',
+    )
+    .option('--summary-json <path>', "also write the run's figures, scorecard and invariants as JSON")
     .option('--port <port>', 'the local endpoint port (default: a free one)')
     .action(async (options: SimulateCliOptions) => {
       await simulateCommand(options, context);

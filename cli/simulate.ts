@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { LocalCloud } from '../local/cloud.ts';
 import { formatCapacityPlan, planCapacity } from '../sim/capacity.ts';
@@ -17,6 +17,9 @@ export interface SimulateCliOptions {
   readonly faults: string;
   readonly report: string;
   readonly step: string;
+  readonly tailHours: string;
+  readonly poisonEvery?: string;
+  readonly summaryJson?: string;
   readonly port?: string;
 }
 
@@ -30,11 +33,15 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
   const days = positiveInt('--days', options.days);
   const seed = positiveInt('--seed', options.seed);
   const stepMinutes = positiveInt('--step', options.step);
+  const tailHours = positiveInt('--tail-hours', options.tailHours);
   let profile: ReturnType<typeof faultProfile>;
   try {
     profile = faultProfile(options.faults);
   } catch (error) {
     throw new CliError(`--faults: ${(error as Error).message}`, 2);
+  }
+  if (options.poisonEvery && profile.poisonPill) {
+    profile = { ...profile, poisonPill: { every: positiveInt('--poison-every', options.poisonEvery) } };
   }
   const out = context.out;
   out.write(
@@ -49,6 +56,7 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
       seed,
       faults: profile,
       stepMinutes,
+      tailHours,
       ...(options.port ? { port: positiveInt('--port', options.port) } : {}),
       onProgress: bar.update,
       cli: context,
@@ -60,6 +68,13 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
     const to = run.world.clock.now().toISOString();
     out.write(`\nScorecard of the week (\`handoff scorecard --from ${from} --to ${to}\`):\n`);
     await runCli(['scorecard', '--from', from, '--to', to], context);
+    const scorecardJson: string[] = [];
+    if (options.summaryJson) {
+      await runCli(['--json', 'scorecard', '--from', from, '--to', to], {
+        ...context,
+        out: { ...context.out, write: (text: string) => scorecardJson.push(text) },
+      });
+    }
     const reportPath = resolve(options.report);
     mkdirSync(dirname(reportPath), { recursive: true });
     await runCli(['report', '--from', from, '--to', to, '--out', reportPath], context);
@@ -71,6 +86,25 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
     out.write(formatCapacityPlan(planCapacity(run.usage)));
     out.write(`\nInvariants:\n`);
     out.write(formatInvariants(run.invariants));
+    if (options.summaryJson) {
+      const cost = estimateCost(run.usage, { fixed });
+      const summary = {
+        orders: run.sent,
+        wallSeconds: run.wallMs / 1000,
+        weekWallSeconds: run.weekWallMs / 1000,
+        ordersPerSecond: run.sent / (run.weekWallMs / 1000),
+        stages: Object.fromEntries(run.stages),
+        transitionsPerPath: Object.fromEntries(run.transitionsPerPath),
+        costPer1000Orders: cost.per1000Orders,
+        invariants: run.invariants,
+        poisonOrders: run.faults.injected.poisonOrders,
+        scorecard: JSON.parse(scorecardJson.join('\n') || 'null') as unknown,
+        usage: run.usage,
+      };
+      const path = resolve(options.summaryJson);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `${JSON.stringify(summary, null, 2)}\n`);
+    }
     const failed = run.invariants.filter((i) => !i.ok);
     if (failed.length) throw new CliError(`${failed.length} invariant(s) failed: see above.`, 1);
   } finally {

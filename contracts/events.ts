@@ -224,6 +224,12 @@ export const EVENT_CATALOGUE = {
       reasonCodes: z.array(ReasonCode),
     },
   ),
+  'release.deferred': defineEvent(
+    'release.deferred',
+    EVENT_SOURCES.warehouse,
+    'A future-dated order waits for its release window: nobody is late until it opens.',
+    { releaseAt: IsoDateTime, shipBy: IsoDate, reasonCodes: z.array(ReasonCode) },
+  ),
   'warehouse.released': defineEvent(
     'warehouse.released',
     EVENT_SOURCES.warehouse,

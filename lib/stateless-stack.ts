@@ -333,7 +333,8 @@ export class StatelessStack extends Stack {
         EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
       },
     );
-    bindTable(carrierWebhook.role, { table: ordersTable, key, actions: ['GetItem'] });
+    // GetItem: the booking, and whether a tracking event was already received; PutItem: the delivery record.
+    bindTable(carrierWebhook.role, { table: ordersTable, key, actions: ['GetItem', 'PutItem'] });
     bindTable(carrierWebhook.role, { table: exceptionsTable, key, actions: ['PutItem'] });
     // Granted on the role, not through secret.grantRead (which edits the stateful key's policy: a cycle).
     carrierWebhook.role.addToPrincipalPolicy(
@@ -523,6 +524,7 @@ export class StatelessStack extends Stack {
       'substitution.proposed',
       'substitution.decided',
       'allocation.confirmed',
+      'release.deferred',
       'warehouse.released',
       'shipment.confirmed',
       'invoice.issued',

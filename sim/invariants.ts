@@ -23,8 +23,9 @@ export interface InvariantFacts {
   readonly exceptions: ReadonlyMap<string, ExceptionFact>;
   /**
    * Orders resting on something durable that will move them without anyone acting: a running execution
-   * in its release-window wait, or an open backorder in the backorder book (a receipt re-evaluates it, the
-   * ageing sweep escalates it). Value: what it waits for.
+   * in its release-window wait, an open backorder in the backorder book (a receipt re-evaluates it, the
+   * ageing sweep escalates it), a warehouse order not yet collected or a WMS confirmation still to come (the
+   * release→ship-confirmation SLA clock runs on both). Value: what it waits for.
    */
   readonly waiting: ReadonlyMap<string, string>;
   /** Orders refused at an ingress (`order.rejected` with the rule broken): never accepted. */
@@ -87,7 +88,7 @@ export function checkInvariants(facts: InvariantFacts): InvariantResult[] {
       sent: new Set(facts.sent).size,
       terminal,
       'in an open exception': inException,
-      'waiting on a release window or a receipt': waiting,
+      'scheduled (release window, receipt, warehouse)': waiting,
       'refused at the edge': refused,
       lost: lost.length,
     },
@@ -138,9 +139,12 @@ export function checkInvariants(facts: InvariantFacts): InvariantResult[] {
   };
 
   // 4. Dead letters are owned, and a redrive completes their orders.
+  // A redriven order completes the step it died in (its path runs) and then ends like any other order:
+  // terminal, scheduled, or in an owned open exception of its own (e.g. no carrier can take it).
   const notCompleted = (facts.redrive?.orders ?? []).filter((id) => {
     const stage = facts.orders.get(id)?.stage;
-    return stage === undefined || stage === 'received' || stage === 'accepted' || stage === 'exception';
+    if (stage === undefined || stage === 'received') return true;
+    return !TERMINAL.has(stage) && !facts.waiting.has(id) && (openByOrder.get(id) ?? 0) === 0;
   });
   const deadLetters: InvariantResult = {
     name: 'every DLQ message is an owned exception; after dlq redrive the affected orders complete',

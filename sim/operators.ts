@@ -96,7 +96,7 @@ export class ExceptionOperators {
   /** Per team, when each person is next free. */
   private readonly freeAt = new Map<Team, number[]>();
   private readonly inHand: { readonly item: QueuedException; readonly doneAt: number }[] = [];
-  private readonly rng: Random;
+  private readonly seed: number;
   private readonly decideFunction: string;
   readonly decisions: OperatorDecision[] = [];
   readonly leftOpen = new Set<string>();
@@ -108,7 +108,7 @@ export class ExceptionOperators {
     /** The warehouse's answer to a missing ship confirmation; true when the WMS resent it. */
     private readonly resendShipConfirmation: (orderId: string) => boolean = () => false,
   ) {
-    this.rng = random(subSeed(seed, 'operators'));
+    this.seed = seed;
     const fn = [...cloud.lambda.functions.values()].find((f) =>
       f.resource.logicalId.startsWith('DecideException'),
     );
@@ -140,12 +140,16 @@ export class ExceptionOperators {
       const free = this.freeAt.get(team) ?? [];
       while (free.length < people) free.push(0);
       this.freeAt.set(team, free);
-      queue.sort((a, b) => b.priority - a.priority || a.raisedAt - b.raisedAt);
+      queue.sort(
+        (a, b) =>
+          b.priority - a.priority || a.raisedAt - b.raisedAt || a.exceptionId.localeCompare(b.exceptionId),
+      );
       for (let person = 0; person < people && queue.length > 0; person++) {
         if ((free[person] ?? 0) > now) continue;
         const item = queue.shift() as QueuedException;
         const mean = this.plan.handleMinutes[item.type] ?? 10;
-        const doneAt = Math.max(now, item.raisedAt) + this.rng.logNormal(mean, 0.6) * MINUTE;
+        const doneAt =
+          Math.max(now, item.raisedAt) + this.rngFor(item.exceptionId).logNormal(mean, 0.6) * MINUTE;
         free[person] = doneAt;
         this.inHand.push({ item, doneAt });
       }
@@ -183,6 +187,11 @@ export class ExceptionOperators {
     }
   }
 
+  /** Draws keyed by the case, so the same seed decides the same way whatever order cases arrived in. */
+  private rngFor(key: string): Random {
+    return random(subSeed(this.seed, `operators|${key}`));
+  }
+
   private peopleOnShift(team: Team, now: number): number {
     const staffing = this.plan.teams[team];
     const date = new Date(now);
@@ -197,7 +206,7 @@ export class ExceptionOperators {
     let outcome: 'approve' | 'reject' | 'left-open';
     let reason: string;
     if (item.type === 'credit-hold') {
-      const release = this.rng.chance(this.plan.creditApprovalRate);
+      const release = this.rngFor(`${item.exceptionId}|decision`).chance(this.plan.creditApprovalRate);
       outcome = release ? 'approve' : 'reject';
       reason = release ? 'payment history reviewed; releasing' : 'exposure too high; customer to prepay';
     } else if (
@@ -206,6 +215,11 @@ export class ExceptionOperators {
       !item.orderId.startsWith('DLQ-')
     ) {
       // A parked order needs its step redriven once the partner is back: the case stays open for that.
+      outcome = 'left-open';
+      reason = '';
+    } else if (item.type === 'shortage' || item.type === 'substitution') {
+      // Customer service has asked the customer (a later date, a substitute or a cancellation): the case
+      // stays open until the answer comes, which the week does not script.
       outcome = 'left-open';
       reason = '';
     } else if (item.type === 'validation' || item.type === 'integration-failure') {

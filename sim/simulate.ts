@@ -80,7 +80,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     ...(profile.burst
       ? {
           burst: {
-            at: (options.start ?? DEFAULT_START).getTime() + profile.burst.at,
+            // Kept inside the days that have arrivals (a one-day run bursts on its own afternoon).
+            at:
+              (options.start ?? DEFAULT_START).getTime() +
+              Math.min(profile.burst.at, (options.days - 1) * 86_400_000 + 15 * 3_600_000),
             minutes: profile.burst.minutes,
             factor: profile.burst.factor,
           },
@@ -108,6 +111,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     const tailStep = Math.max(step, 30 * MINUTE);
     const end = workload.end + (options.tailHours ?? 72) * 60 * MINUTE;
     const progressCounts = { closed: 0, cursor: 0 };
+    const drill = { done: false, deadLetters: 0, redriven: 0 };
     let nextArrival = 0;
     let nextReceipt = 0;
     let sent = 0;
@@ -136,6 +140,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       sent += due.length;
       await world.feeds.pump();
       await untilSettled(world);
+      // The drill, two hours after the last arrival: the defect behind the poison pills is fixed, then the
+      // dead letters go back with `handoff dlq redrive`; the tail lets their orders finish.
+      if (profile.redriveDrill && !drill.done && t >= workload.end + 2 * 60 * MINUTE) {
+        drill.done = true;
+        drill.deadLetters = deadLetterMessages(world);
+        faults.fixDefect();
+        const out: string[] = [];
+        await runCli(['--json', 'dlq', 'redrive', '--by', 'ops.integration'], {
+          ...options.cli,
+          out: { ...options.cli.out, write: (text: string) => out.push(text) },
+        });
+        drill.redriven = redrivenCount(out.join('\n'));
+        await untilSettled(world);
+      }
       const archived = world.cloud.events.archives[0]?.events ?? [];
       for (; progressCounts.cursor < archived.length; progressCounts.cursor++) {
         if (archived[progressCounts.cursor]?.event['detail-type'] === 'order.closed.v1')
@@ -153,31 +171,16 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       });
     }
     const weekWallMs = performance.now() - weekStarted;
-
-    // The drill: the defect behind the poison pills is fixed, then the dead letters go back.
-    let redriven = 0;
-    // Dead letters of the week, before any redrive takes them off their queues.
-    await world.clock.advance(20 * MINUTE);
-    await untilSettled(world);
-    const deadLetters = deadLetterMessages(world);
-    if (profile.redriveDrill) {
-      faults.fixDefect();
-      const out: string[] = [];
-      await runCli(['dlq', 'redrive', '--by', 'ops.integration', '--json'], {
-        ...options.cli,
-        out: { ...options.cli.out, write: (text: string) => out.push(text) },
-      });
-      redriven = redrivenCount(out.join('\n'));
-      for (let i = 0; i < 6; i++) {
-        await world.clock.advance(30 * MINUTE);
-        await world.feeds.pump();
-        docks.tick(world.clock.now().getTime());
-        await untilSettled(world);
-      }
+    // Dead letters of a run without the drill, at its end (the drill counts them before its redrive).
+    if (!drill.done) {
+      await world.clock.advance(20 * MINUTE);
+      await untilSettled(world);
+      drill.deadLetters = deadLetterMessages(world);
     }
+    const { deadLetters, redriven } = drill;
 
     const usage = await world.cloud.usage.measure(sent);
-    const facts = await gatherFacts(world, workload, faults, deadLetters, redriven);
+    const facts = await gatherFacts(world, workload, faults, docks, deadLetters, redriven);
     return {
       workload,
       world,
@@ -198,10 +201,11 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   }
 }
 
+/** Messages `dlq redrive --json` moved back, over every queue it reports. */
 function redrivenCount(json: string): number {
   try {
-    const parsed = JSON.parse(json) as { queues?: { redriven?: number }[]; redriven?: number };
-    return parsed.redriven ?? (parsed.queues ?? []).reduce((sum, q) => sum + (q.redriven ?? 0), 0);
+    const report = JSON.parse(json) as { moved?: number }[];
+    return report.reduce((sum, q) => sum + (q.moved ?? 0), 0);
   } catch {
     return 0;
   }
@@ -220,11 +224,23 @@ function transitionsPerPath(world: SimWorld): Map<string, { executions: number; 
   return byPath;
 }
 
+/**
+ * How Handoff's functions log a delivery they recognised as one they had already acted on: an ingress
+ * duplicate, a redelivered tracking webhook, a shipment already recorded, a receipt already re-evaluated.
+ */
+const DUPLICATE_MARKS = [
+  '"kind":"duplicate"',
+  '"outcome":"duplicate"',
+  '"alreadyRecorded":true',
+  '"replayed":true',
+];
+
 /** Reads what the run left: orders and exceptions by key (BatchGet, no Scan), the archive, the partners. */
 async function gatherFacts(
   world: SimWorld,
   workload: Workload,
   faults: Injector,
+  docks: WarehouseDocks,
   deadLetters: number,
   redriven: number,
 ): Promise<{ invariantFacts: InvariantFacts; stages: Map<string, number> }> {
@@ -279,6 +295,9 @@ async function gatherFacts(
       waiting.set(execution.name, 'its release window');
     }
   }
+  for (const [orderId, what] of docks.pendingAt(world.clock.now().getTime())) {
+    if (!waiting.has(orderId)) waiting.set(orderId, what);
+  }
   const backorderKeys = new Map<string, string>();
   for (const e of events) {
     if (e['detail-type'] !== 'backorder.created.v1') continue;
@@ -312,8 +331,7 @@ async function gatherFacts(
   // Duplicates the product recognised, from its own log lines (a metric filter on CloudWatch Logs).
   let idempotencyHits = 0;
   for (const line of cloud.lambda.logs) {
-    if (line.text.includes('"kind":"duplicate"') || line.text.includes('"alreadyRecorded":true'))
-      idempotencyHits += 1;
+    if (DUPLICATE_MARKS.some((mark) => line.text.includes(mark))) idempotencyHits += 1;
   }
   const deadLetterExceptions = [...exceptions.entries()].filter(([id]) => id.startsWith('EXC-DLQ-')).length;
   const poison = faults.injected.poisonOrders;

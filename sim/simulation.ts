@@ -123,7 +123,7 @@ export class OrderSources {
         );
       } else erp.push(arrival);
     }
-    const batches: Promise<unknown>[] = [];
+    // One batch after the other, as one interface connection sends them: the queue's order is the arrivals'.
     const bodies: string[] = [];
     for (const arrival of erp) {
       const body = JSON.stringify(
@@ -134,13 +134,10 @@ export class OrderSources {
     }
     for (let i = 0; i < bodies.length; i += 10) {
       const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body }));
-      batches.push(
-        this.world.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: this.world.ingress.url, Entries: entries }),
-        ),
+      await this.world.sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: this.world.ingress.url, Entries: entries }),
       );
     }
-    await Promise.all(batches);
   }
 }
 
@@ -152,6 +149,7 @@ export class OrderSources {
  */
 export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<void> {
   const { cloud } = world;
+  const transitions = transitionCounter(cloud);
   const consumed = cloud.sqs.mappings
     .map((m) => cloud.sqs.byArn(m.queueArn))
     .filter((q): q is LocalQueue => !!q);
@@ -162,16 +160,20 @@ export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<
     const activity =
       cloud.lambda.invocations.length +
       cloud.sfn.executions.size +
+      transitions.count +
+      // A delivery waiting out a retry backoff on the virtual clock stays constant, so it reads as quiet.
+      cloud.events.deliveriesInFlight * 1_000_003 +
       (cloud.events.archives[0]?.events.length ?? 0);
     // In-flight messages a function holds show as invocations; the rest wait out a visibility timeout
     // (real time) and come back in a later step.
     const busy = cloud.lambda.inFlight > 0 || consumed.some((q) => cloud.sqs.waiting(q.name) > 0);
     if (!busy && activity === last) {
       quiet += 1;
-      if (quiet >= 2) return;
+      // Three quiet looks a few milliseconds apart: a workflow between two states starts no invocation.
+      if (quiet >= 3) return;
     } else quiet = 0;
     last = activity;
-    await new Promise((resolve) => setTimeout(resolve, busy ? 2 : 1));
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
   if (process.env.HANDOFF_SIM_DEBUG) {
     console.error(
@@ -183,3 +185,21 @@ export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<
 }
 
 export { MINUTE };
+
+const counters = new WeakMap<LocalCloud, { count: number }>();
+
+/** Counts every state any workflow enters (chained onto the usage meter's hook, installed once per cloud). */
+function transitionCounter(cloud: LocalCloud): { count: number } {
+  let counter = counters.get(cloud);
+  if (!counter) {
+    const created = { count: 0 };
+    const previous = cloud.sfn.onTransition;
+    cloud.sfn.onTransition = (machine, execution, retry) => {
+      created.count += 1;
+      previous?.(machine, execution, retry);
+    };
+    counters.set(cloud, created);
+    counter = created;
+  }
+  return counter;
+}

@@ -30,13 +30,15 @@ interface PlannedShipment {
 export class WarehouseDocks {
   private seen = 0;
   private readonly planned: PlannedShipment[] = [];
-  private readonly rng: Random;
+  private readonly seed: number;
   private readonly cutoff: ReadonlyMap<string, number>;
   private readonly heavy: ReadonlySet<string>;
   private readonly hazmat: ReadonlySet<string>;
   /** Orders whose confirmation the WMS never sent, by order id (an operator's resend sends them). */
   readonly unconfirmed = new Map<string, OrderShippedEvent>();
   readonly counts = { shipped: 0, lateConfirmations: 0, missingConfirmations: 0, resent: 0 };
+  /** When each shipped order's confirmation is due (late ones after the truck left). */
+  private readonly confirmations = new Map<string, number>();
 
   constructor(
     private readonly sandbox: PartnerSandbox,
@@ -44,12 +46,29 @@ export class WarehouseDocks {
     seed: number,
     private readonly options: DockOptions = {},
   ) {
-    this.rng = random(subSeed(seed, 'docks'));
+    this.seed = seed;
     this.cutoff = new Map(workload.facilities.map((f) => [f.facilityCode, f.carrierCutoffHourUtc]));
     this.heavy = new Set(
       workload.catalogue.filter((i) => i.GrossWeightKg > 30 || i.Oversize).map((i) => i.Material),
     );
     this.hazmat = new Set(workload.catalogue.filter((i) => i.Hazmat).map((i) => i.Material));
+  }
+
+  /**
+   * Orders the physical world still holds at `now`: released and not yet collected, or shipped with the
+   * WMS's confirmation still to come (late, or lost and not yet asked for). Each is durable: the WMS has the
+   * warehouse order, and the release→ship-confirmation SLA clock runs on it.
+   */
+  pendingAt(now: number): Map<string, string> {
+    const pending = new Map<string, string>();
+    for (const p of this.planned)
+      pending.set(p.orderReference, `collection at ${new Date(p.shipAt).toISOString()}`);
+    for (const [orderId, due] of this.confirmations) {
+      if (due > now) pending.set(orderId, `a WMS confirmation due ${new Date(due).toISOString()}`);
+    }
+    for (const orderId of this.unconfirmed.keys())
+      pending.set(orderId, 'a lost WMS confirmation (SLA clock running)');
+    return pending;
   }
 
   /** Plans the newly released orders and ships what is due by `now`. */
@@ -68,7 +87,7 @@ export class WarehouseDocks {
     for (const shipment of due) {
       const confirmAt =
         shipment.confirmation === 'late'
-          ? new Date(shipment.shipAt + this.rng.between(8, 30) * HOUR)
+          ? new Date(shipment.shipAt + this.rngFor('late', shipment.orderReference).between(8, 30) * HOUR)
           : shipment.confirmation === 'missing'
             ? new Date(shipment.shipAt + 365 * DAY)
             : new Date(shipment.shipAt);
@@ -77,6 +96,7 @@ export class WarehouseDocks {
         confirmAt,
       });
       this.counts.shipped += 1;
+      this.confirmations.set(shipment.orderReference, confirmAt.getTime());
       if (shipment.confirmation === 'late') this.counts.lateConfirmations += 1;
       if (shipment.confirmation === 'missing') {
         this.counts.missingConfirmations += 1;
@@ -100,13 +120,20 @@ export class WarehouseDocks {
     return true;
   }
 
+  private rngFor(...keys: string[]): Random {
+    return random(subSeed(this.seed, `docks|${keys.join('|')}`));
+  }
+
   private bookedByHandoff(orderId: string): boolean {
     return this.sandbox.tms.bookings.some((b) => b.shipperReference === orderId);
   }
 
   private plan(order: WarehouseOrder): PlannedShipment {
+    // Draws keyed by the warehouse order, not by the order releases happened to arrive in: the same seed
+    // gives the same dock whatever the concurrency of the step.
+    const rng = this.rngFor(order.warehouseOrderNumber, order.orderReference);
     const released = Date.parse(order.releasedAt);
-    const ready = released + this.rng.between(1, 4) * HOUR;
+    const ready = released + rng.between(1, 4) * HOUR;
     const cutoffHour = this.cutoff.get(order.facilityCode) ?? 17;
     let day = Math.floor(ready / DAY) * DAY;
     for (;;) {
@@ -123,7 +150,7 @@ export class WarehouseDocks {
         : 'PCPT';
     const late = this.options.lateConfirmationRate ?? 0.04;
     const missing = this.options.missingConfirmationRate ?? 0.004;
-    const draw = this.rng.next();
+    const draw = rng.next();
     return {
       warehouseOrderNumber: order.warehouseOrderNumber,
       orderReference: order.orderReference,

@@ -164,6 +164,7 @@ const PROJECTIONS: { readonly [N in EventName]: (detail: Data) => Data } = {
     sku: text(d.sku, 64),
     quantity: numeric(d.quantity),
   }),
+  'release.deferred': (d) => ({ releaseAt: text(d.releaseAt, 30) }),
   'warehouse.released': (d) => ({ siteId: text(d.siteId), shipBy: text(d.shipBy, 10) }),
   'shipment.booked': (d) => ({
     shipmentId: text(d.shipmentId),

@@ -668,6 +668,16 @@ export function clockChanges(event: ClockEvent): ClockChange[] {
           reason: `substitute for line ${event.detail.lineNo ?? '?'} decided`,
         },
       ];
+    case 'release.deferred':
+      return [
+        {
+          action: 'pause',
+          stage: 'allocation-to-release',
+          instance: '',
+          at,
+          reason: 'future-dated: waiting for its release window',
+        },
+      ];
     case 'allocation.confirmed':
       return [
         ...stop('capture-to-accept', 'accept-to-credit-decision', 'credit-to-allocation'),

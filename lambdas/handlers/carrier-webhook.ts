@@ -1,6 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { DynamoDeliveryLedger } from '../adapters/aws/dynamo-delivery-ledger.ts';
 import { SecretReader, secretsManager } from '../adapters/aws/secret-reader.ts';
+import { dynamoDb } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -21,6 +23,7 @@ const deps: Omit<TrackingDeps, 'secret'> = {
   clock: systemClock,
   // An authentic webhook answered 4xx is not resent by the TMS: it is kept as an owned exception.
   exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
+  deliveries: new DynamoDeliveryLedger(dynamoDb(), config.ORDERS_TABLE_NAME),
 };
 /** The secret the TMS signs webhooks with, shared with it out of band; read from Secrets Manager. */
 const secret = new SecretReader(secretsManager(), config.CARRIER_WEBHOOK_SECRET_ARN);

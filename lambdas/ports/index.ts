@@ -129,6 +129,13 @@ export interface OrderRepository {
   ): Promise<OrderRecord>;
 }
 
+/** Partner deliveries already acted on (webhooks the partner may resend), for at-least-once edges. */
+export interface DeliveryLedger {
+  seen(orderId: string, source: string, deliveryId: string): Promise<boolean>;
+  /** Records the delivery; `first` is false when another copy recorded it already. */
+  record(orderId: string, source: string, deliveryId: string, at: string): Promise<{ first: boolean }>;
+}
+
 export interface AuditEntry {
   readonly at: string;
   readonly actor: string;

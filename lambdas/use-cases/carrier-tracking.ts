@@ -7,7 +7,13 @@ import {
   tryParseTrackingWebhook,
   verifyTrackingWebhook,
 } from '../adapters/tms/carrier-client.ts';
-import type { Clock, EventPublisher, ExceptionRepository, OrderRepository } from '../ports/index.ts';
+import type {
+  Clock,
+  DeliveryLedger,
+  EventPublisher,
+  ExceptionRepository,
+  OrderRepository,
+} from '../ports/index.ts';
 import { sha256 } from '../shared/ids.ts';
 import { quarantineFeedMessage } from './partner-feeds.ts';
 
@@ -19,6 +25,8 @@ export interface TrackingDeps {
   readonly secret: string;
   /** Where an authentic webhook Handoff refuses is kept: the TMS does not resend what was answered 4xx. */
   readonly exceptions: ExceptionRepository;
+  /** Tracking events already acted on: the TMS delivers at least once. */
+  readonly deliveries?: DeliveryLedger;
 }
 
 /** What the webhook endpoint answers the carrier. */
@@ -27,6 +35,7 @@ export interface WebhookAnswer {
   readonly body: {
     readonly outcome:
       | 'published'
+      | 'duplicate'
       | 'recorded'
       | 'unauthenticated'
       | 'malformed'
@@ -185,8 +194,17 @@ export async function handleTrackingWebhook(
       orderId: event.orderId,
     });
   }
+  // A redelivered scan is acknowledged and not announced again. Recorded after the publish, so a publish
+  // that fails leaves the TMS's retry free to succeed.
+  if (deps.deliveries && (await deps.deliveries.seen(record.orderId, 'tms', event.eventId))) {
+    return {
+      status: 202,
+      body: { outcome: 'duplicate', message: `tracking event ${event.eventId} was already received` },
+    };
+  }
+  if (shipmentEvent) await deps.events.publish([shipmentEvent]);
+  await deps.deliveries?.record(record.orderId, 'tms', event.eventId, deps.clock.now().toISOString());
   if (!shipmentEvent) return { status: 202, body: { outcome: 'recorded' } };
-  await deps.events.publish([shipmentEvent]);
   return { status: 202, body: { outcome: 'published', event: shipmentEvent.name } };
 }
 

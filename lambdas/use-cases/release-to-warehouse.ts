@@ -83,6 +83,22 @@ export async function releaseToWarehouse(
   if (decision.action === 'defer') {
     if (record.stage === 'allocated') {
       await deps.orders.transition(record, 'release-deferred', decision.reasonCodes, { release: summary });
+      // The SLA clock of allocation-to-release pauses until the window opens (the deferral is the plan).
+      await deps.events.publish([
+        {
+          name: 'release.deferred',
+          detail: {
+            schemaVersion: 1,
+            orderId,
+            correlationId: orderId,
+            idempotencyKey: idempotencyKey(orderId, 'release.deferred'),
+            occurredAt: now.toISOString(),
+            releaseAt: decision.releaseAt,
+            shipBy: decision.shipBy,
+            reasonCodes: decision.reasonCodes,
+          },
+        },
+      ]);
     }
     return summary;
   }

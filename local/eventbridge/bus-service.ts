@@ -167,6 +167,11 @@ export class EventBridgeService {
   readonly archives: LocalArchive[] = [];
   readonly deliveries: DeliveryRecord[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+
+  /** Rule target deliveries under way (including those waiting out a retry backoff). */
+  get deliveriesInFlight(): number {
+    return this.inFlight.size;
+  }
   private readonly stopping = new AbortController();
   private readonly schedules: Promise<void>[] = [];
   /** 1 = EventBridge-like backoff between target retries; tests shrink it. */

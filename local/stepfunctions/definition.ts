@@ -42,9 +42,22 @@ const SUPPORTED_RESOURCE = [
  * A Wait state as a Task on LOCAL_WAIT_RESOURCE that returns its input unchanged: InputPath, OutputPath and
  * Next/End keep their meaning, and the wait itself uses the clock. The original spec is kept for the task.
  */
+/**
+ * What the engine is told a task may take, in seconds. The engine times tasks on a real setTimeout and, without
+ * TimeoutSeconds, gives them 60 s; task timeouts are enforced on the local clock instead (a virtual week's
+ * waits and human decisions take minutes of real time), so the engine's own limit must never fire: this is
+ * the longest a setTimeout can hold (24.8 days).
+ */
+export const ENGINE_TASK_TIMEOUT_SECONDS = 2_147_483;
+
 function waitAsTask(state: State): State {
   const { Seconds: _s, SecondsPath: _sp, Timestamp: _t, TimestampPath: _tp, Type: _type, ...rest } = state;
-  return { ...rest, Type: 'Task', Resource: LOCAL_WAIT_RESOURCE };
+  return {
+    ...rest,
+    Type: 'Task',
+    Resource: LOCAL_WAIT_RESOURCE,
+    TimeoutSeconds: ENGINE_TASK_TIMEOUT_SECONDS,
+  };
 }
 
 /** Replaces context-object paths that are static per state, and the task token, in a payload template. */
@@ -105,8 +118,8 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
       }
       if (state.Type === 'Task') {
         // Timeouts are enforced by the task handlers on the local clock (see taskTimeouts).
-        delete next.TimeoutSeconds;
         delete next.TimeoutSecondsPath;
+        next.TimeoutSeconds = ENGINE_TASK_TIMEOUT_SECONDS;
         const resource = String(state.Resource ?? '');
         if (!SUPPORTED_RESOURCE.some((pattern) => pattern.test(resource))) {
           throw new UnsupportedTemplateFeature(where, `Task resource ${resource}`);
@@ -137,7 +150,12 @@ export function prepareDefinition(machine: string, definition: Definition): Defi
     }
     return { ...def, States: states };
   };
-  return visit(definition, '');
+  // The execution's own TimeoutSeconds is enforced by the service on the local clock: the engine would
+  // time it on a real setTimeout, which a virtual week never reaches and which overflows past 24.8 days.
+  const { TimeoutSeconds: _timeout, ...rest } = visit(definition, '') as Definition & {
+    TimeoutSeconds?: unknown;
+  };
+  return rest as Definition;
 }
 
 /** Every Task state (name → resource), including those inside Map and Parallel states. */

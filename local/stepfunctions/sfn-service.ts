@@ -71,6 +71,8 @@ export interface LocalStateMachine {
   readonly type: 'STANDARD' | 'EXPRESS';
   readonly definition: Definition;
   readonly definitionText: string;
+  /** The execution's TimeoutSeconds, enforced on the local clock. */
+  readonly executionTimeoutSeconds: number | undefined;
   readonly roleArn: string;
   readonly engine: StateMachine;
   readonly tasks: Map<string, string>;
@@ -196,6 +198,7 @@ export class SfnService {
       type,
       definition,
       definitionText: text,
+      executionTimeoutSeconds: Number((original as { TimeoutSeconds?: unknown }).TimeoutSeconds) || undefined,
       roleArn: String(p.RoleArn ?? ''),
       // Construction parses and validates the definition (~60 ms): once per machine, never per execution.
       engine: new StateMachine(definition as never, { validationOptions: { checkArn: false } }),
@@ -276,6 +279,21 @@ export class SfnService {
       noThrowOnAbort: true,
     });
     execution.abort = run.abort;
+    const executionTimeout = machine.executionTimeoutSeconds;
+    if (executionTimeout) {
+      const expired = new AbortController();
+      this.clock
+        .sleep(executionTimeout * 1000, expired.signal)
+        .then(() => {
+          if (execution.status !== 'RUNNING') return;
+          execution.status = 'TIMED_OUT';
+          execution.error = 'States.Timeout';
+          execution.cause = `The execution ran longer than its TimeoutSeconds (${executionTimeout} s)`;
+          execution.abort?.();
+        })
+        .catch(() => undefined);
+      void run.result.finally(() => expired.abort()).catch(() => undefined);
+    }
     const events = (async () => {
       for await (const event of run.eventLogs) {
         const e = event as {
@@ -320,12 +338,14 @@ export class SfnService {
     })();
     const finished = run.result.then(
       (output) => {
-        execution.status = execution.status === 'ABORTED' ? 'ABORTED' : 'SUCCEEDED';
+        execution.status =
+          execution.status === 'ABORTED' || execution.status === 'TIMED_OUT' ? execution.status : 'SUCCEEDED';
         if (execution.status === 'SUCCEEDED') {
           execution.output = JSON.stringify(output);
         }
       },
       (error: unknown) => {
+        if (execution.status === 'TIMED_OUT' || execution.status === 'ABORTED') return;
         const cause = (error as { cause?: { name?: string; message?: string } }).cause;
         const name = cause?.name ?? (error as Error).name;
         execution.status =

@@ -214,7 +214,7 @@ describe('IAM', () => {
     ['DeadLetterIntake', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
     // Refused partner messages are kept as exceptions; an authentic webhook answered 4xx too.
     ['WmsInventoryFeed', { [EXCEPTIONS]: ['dynamodb:PutItem'] }],
-    ['CarrierWebhook', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
+    ['CarrierWebhook', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
     [
       'SlaTracker',
       {
@@ -593,6 +593,7 @@ describe('SLA clocks', () => {
         'order.closed.v1',
         'order.received.v1',
         'order.rejected.v1',
+        'release.deferred.v1',
         'shipment.confirmed.v1',
         'substitution.decided.v1',
         'substitution.proposed.v1',

@@ -32,6 +32,16 @@ function addProbes(app: App): void {
     'handoff:handler-source',
     'test/e2e/fixtures/echo-handler.ts',
   );
+  // A workflow longer than its own TimeoutSeconds (two hours of virtual time).
+  new sfn.StateMachine(probe, 'Slow', {
+    definitionBody: sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        TimeoutSeconds: 7200,
+        StartAt: 'WaitThreeHours',
+        States: { WaitThreeHours: { Type: 'Wait', Seconds: 3 * 3600, End: true } },
+      }),
+    ),
+  });
   new sfn.StateMachine(probe, 'Decision', {
     definitionBody: sfn.DefinitionBody.fromString(
       JSON.stringify({
@@ -165,4 +175,20 @@ it('times out a callback task after TimeoutSeconds of virtual time and takes its
   expect(() => cloud.sfn.sendTaskSuccess(token.token, '{}')).toThrow(
     expect.objectContaining({ name: 'TaskDoesNotExist' }),
   );
+});
+
+it('times an execution out on the virtual clock after its TimeoutSeconds, not before', async () => {
+  const machine = [...cloud.sfn.machines.values()].find((m) => m.resource.logicalId.startsWith('Slow'));
+  if (!machine) throw new Error('no Slow machine');
+  const execution = cloud.sfn.startExecution(machine.arn, 'slow-1', '{}');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(execution.status).toBe('RUNNING');
+  await clock.advance(119 * 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(execution.status).toBe('RUNNING');
+  await clock.advance(61_000);
+  await until(() => (execution.status === 'RUNNING' ? undefined : execution.status));
+  expect(execution.status).toBe('TIMED_OUT');
+  await execution.done;
+  expect(execution.history.at(-1)?.type).toBe('ExecutionTimedOut');
 });

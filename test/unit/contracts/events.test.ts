@@ -118,6 +118,11 @@ const SAMPLES: { [N in EventName]: Omit<EventDetail<N>, EnvelopeField> } = {
     reservationIds: [],
     reasonCodes: ['BACKORDER_AGED_OUT'],
   },
+  'release.deferred': {
+    releaseAt: '2025-03-20T00:00:00.000Z',
+    shipBy: '2025-03-27',
+    reasonCodes: ['FUTURE_DATED_ORDER'],
+  },
   'warehouse.released': {
     siteId: 'DC-ROTTERDAM',
     releaseId: 'REL-9',

@@ -738,6 +738,14 @@ const SAMPLES: {
     detail: { receiptId: 'RCPT-1', sku: 'SKU-2', siteId: 'DC-EAST', quantity: 6, onHand: 10, reserved: 0 },
     data: { receiptId: 'RCPT-1', siteId: 'DC-EAST', sku: 'SKU-2', quantity: 6 },
   },
+  'release.deferred': {
+    detail: {
+      releaseAt: '2025-03-20T00:00:00.000Z',
+      shipBy: '2025-03-27',
+      reasonCodes: ['FUTURE_DATED_ORDER'],
+    },
+    data: { releaseAt: '2025-03-20T00:00:00.000Z' },
+  },
   'warehouse.released': {
     detail: {
       siteId: 'DC-EAST',

@@ -401,6 +401,30 @@ describe('clocks from canonical events', () => {
     expect(elapsedSeconds(forward as SlaClock, CENTRAL, new Date('2026-12-03T12:00:00Z'))).toBe(30 * 60);
   });
 
+  it('pauses allocation→release while a future-dated order waits for its release window', () => {
+    const deferred = clockChanges({ name: 'release.deferred', detail: at('2026-12-03T10:30:00.000Z') });
+    expect(deferred).toEqual([
+      {
+        action: 'pause',
+        stage: 'allocation-to-release',
+        instance: '',
+        at: '2026-12-03T10:30:00.000Z',
+        reason: 'future-dated: waiting for its release window',
+      },
+    ]);
+    const release = { ...seed, target: { ...continuousHour, pausesForCustomer: true } };
+    const clock = [
+      ...clockChanges({ name: 'allocation.confirmed', detail: at('2026-12-03T10:00:00.000Z') }),
+      ...deferred,
+      // Two weeks later the window opens and the order is released: only the 30 minutes before the deferral count.
+      ...clockChanges({ name: 'warehouse.released', detail: at('2026-12-17T08:00:00.000Z') }),
+    ]
+      .flatMap((c) => (c.action !== 'cancel-all' && c.stage === 'allocation-to-release' ? [c] : []))
+      .reduce<SlaClock | undefined>((c, change) => applyChange(c, change, release), undefined);
+    expect(clockState(clock as SlaClock)).toBe('stopped');
+    expect(elapsedSeconds(clock as SlaClock, CENTRAL, new Date('2026-12-18T00:00:00Z'))).toBe(30 * 60);
+  });
+
   it('waits for the start when the stop comes first', () => {
     const stoppedOnly = applyChange(
       undefined,

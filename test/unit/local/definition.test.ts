@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type Definition,
+  ENGINE_TASK_TIMEOUT_SECONDS,
   LOCAL_WAIT_RESOURCE,
   prepareDefinition,
   TASK_TOKEN_PLACEHOLDER,
@@ -237,6 +238,14 @@ describe('prepareDefinition: what it refuses', () => {
 });
 
 describe('prepareDefinition: what it rewrites', () => {
+  it("drops the execution's TimeoutSeconds, which the service times on the local clock", () => {
+    const prepared = prepareDefinition(MACHINE, {
+      ...single({ Type: 'Pass', End: true }),
+      TimeoutSeconds: 90 * 86_400,
+    } as Parameters<typeof prepareDefinition>[1]);
+    expect(prepared).not.toHaveProperty('TimeoutSeconds');
+  });
+
   it('replaces "x.$": "$$.State.Name" with the static state name, dropping the .$', () => {
     const prepared = prepareDefinition(
       MACHINE,
@@ -389,13 +398,20 @@ describe('prepareDefinition: what it rewrites', () => {
     const before = structuredClone(definition);
     const prepared = prepareDefinition(MACHINE, definition);
     expect(definition).toEqual(before);
+    const { TimeoutSeconds: _timedByTheService, ...rest } = before;
     expect(prepared).toEqual({
-      ...before,
+      ...rest,
       States: {
         ...before.States,
-        A: { ...before.States.A, Parameters: { n: 'A' } },
+        // Tasks are timed on the local clock; the engine's own (real-time) limit is set out of reach.
+        A: { ...before.States.A, Parameters: { n: 'A' }, TimeoutSeconds: ENGINE_TASK_TIMEOUT_SECONDS },
         // Wait states become tasks on the local clock (see the next test).
-        W: { Type: 'Task', Resource: LOCAL_WAIT_RESOURCE, Next: 'C' },
+        W: {
+          Type: 'Task',
+          Resource: LOCAL_WAIT_RESOURCE,
+          Next: 'C',
+          TimeoutSeconds: ENGINE_TASK_TIMEOUT_SECONDS,
+        },
       },
     });
   });
@@ -418,6 +434,7 @@ describe('prepareDefinition: what it rewrites', () => {
     expect(prepared.States.Hold).toEqual({
       Type: 'Task',
       Resource: LOCAL_WAIT_RESOURCE,
+      TimeoutSeconds: ENGINE_TASK_TIMEOUT_SECONDS,
       InputPath: '$',
       OutputPath: '$',
       Next: 'Sleep',

@@ -41,7 +41,7 @@ describe('invariants', () => {
       sent: 5,
       terminal: 2,
       'in an open exception': 1,
-      'waiting on a release window or a receipt': 1,
+      'scheduled (release window, receipt, warehouse)': 1,
       'refused at the edge': 1,
       lost: 0,
     });
@@ -103,7 +103,7 @@ describe('invariants', () => {
 
   it('fail when a dead letter has no exception or a redriven order did not complete', () => {
     const results = checkInvariants(
-      facts({ deadLetters: { messages: 2, owned: 1 }, redrive: { orders: ['A', 'B2'], redriven: 2 } }),
+      facts({ deadLetters: { messages: 2, owned: 1 }, redrive: { orders: ['A', 'B', 'B2'], redriven: 3 } }),
     );
     const dlq = byName(results, 'DLQ');
     expect(dlq.ok).toBe(false);

@@ -118,6 +118,27 @@ describe('carrier tracking webhooks', () => {
     });
   });
 
+  it('answers a redelivered scan as a duplicate and announces it once', async () => {
+    const [pickup] = await bookedAndTracked();
+    if (!pickup) throw new Error('no webhook');
+    const seen = new Set<string>();
+    const deliveries = {
+      seen: async (orderId: string, source: string, id: string) => seen.has(`${orderId}|${source}|${id}`),
+      record: async (orderId: string, source: string, id: string) => {
+        const key = `${orderId}|${source}|${id}`;
+        const first = !seen.has(key);
+        seen.add(key);
+        return { first };
+      },
+    };
+    const request = { rawBody: pickup.body, signature: signatureOf(pickup) };
+    const first = await handleTrackingWebhook(request, { ...deps(), deliveries });
+    const again = await handleTrackingWebhook(request, { ...deps(), deliveries });
+    expect(first.body.outcome).toBe('published');
+    expect(again).toMatchObject({ status: 202, body: { outcome: 'duplicate' } });
+    expect(events.namesFor('ERP-T-1')).toEqual(['shipment.confirmed']);
+  });
+
   it('refuses a tampered body, a wrong secret and a missing signature with 401, publishing nothing', async () => {
     const [hook] = await bookedAndTracked();
     if (!hook) throw new Error('no webhook');

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lib/paths.ts';
+import { FAULT_PROFILES } from '../../sim/faults.ts';
+import type { InvariantResult } from '../../sim/invariants.ts';
+
+/**
+ * `handoff simulate` at a reduced volume, as a user runs it (the CLI in its own process: handlers keep their
+ * SDK clients per process, as on Lambda, so each local cloud gets a fresh one): every fault profile runs a
+ * day of the distributor through the real stack on the virtual clock, and every invariant must hold; the
+ * same seed gives the same scorecard.
+ */
+interface Summary {
+  readonly orders: number;
+  readonly stages: Record<string, number>;
+  readonly invariants: InvariantResult[];
+  readonly poisonOrders: string[];
+  readonly scorecard: Record<string, unknown>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'handoff-simulate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function simulateDay(
+  faults: string,
+  seed: number,
+  tag: string,
+): Promise<{ code: number; summary: Summary; output: string }> {
+  const summaryPath = join(dir, `${tag}.json`);
+  const args = [
+    join(repoRoot, 'bin', 'handoff.mjs'),
+    'simulate',
+    '--orders',
+    '40',
+    '--days',
+    '1',
+    '--seed',
+    String(seed),
+    '--faults',
+    faults,
+    '--step',
+    '30',
+    '--tail-hours',
+    '36',
+    '--poison-every',
+    '15',
+    '--report',
+    join(dir, `${tag}.html`),
+    '--summary-json',
+    summaryPath,
+  ];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as Summary;
+  return { code, summary, output };
+}
+
+const failures = (summary: Summary) =>
+  summary.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.examples.join('; ')}`);
+const invariant = (summary: Summary, fragment: string) =>
+  summary.invariants.find((i) => i.name.includes(fragment))?.counts ?? {};
+
+describe.each(Object.keys(FAULT_PROFILES))('fault profile %s', (name) => {
+  it('keeps every invariant, and the command says so with exit 0', async () => {
+    const { code, summary, output } = await simulateDay(name, 11, name);
+    expect(failures(summary)).toEqual([]);
+    expect(code, output.slice(-2000)).toBe(0);
+    expect(summary.orders).toBeGreaterThanOrEqual(40);
+    const profile = FAULT_PROFILES[name];
+    if (profile?.duplicates)
+      expect(invariant(summary, 'idempotency')['duplicates injected']).toBeGreaterThan(0);
+    if (profile?.poisonPill) {
+      expect(summary.poisonOrders.length).toBeGreaterThan(0);
+      expect(invariant(summary, 'DLQ')['dead letters']).toBeGreaterThanOrEqual(summary.poisonOrders.length);
+    }
+    if (profile?.redriveDrill) expect(invariant(summary, 'DLQ')['messages redriven']).toBeGreaterThan(0);
+    if (profile?.burst) expect(summary.orders).toBeGreaterThan(40);
+  }, 240_000);
+});
+
+it('same seed, same week: the same orders over the same window, and every invariant in both runs', async () => {
+  // Exact scorecard equality does not hold yet: SLA tracker invocations for events of one instant race (see
+  // the README's notes), so a few SLA figures move between runs. What the seed fixes is asserted here.
+  const first = await simulateDay('none', 5, 'seed-a');
+  const second = await simulateDay('none', 5, 'seed-b');
+  expect(failures(first.summary)).toEqual([]);
+  expect(failures(second.summary)).toEqual([]);
+  const pick = (s: Summary) => ({
+    orders: s.orders,
+    window: (s.scorecard as { window?: unknown }).window,
+    scorecardOrders: (s.scorecard as { orders?: unknown }).orders,
+  });
+  expect(pick(second.summary)).toEqual(pick(first.summary));
+  expect(pick(first.summary).scorecardOrders).toBe(first.summary.orders);
+}, 300_000);
