@@ -214,7 +214,10 @@ describe('IAM', () => {
     ['DeadLetterIntake', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
     // Refused partner messages are kept as exceptions; an authentic webhook answered 4xx too.
     ['WmsInventoryFeed', { [EXCEPTIONS]: ['dynamodb:PutItem'] }],
-    ['CarrierWebhook', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],
+    [
+      'CarrierWebhook',
+      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
+    ],
     [
       'SlaTracker',
       {
