@@ -9,12 +9,22 @@ export interface LocalClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The longest delay one setTimeout holds (about 24.8 days); longer sleeps are chained. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export const realClock: LocalClock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(resolve, Math.max(0, ms));
+      const until = Date.now() + Math.max(0, ms);
+      let timer: NodeJS.Timeout;
+      const arm = () => {
+        const left = until - Date.now();
+        // An execution timeout of 90 days must not overflow into a 1 ms timer.
+        timer = setTimeout(left > MAX_TIMER_MS ? arm : resolve, Math.min(Math.max(0, left), MAX_TIMER_MS));
+      };
+      arm();
       signal?.addEventListener(
         'abort',
         () => {

@@ -215,3 +215,21 @@ describe('realClock', async () => {
     await expect(realClock.sleep(10, AbortSignal.abort(reason))).rejects.toBe(reason);
   });
 });
+
+describe('the real clock', () => {
+  it('sleeps past what one timer holds without firing early (a 90-day execution timeout)', async () => {
+    const controller = new AbortController();
+    let woke = false;
+    const long = realClock.sleep(90 * 86_400_000, controller.signal).then(
+      () => {
+        woke = true;
+      },
+      () => undefined,
+    );
+    await realClock.sleep(50);
+    expect(woke).toBe(false);
+    controller.abort();
+    await long;
+    expect(woke).toBe(false);
+  });
+});
