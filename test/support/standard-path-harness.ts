@@ -133,7 +133,13 @@ export class StandardPathHarness {
     }
     const unresolved = asl.match(/\$\{[A-Za-z]+\}/);
     if (unresolved) throw new Error(`ASL placeholder ${unresolved[0]} has no substitution in the template`);
-    const definition = JSON.parse(asl) as { States: Record<string, Record<string, unknown>> };
+    const definition = JSON.parse(asl) as {
+      TimeoutSeconds?: number;
+      States: Record<string, Record<string, unknown>>;
+    };
+    // The engine times the execution on a real setTimeout, which cannot hold the path's 90 days (it would
+    // fire at once); the local cloud times executions on its own clock instead.
+    delete definition.TimeoutSeconds;
     for (const state of Object.values(definition.States)) {
       // The engine reads TimeoutSecondsPath from the Parameters output instead of the state input; SLA
       // timeouts are driven on the local cloud's virtual clock (test/e2e), so here the wait is just long.
