@@ -428,6 +428,8 @@ interface PendingDelivery<T> {
   readonly item: T;
   readonly dueAt: number;
   readonly sequence: number;
+  /** An extra copy the duplicate knob added. */
+  readonly copy?: boolean;
 }
 
 /**
@@ -437,7 +439,7 @@ interface PendingDelivery<T> {
  */
 export class EventFeed<T> {
   knobs: FeedKnobs = {};
-  /** Extra copies the duplicate knob added (what consumers' idempotency must absorb). */
+  /** Extra copies the duplicate knob added and that were delivered (what consumers' idempotency must absorb). */
   duplicated = 0;
   private pending: PendingDelivery<T>[] = [];
   private sequence = 0;
@@ -454,8 +456,7 @@ export class EventFeed<T> {
     const dueAt = at.getTime() + (late ? lateByMs : 0);
     this.pending.push({ item, dueAt, sequence: this.sequence++ });
     if (duplicateRate > 0 && this.env.random(`${this.name}:duplicate`)() < duplicateRate) {
-      this.pending.push({ item, dueAt, sequence: this.sequence++ });
-      this.duplicated += 1;
+      this.pending.push({ item, dueAt, sequence: this.sequence++, copy: true });
     }
   }
 
@@ -465,6 +466,8 @@ export class EventFeed<T> {
     const due = this.pending.filter((p) => p.dueAt <= now);
     if (due.length === 0) return [];
     this.pending = this.pending.filter((p) => p.dueAt > now);
+    // Counted when handed over: a copy still pending when a run ends was never delivered.
+    for (const p of due) if (p.copy) this.duplicated += 1;
     due.sort((a, b) => a.dueAt - b.dueAt || a.sequence - b.sequence);
     const batch = due.map((p) => p.item);
     const { reorderRate = 0 } = this.knobs;
