@@ -2,7 +2,6 @@ import type { LocalCloud } from '../local/cloud.ts';
 import { type Random, random, subSeed } from './random.ts';
 
 const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
 
 export type Team = 'finance' | 'customer-service' | 'warehouse' | 'logistics' | 'integration';
 
@@ -247,5 +246,3 @@ export class ExceptionOperators {
       .catch(() => undefined);
   }
 }
-
-export { HOUR };
