@@ -188,7 +188,9 @@ export async function recordShipment(
     partial: detail.partial,
     recordedAt: deps.clock.now().toISOString(),
   });
-  return { orderId, shipmentId, stage: record.stage, alreadyRecorded: stageMoved && !recorded };
+  // The ledger's conditional write is the one authority: of any number of runs for one shipment, exactly one
+  // records it, and every other run is the absorbed duplicate, even one that raced the winner to the stage move.
+  return { orderId, shipmentId, stage: record.stage, alreadyRecorded: !recorded };
 }
 
 /**

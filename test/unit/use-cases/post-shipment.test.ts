@@ -598,6 +598,25 @@ describe('post-shipment: redelivery and retries', () => {
     expect(w.orders.stagesAfterRelease(ORDER_ID)).toEqual(['shipped', 'invoiced', 'closed']);
   });
 
+  it('of two overlapping runs for one shipment, the one that loses the ledger write is the absorbed duplicate', async () => {
+    // Run A loads the order before run B moves it; B writes the ledger first. A still moves nothing twice,
+    // and A (not B) reports the redelivery, so every duplicate is counted once.
+    const ledger = w.deps.ledger;
+    let raced = false;
+    const racingLedger: typeof ledger = Object.assign(Object.create(ledger) as typeof ledger, {
+      recordShipment: async (orderId: string, entry: Parameters<typeof ledger.recordShipment>[1]) => {
+        if (!raced) {
+          raced = true;
+          await ledger.recordShipment(orderId, entry);
+        }
+        return ledger.recordShipment(orderId, entry);
+      },
+    });
+    const a = await recordShipment(confirmed(), { ...w.deps, ledger: racingLedger });
+    expect(a).toMatchObject({ stage: 'shipped', alreadyRecorded: true });
+    expect(w.orders.stagesAfterRelease(ORDER_ID)).toEqual(['shipped']);
+  });
+
   it('a redelivered partial shipment does not move the awaiting order back to shipped', async () => {
     const partial = confirmed({ partial: true, lines: [{ lineNo: 1, sku: 'WIDGET-100', quantity: 4 }] });
     await runWorkflow(partial, w.deps);
