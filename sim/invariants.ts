@@ -4,8 +4,15 @@
  * simulation gathers the facts.
  */
 
+export interface LineQuantity {
+  readonly lineNo: number;
+  readonly quantity: number;
+}
+
 export interface OrderFact {
   readonly stage: string;
+  /** The order's lines as Handoff recorded them: what may be released to the warehouse, at most. */
+  readonly lines?: readonly LineQuantity[];
 }
 
 export interface ExceptionFact {
@@ -31,7 +38,11 @@ export interface InvariantFacts {
   /** Orders refused at an ingress (`order.rejected` with the rule broken): never accepted. */
   readonly rejectedAtIngress: ReadonlySet<string>;
   /** Side effects at the partners. */
-  readonly warehouseReleases: readonly { readonly orderId: string; readonly facility: string }[];
+  readonly warehouseReleases: readonly {
+    readonly orderId: string;
+    readonly facility: string;
+    readonly lines: readonly LineQuantity[];
+  }[];
   readonly carrierBookings: readonly { readonly orderId: string }[];
   readonly invoices: readonly { readonly orderId: string; readonly shipmentId: string }[];
   /** `<orderId>|<shipmentId>` of every shipment.confirmed on the bus: the proof of shipment. */
@@ -102,8 +113,33 @@ export function checkInvariants(facts: InvariantFacts): InvariantResult[] {
     for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
     return counts;
   };
-  for (const [key, n] of countBy(facts.warehouseReleases, (r) => `${r.orderId} at ${r.facility}`))
-    if (n > 1) duplicates.push(`${key} released to the warehouse ${n} times`);
+  // A release twice is the same lines at the same facility again, or more of a line than was ordered (a
+  // backorder filled later is a further release of the line's remainder, which is neither).
+  const linesKey = (lines: readonly LineQuantity[]) =>
+    [...lines]
+      .sort((a, b) => a.lineNo - b.lineNo)
+      .map((l) => `${l.lineNo}×${l.quantity}`)
+      .join(',');
+  for (const [key, n] of countBy(
+    facts.warehouseReleases,
+    (r) => `${r.orderId} at ${r.facility}|${linesKey(r.lines)}`,
+  ))
+    if (n > 1) duplicates.push(`${key.split('|')[0]} released to the warehouse ${n} times`);
+  const released = new Map<string, Map<number, number>>();
+  for (const r of facts.warehouseReleases) {
+    const byLine = released.get(r.orderId) ?? new Map<number, number>();
+    released.set(r.orderId, byLine);
+    for (const l of r.lines) byLine.set(l.lineNo, (byLine.get(l.lineNo) ?? 0) + l.quantity);
+  }
+  for (const [orderId, byLine] of released) {
+    const ordered = facts.orders.get(orderId)?.lines;
+    if (!ordered) continue;
+    for (const [lineNo, quantity] of byLine) {
+      const limit = ordered.find((l) => l.lineNo === lineNo)?.quantity ?? 0;
+      if (quantity > limit)
+        duplicates.push(`${orderId} line ${lineNo}: ${quantity} released to the warehouse, ${limit} ordered`);
+    }
+  }
   for (const [key, n] of countBy(facts.carrierBookings, (b) => b.orderId))
     if (n > 1) duplicates.push(`${key} booked with a carrier ${n} times`);
   for (const [key, n] of countBy(facts.invoices, (i) => `${i.orderId} shipment ${i.shipmentId}`))

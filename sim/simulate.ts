@@ -7,6 +7,7 @@ import {
   type ExceptionFact,
   type InvariantFacts,
   type InvariantResult,
+  type OrderFact,
 } from './invariants.ts';
 import { ExceptionOperators } from './operators.ts';
 import { random, subSeed } from './random.ts';
@@ -252,15 +253,22 @@ async function gatherFacts(
   const events = (cloud.events.archives[0]?.events ?? []).map((e) => e.event);
   const sent = workload.arrivals.map((a) => a.orderId);
 
-  const orders = new Map<string, { stage: string }>();
+  const orders = new Map<string, OrderFact>();
   await batchGet(
     world,
     ordersTable,
     sent.map((pk) => ({ pk, sk: 'ORDER' })),
-    'pk, stage',
+    'pk, stage, #o.#l',
     (item) => {
-      orders.set(String(item.pk), { stage: String(item.stage) });
+      const lines = (item.order as { lines?: { lineNo: number; quantity: number }[] } | undefined)?.lines;
+      orders.set(String(item.pk), {
+        stage: String(item.stage),
+        ...(lines
+          ? { lines: lines.map((l) => ({ lineNo: Number(l.lineNo), quantity: Number(l.quantity) })) }
+          : {}),
+      });
     },
+    { '#o': 'order', '#l': 'lines' },
   );
   const stages = new Map<string, number>();
   for (const o of orders.values()) stages.set(o.stage, (stages.get(o.stage) ?? 0) + 1);
@@ -297,6 +305,11 @@ async function gatherFacts(
   }
   for (const [orderId, what] of docks.pendingAt(world.clock.now().getTime())) {
     if (!waiting.has(orderId)) waiting.set(orderId, what);
+  }
+  // Drop-ship orders handed to a vendor whose advance ship notice is still to come (its ship date ahead).
+  for (const { item, dueAt } of sandbox.vendor.asns.upcoming()) {
+    if (!waiting.has(item.buyerReference))
+      waiting.set(item.buyerReference, `the vendor's ship notice due ${new Date(dueAt).toISOString()}`);
   }
   const backorderKeys = new Map<string, string>();
   for (const e of events) {
@@ -346,6 +359,7 @@ async function gatherFacts(
       warehouseReleases: sandbox.wms.warehouseOrders.map((o) => ({
         orderId: o.orderReference,
         facility: o.facilityCode,
+        lines: o.lines.map((l) => ({ lineNo: l.lineNumber, quantity: l.quantity })),
       })),
       carrierBookings: sandbox.tms.bookings.map((b) => ({ orderId: b.shipperReference })),
       invoices: sandbox.erp.invoices.map((i) => ({ orderId: i.orderId, shipmentId: i.shipmentId })),

@@ -29,6 +29,10 @@ interface PlannedShipment {
  */
 export class WarehouseDocks {
   private seen = 0;
+  private bookingsSeen = 0;
+  private readonly booked = new Set<string>();
+  /** When each order was first released (what a premium booking made before it covers). */
+  private readonly firstRelease = new Map<string, string>();
   private readonly planned: PlannedShipment[] = [];
   private readonly seed: number;
   private readonly cutoff: ReadonlyMap<string, number>;
@@ -76,7 +80,11 @@ export class WarehouseDocks {
     const orders = this.sandbox.wms.warehouseOrders;
     for (; this.seen < orders.length; this.seen++) {
       const order = orders[this.seen] as WarehouseOrder;
-      if (this.bookedByHandoff(order.orderReference)) continue;
+      // The premium carrier Handoff booked collects what was released with the booking; a later release
+      // (a backorder's fill) leaves on the dock's own collection.
+      const first = this.firstRelease.get(order.orderReference) ?? order.releasedAt;
+      this.firstRelease.set(order.orderReference, first);
+      if (first === order.releasedAt && this.bookedByHandoff(order.orderReference)) continue;
       this.planned.push(this.plan(order));
     }
     if (!this.planned.some((p) => p.shipAt <= now)) return;
@@ -125,7 +133,10 @@ export class WarehouseDocks {
   }
 
   private bookedByHandoff(orderId: string): boolean {
-    return this.sandbox.tms.bookings.some((b) => b.shipperReference === orderId);
+    const { bookings } = this.sandbox.tms;
+    for (; this.bookingsSeen < bookings.length; this.bookingsSeen++)
+      this.booked.add(bookings[this.bookingsSeen]?.shipperReference ?? '');
+    return this.booked.has(orderId);
   }
 
   private plan(order: WarehouseOrder): PlannedShipment {

@@ -129,9 +129,11 @@ export function createLambdaHandler(deps: BackorderHandlerDeps) {
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'WMS_BASE_URL', 'BACKORDERS_TABLE_NAME']);
 const events = eventPublisher(config.EVENT_BUS_NAME);
+const wms = new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL));
 const deps: BackorderHandlerDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
-  inventory: new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL)),
+  inventory: wms,
+  warehouse: wms,
   events,
   clock: systemClock,
   backorders: new DynamoBackorderBook(dynamoDb(), config.BACKORDERS_TABLE_NAME),

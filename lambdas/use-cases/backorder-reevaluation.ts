@@ -13,6 +13,7 @@ import {
   sweepAgedBackorders,
 } from '../core/backorder.ts';
 import { priorityScore } from '../core/priority.ts';
+import { decideRelease } from '../core/release.ts';
 import type {
   AllocatedShipment,
   BackorderAgedNotice,
@@ -29,6 +30,7 @@ import type {
   OrderRepository,
   ReceiptPlan,
   SiteLogistics,
+  WarehousePort,
 } from '../ports/index.ts';
 import { HandoffError, InvalidStepInput, OrderNotFound, PartnerRejected } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
@@ -289,6 +291,8 @@ export interface FillDeps {
   readonly backorders: BackorderBook;
   readonly rules: BackorderRules;
   readonly inventory: InventoryPort;
+  /** Releases a follow-on fill of an order already handed to the warehouse. */
+  readonly warehouse: WarehousePort;
   readonly events: EventPublisher;
   readonly clock: Clock;
 }
@@ -672,10 +676,110 @@ export async function fillBackorder(fill: FillInstruction, deps: FillDeps): Prom
   }
   events.push(allocationConfirmed(fill.orderId, reserved, true, occurredAt));
   await deps.events.publish(events);
+  const placed = await placeFollowOn(record, reserved, deps);
   return result('reserved', reservation.backorder, {
     quantity: claim.quantity,
-    reasonCodes: [...fillReasons, 'FOLLOW_ON_RESERVATION'],
+    reasonCodes: [...fillReasons, 'FOLLOW_ON_RESERVATION', placed],
   });
+}
+
+/** Stages in which the order's own warehouse release is still to come. */
+const BEFORE_RELEASE: readonly OrderStage[] = ['allocated', 'release-deferred'];
+
+/**
+ * A follow-on reservation is goods held for the order at the WMS; left there, the order waits for them
+ * forever (invoiced for what shipped, never closed). Before the order's own release, the fill joins the
+ * allocation, so that release hands it to the warehouse with the rest (a further facility makes it a
+ * split release). After it, the fill is released at once as a warehouse order of its own, keyed by line and
+ * receipt so a retried step releases nothing twice, and announced with `warehouse.released`.
+ */
+async function placeFollowOn(record: OrderRecord, reserved: ReservedFill, deps: FillDeps): Promise<string> {
+  const { backorder, fill } = reserved;
+  const line = fillLine(backorder, fill.quantity);
+  const { allocation } = record;
+  if (BEFORE_RELEASE.includes(record.stage) && allocation) {
+    const base: readonly AllocatedShipment[] = allocation.shipments?.length
+      ? allocation.shipments
+      : allocation.siteId
+        ? [
+            {
+              siteId: allocation.siteId,
+              lines: allocation.allocated,
+              reservationId: allocation.reservationId ?? '',
+              ...(allocation.cutoffHourUtc !== undefined ? { cutoffHourUtc: allocation.cutoffHourUtc } : {}),
+              ...(allocation.transitDays !== undefined ? { transitDays: allocation.transitDays } : {}),
+            },
+          ]
+        : [];
+    const atSite = base.find((s) => s.siteId === fill.siteId);
+    const shipments = atSite
+      ? base.map((s) =>
+          s === atSite
+            ? {
+                ...s,
+                lines: mergeLines(s.lines, line),
+                reservationId: `${s.reservationId},${fill.reservationId}`,
+              }
+            : s,
+        )
+      : [...base, { siteId: fill.siteId, lines: [line], reservationId: fill.reservationId }];
+    const [first] = shipments;
+    await deps.orders.annotate(record, {
+      allocation: {
+        ...allocation,
+        siteId: first?.siteId ?? fill.siteId,
+        allocated: mergeLines(allocation.allocated, line),
+        shipments,
+      },
+    });
+    return 'FOLLOW_ON_JOINS_RELEASE';
+  }
+  const { order } = record;
+  const key = idempotencyKey(record.orderId, 'release', `backorder:${backorder.lineNo}:${fill.receiptId}`);
+  const now = deps.clock.now();
+  const decided =
+    record.release ??
+    decideRelease({
+      serviceLevel: order.serviceLevel,
+      customerPriority: order.customer.priority,
+      promiseDate: order.promiseDate,
+      now: now.toISOString(),
+      transitDays: 0,
+      siteCutoffHourUtc: 23,
+    });
+  const { releaseId } = await deps.warehouse.release({
+    orderId: record.orderId,
+    siteId: fill.siteId,
+    lines: [line],
+    priority: decided.priority,
+    shipBy: decided.shipBy,
+    serviceLevel: order.serviceLevel,
+    idempotencyKey: key,
+  });
+  await deps.events.publish([
+    {
+      name: 'warehouse.released',
+      detail: {
+        ...envelope(record.orderId, now.toISOString()),
+        idempotencyKey: key,
+        siteId: fill.siteId,
+        releaseId,
+        priority: decided.priority,
+        shipBy: decided.shipBy,
+        lines: [line],
+        reasonCodes: ['FOLLOW_ON_RELEASE'],
+      },
+    },
+  ]);
+  return 'FOLLOW_ON_RELEASED';
+}
+
+/** Lines with a fill added: the same line number sums its quantities. */
+function mergeLines(lines: readonly AllocatedLine[], added: AllocatedLine): AllocatedLine[] {
+  const same = lines.find((l) => l.lineNo === added.lineNo);
+  return same
+    ? lines.map((l) => (l === same ? { ...l, quantity: l.quantity + added.quantity } : l))
+    : [...lines, added];
 }
 
 // ---------------------------------------------------------------------------------------------------

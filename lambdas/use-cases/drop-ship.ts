@@ -322,6 +322,31 @@ async function handToVendors(initial: OrderRecord, deps: DropShipDeps): Promise<
       }),
     ),
   );
+  // Handed to each vendor's warehouse: the allocation→release clock stops, the ship-confirmation clock
+  // (the vendor's ASN) starts. Announced after the allocation, so consumers see them in order.
+  const release = record.release;
+  if (release) {
+    await deps.events.publish(
+      shipments.map(
+        (shipment): CanonicalEvent => ({
+          name: 'warehouse.released',
+          detail: {
+            schemaVersion: 1,
+            orderId,
+            correlationId: orderId,
+            idempotencyKey: idempotencyKey(orderId, 'release', shipment.siteId),
+            occurredAt: now.toISOString(),
+            siteId: shipment.siteId,
+            releaseId: shipment.reservationId,
+            priority: release.priority,
+            shipBy: release.shipBy,
+            lines: [...shipment.lines],
+            reasonCodes: ['HANDED_TO_VENDOR'],
+          },
+        }),
+      ),
+    );
+  }
   return {
     outcome: 'handed-to-vendor',
     purchaseOrders: summaries(purchaseOrders),

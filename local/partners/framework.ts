@@ -484,6 +484,11 @@ export class EventFeed<T> {
     return batch;
   }
 
+  /** The events queued and not yet drained, with when each falls due (a partner's promise still to keep). */
+  upcoming(): { readonly item: T; readonly dueAt: number }[] {
+    return this.pending.map(({ item, dueAt }) => ({ item, dueAt }));
+  }
+
   /** Events queued and not yet drained, due or not. */
   get size(): number {
     return this.pending.length;

@@ -371,6 +371,7 @@ describe('drop-ship: credit choices', () => {
       'credit.hold.released.v1',
       'exception.resolved.v1',
       'allocation.confirmed.v1',
+      'warehouse.released.v1',
     ]);
     await expectHandedToVendorOnce(orderId);
   }, 120_000);
@@ -421,6 +422,7 @@ describe('drop-ship: retries', () => {
         'order.accepted.v1',
         'credit.approved.v1',
         'allocation.confirmed.v1',
+        'warehouse.released.v1',
       ]);
       await expectHandedToVendorOnce(orderId);
       expect(purchaseOrderPosts(orderId)).toHaveLength(1);
@@ -454,6 +456,7 @@ describe('drop-ship: retries', () => {
       'order.accepted.v1',
       'credit.approved.v1',
       'allocation.confirmed.v1',
+      'warehouse.released.v1',
     ]);
     await expectHandedToVendorOnce(orderId);
     // Three refused attempts per failed invocation (the client's own retries), then the one that landed,
@@ -495,6 +498,7 @@ describe('drop-ship: retries', () => {
         'credit.hold.released.v1',
         'exception.resolved.v1',
         'allocation.confirmed.v1',
+        'warehouse.released.v1',
       ]);
       await expectHandedToVendorOnce(orderId);
     } finally {

@@ -16,7 +16,7 @@ function facts(overrides: Partial<InvariantFacts> = {}): InvariantFacts {
     ]),
     waiting: new Map([['C', 'its release window']]),
     rejectedAtIngress: new Set(['E']),
-    warehouseReleases: [{ orderId: 'A', facility: 'DC-EAST' }],
+    warehouseReleases: [{ orderId: 'A', facility: 'DC-EAST', lines: [{ lineNo: 1, quantity: 1 }] }],
     carrierBookings: [],
     invoices: [{ orderId: 'A', shipmentId: 'S1' }],
     confirmedShipments: new Set(['A|S1']),
@@ -73,11 +73,30 @@ describe('invariants', () => {
   it('catch a second release, booking or invoice, and an invoice with no proof of shipment', () => {
     const results = checkInvariants(
       facts({
+        orders: new Map([
+          ['A', { stage: 'closed', lines: [{ lineNo: 1, quantity: 5 }] }],
+          [
+            'B',
+            {
+              stage: 'closed',
+              lines: [
+                { lineNo: 1, quantity: 2 },
+                { lineNo: 2, quantity: 3 },
+              ],
+            },
+          ],
+          ['C', { stage: 'closed', lines: [{ lineNo: 1, quantity: 4 }] }],
+        ]),
         warehouseReleases: [
-          { orderId: 'A', facility: 'DC-EAST' },
-          { orderId: 'A', facility: 'DC-EAST' },
-          { orderId: 'B', facility: 'DC-EAST' },
-          { orderId: 'B', facility: 'DC-WEST' },
+          { orderId: 'A', facility: 'DC-EAST', lines: [{ lineNo: 1, quantity: 2 }] },
+          { orderId: 'A', facility: 'DC-EAST', lines: [{ lineNo: 1, quantity: 2 }] },
+          // A split and a backorder's later fill of the remainder: neither is a second release.
+          { orderId: 'B', facility: 'DC-EAST', lines: [{ lineNo: 1, quantity: 2 }] },
+          { orderId: 'B', facility: 'DC-WEST', lines: [{ lineNo: 2, quantity: 1 }] },
+          { orderId: 'B', facility: 'DC-WEST', lines: [{ lineNo: 2, quantity: 2 }] },
+          // More of a line than was ordered, from two facilities.
+          { orderId: 'C', facility: 'DC-EAST', lines: [{ lineNo: 1, quantity: 4 }] },
+          { orderId: 'C', facility: 'DC-WEST', lines: [{ lineNo: 1, quantity: 1 }] },
         ],
         carrierBookings: [{ orderId: 'A' }, { orderId: 'A' }],
         invoices: [
@@ -89,9 +108,11 @@ describe('invariants', () => {
     );
     const side = byName(results, 'twice');
     expect(side.ok).toBe(false);
-    expect(side.counts.duplicates).toBe(3);
+    expect(side.counts.duplicates).toBe(4);
     expect(side.counts['invoices without proof of shipment']).toBe(1);
     expect(side.examples).toContain('A at DC-EAST released to the warehouse 2 times');
+    expect(side.examples).toContain('C line 1: 5 released to the warehouse, 4 ordered');
+    expect(side.examples.filter((e) => e.startsWith('B'))).toEqual([]);
     expect(side.examples).toContain('A invoiced for shipment S2 never confirmed');
   });
 

@@ -416,6 +416,7 @@ class World {
       backorders: this.book,
       rules: this.rules,
       inventory: this.wms,
+      warehouse: this.wms,
       events: this.events,
       notices: this.notices,
       clock: this.clock,
@@ -896,7 +897,48 @@ describe('fillBackorder', () => {
     expect(next.fills).toEqual([expect.objectContaining({ outcome: 'reserved', releaseOrder: true })]);
   });
 
-  it('reserves a follow-on shipment for an order past allocation without changing its stage', async () => {
+  it.each(['released', 'invoiced'] as const)(
+    'reserves a follow-on shipment for an order %s and releases it to the warehouse at once, without changing its stage',
+    async (stage) => {
+      await world.order('ORD-1', {
+        lines: [
+          { lineNo: 1, sku: SKU_B, quantity: 1 },
+          { lineNo: 2, sku: SKU_A, quantity: 3 },
+        ],
+        short: [2],
+        allocated: [1],
+        stage,
+      });
+
+      const { fills } = await world.receive('RCPT-1', SKU_A, WEST, 3);
+
+      expect(fills).toEqual([
+        expect.objectContaining({
+          outcome: 'reserved',
+          releaseOrder: false,
+          reasonCodes: ['FILLED_COMPLETE', 'FOLLOW_ON_RESERVATION', 'FOLLOW_ON_RELEASED'],
+        }),
+      ]);
+      expect(world.orders.stage('ORD-1')).toBe(stage);
+      expect(world.eventNames('ORD-1')).toEqual([
+        'backorder.filled',
+        'allocation.confirmed',
+        'warehouse.released',
+      ]);
+      expect(world.events.detailOf('ORD-1', 'allocation.confirmed')).toMatchObject({ partial: true });
+      expect(world.events.detailOf('ORD-1', 'warehouse.released')).toMatchObject({
+        siteId: WEST,
+        lines: [{ lineNo: 2, sku: SKU_A, quantity: 3 }],
+        idempotencyKey: 'ORD-1:release:backorder:2:RCPT-1',
+        reasonCodes: ['FOLLOW_ON_RELEASE'],
+      });
+      expect(world.wms.releases).toEqual([
+        { orderId: 'ORD-1', siteId: WEST, idempotencyKey: 'ORD-1:release:backorder:2:RCPT-1' },
+      ]);
+    },
+  );
+
+  it('a follow-on fill for an order still waiting for its release window joins the allocation that release hands over', async () => {
     await world.order('ORD-1', {
       lines: [
         { lineNo: 1, sku: SKU_B, quantity: 1 },
@@ -904,21 +946,27 @@ describe('fillBackorder', () => {
       ],
       short: [2],
       allocated: [1],
-      stage: 'released',
+      stage: 'release-deferred',
     });
 
-    const { fills } = await world.receive('RCPT-1', SKU_A, EAST, 3);
+    const { fills } = await world.receive('RCPT-1', SKU_A, WEST, 3);
 
     expect(fills).toEqual([
       expect.objectContaining({
-        outcome: 'reserved',
-        releaseOrder: false,
-        reasonCodes: ['FILLED_COMPLETE', 'FOLLOW_ON_RESERVATION'],
+        reasonCodes: ['FILLED_COMPLETE', 'FOLLOW_ON_RESERVATION', 'FOLLOW_ON_JOINS_RELEASE'],
       }),
     ]);
-    expect(world.orders.stage('ORD-1')).toBe('released');
-    expect(world.eventNames('ORD-1')).toEqual(['backorder.filled', 'allocation.confirmed']);
-    expect(world.events.detailOf('ORD-1', 'allocation.confirmed')).toMatchObject({ partial: true });
+    expect(world.wms.releases).toEqual([]);
+    const record = await world.orders.get('ORD-1');
+    expect(record?.stage).toBe('release-deferred');
+    expect(record?.allocation?.allocated).toEqual([
+      { lineNo: 1, sku: SKU_B, quantity: 1 },
+      { lineNo: 2, sku: SKU_A, quantity: 3 },
+    ]);
+    expect(record?.allocation?.shipments?.map((s) => [s.siteId, s.lines])).toEqual([
+      [EAST, [{ lineNo: 1, sku: SKU_B, quantity: 1 }]],
+      [WEST, [{ lineNo: 2, sku: SKU_A, quantity: 3 }]],
+    ]);
   });
 });
 

@@ -524,12 +524,26 @@ describe('placeVendorOrders', () => {
       priority: 350,
       releaseId: 'AQU-SO-000001,TAN-SO-000002',
     });
-    expect(world.events.namesFor('ORD-1')).toEqual(['allocation.confirmed', 'allocation.confirmed']);
+    expect(world.events.namesFor('ORD-1')).toEqual([
+      'allocation.confirmed',
+      'allocation.confirmed',
+      'warehouse.released',
+      'warehouse.released',
+    ]);
     expect(world.events.detailOf('ORD-1', 'allocation.confirmed')).toMatchObject({
       idempotencyKey: 'ORD-1:allocation:confirmed:V-AQUADRIVE',
       siteId: 'V-AQUADRIVE',
       partial: true,
       reservationId: 'AQU-SO-000001',
+    });
+    // Handed to the vendors' warehouses: the allocation→release SLA clock stops, the ASN clock starts.
+    expect(world.events.detailOf('ORD-1', 'warehouse.released')).toMatchObject({
+      idempotencyKey: 'ORD-1:release:V-AQUADRIVE',
+      siteId: 'V-AQUADRIVE',
+      releaseId: 'AQU-SO-000001',
+      shipBy: '2026-11-30',
+      priority: 350,
+      reasonCodes: ['HANDED_TO_VENDOR'],
     });
   });
 
@@ -658,7 +672,7 @@ describe('placeVendorOrders', () => {
     expect(world.orders.writes).toBe(writes);
     // Re-announced under the same keys: consumers de-duplicate.
     const keys = world.events.all.map((e) => e.detail.idempotencyKey);
-    expect(new Set(keys).size).toBe(2);
+    expect(new Set(keys).size).toBe(4);
   });
 
   it('a step retried after the exception raises nothing new', async () => {
