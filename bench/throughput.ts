@@ -24,6 +24,7 @@ import { repoRoot } from '../lib/paths.ts';
 import { startLocalCloud } from '../local/cloud.ts';
 import { sampleOrders } from '../local/demo/sample-orders.ts';
 import { freePort } from '../local/dynamodb/dynamodb-local.ts';
+import { recordDynamoRequests, replayBound } from '../local/dynamodb/replay-bound.ts';
 import { PartnerSandbox } from '../local/partners/sandbox.ts';
 import { seedSandbox } from '../local/partners/seed.ts';
 
@@ -36,7 +37,6 @@ const { values } = parseArgs({
   },
 });
 const ORDERS = Number(values.orders);
-let replayRound = 0;
 const CONCURRENCY = Number(values.concurrency);
 const WARMUP = Number(values.warmup);
 
@@ -70,7 +70,6 @@ const ingress = [...cloud.sqs.queues.values()].find((q) =>
 );
 if (!ingress) throw new Error('no ingress queue');
 
-type Recorded = { command: new (input: object) => object; input: Record<string, unknown> };
 const sqs = new SQSClient({ endpoint: cloud.endpoint, region: 'us-east-1' });
 const template = sampleOrders(new Date(), 'X')[0]?.body as Record<string, unknown>;
 const machineArns = [...cloud.sfn.machines.keys()].map((arn) => arn.replace(':stateMachine:', ':execution:'));
@@ -83,7 +82,7 @@ try {
   let previous = Number.POSITIVE_INFINITY;
   for (let round = 1; round <= 20; round++) {
     const jvm0 = jvmCpuSeconds();
-    await replayBound(warmUp.recorded);
+    await replayBound(cloud, warmUp.recorded, CONCURRENCY);
     const perOp = (jvmCpuSeconds() - jvm0) / warmUp.recorded.length;
     if (perOp > previous * 0.95 && round >= 3) {
       console.log(`warm-up                     ${WARMUP} orders, then ${round} replays of their requests`);
@@ -119,7 +118,7 @@ try {
   const jvmBeforeBound = jvmCpuSeconds();
   const boundStarted = performance.now();
   const bound = replayed
-    ? await replayBound(recorded)
+    ? await replayBound(cloud, recorded, CONCURRENCY)
     : await emulatorBound(
         cloud.dynamodb.documents,
         ordersTable,
@@ -165,15 +164,8 @@ try {
  */
 async function runOrders(count: number, prefix: string) {
   const before = new Map(cloud.meter.calls);
-  const recorded: Recorded[] = [];
-  // Inputs are built afresh for every call and not changed after it, so a reference is enough.
-  cloud.meter.recorder = (service, command) => {
-    if (service === 'DynamoDB')
-      recorded.push({
-        command: command.constructor as Recorded['command'],
-        input: (command as { input: Record<string, unknown> }).input,
-      });
-  };
+  const recording = recordDynamoRequests(cloud);
+  const recorded = recording.requests;
   const runId = `${prefix}${Date.now().toString(36).toUpperCase()}`;
   const ids: string[] = [];
   const sentAt = new Map<string, number>();
@@ -193,7 +185,7 @@ async function runOrders(count: number, prefix: string) {
   }
   const latencies = await waitForDone(ids, sentAt);
   const elapsed = (performance.now() - started) / 1000;
-  cloud.meter.recorder = undefined;
+  recording.stop();
   const usage = process.cpuUsage(cpuBefore);
   eventLoop.disable();
   const calls = new Map([...cloud.meter.calls].map(([key, n]) => [key, n - (before.get(key) ?? 0)]));
@@ -250,51 +242,6 @@ async function waitForDone(ids: string[], sentAt: Map<string, number>): Promise<
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return Promise.all(ended);
-}
-
-/**
- * Operations/s DynamoDB Local sustains for this very workload: every recorded request replayed with its key
- * suffixed (so conditions hold as they did), one key's requests in order, CONCURRENCY keys at a time.
- */
-async function replayBound(
-  requests: { command: new (input: object) => object; input: Record<string, unknown> }[],
-): Promise<number> {
-  replayRound++;
-  const rekey = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(rekey);
-    if (value === null || typeof value !== 'object') return value;
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) =>
-        k === 'pk' && v && typeof v === 'object' && 'S' in v
-          ? [k, { S: `${(v as { S: string }).S}#replay${replayRound}` }]
-          : [k, rekey(v)],
-      ),
-    );
-  };
-  const byKey = new Map<string, typeof requests>();
-  for (const request of requests) {
-    const key =
-      JSON.stringify((request.input.Key ?? request.input.Item) as object)?.match(
-        /"pk":\{"S":"([^"]+)"/,
-      )?.[1] ?? 'unknown';
-    const list = byKey.get(key) ?? [];
-    list.push({ command: request.command, input: rekey(request.input) as Record<string, unknown> });
-    byKey.set(key, list);
-  }
-  const queues = [...byKey.values()];
-  let next = 0;
-  const started = performance.now();
-  const worker = async () => {
-    for (;;) {
-      const queue = queues[next++];
-      if (!queue) return;
-      for (const { command, input } of queue) {
-        await cloud.dynamodb.client.send(new command(input) as never).catch(() => undefined);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  return requests.length / ((performance.now() - started) / 1000);
 }
 
 /** Operations/s DynamoDB Local sustains for the order mix (get, put, conditional update) at CONCURRENCY. */

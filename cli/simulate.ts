@@ -93,6 +93,7 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
         wallSeconds: run.wallMs / 1000,
         weekWallSeconds: run.weekWallMs / 1000,
         ordersPerSecond: run.sent / (run.weekWallMs / 1000),
+        emulator: run.emulator,
         stages: Object.fromEntries(run.stages),
         transitionsPerPath: Object.fromEntries(run.transitionsPerPath),
         costPer1000Orders: cost.per1000Orders,
@@ -126,6 +127,9 @@ export function summarise(run: SimulationRun): string {
     '',
     `Week done in ${(run.wallMs / 1000).toFixed(1)} s wall (${seconds.toFixed(1)} s for the week itself): ` +
       `${run.sent.toLocaleString('en-US')} orders, ${(run.sent / seconds).toFixed(1)} orders/s.`,
+    `DynamoDB Local's bound in this run: ${run.emulator.opsPerSecond.toFixed(0)} requests/s (${run.emulator.replayed.toLocaleString('en-US')} of the week's requests replayed at concurrency 32) ÷ ` +
+      `${run.emulator.requestsPerOrder.toFixed(1)} requests per order = ${run.emulator.ordersPerSecond.toFixed(1)} orders/s; ` +
+      `the week ran at ${(run.emulator.ratio * 100).toFixed(1)} % of it.`,
     `Orders by stage: ${[...run.stages]
       .sort((a, b) => b[1] - a[1])
       .map(([stage, n]) => `${stage} ${n.toLocaleString('en-US')}`)

@@ -1,6 +1,7 @@
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CliContext } from '../cli/main.ts';
 import { run as runCli } from '../cli/main.ts';
+import { recordDynamoRequests, replayBound } from '../local/dynamodb/replay-bound.ts';
 import { FaultInjector, type FaultProfile, type FaultInjector as Injector } from './faults.ts';
 import {
   checkInvariants,
@@ -59,6 +60,36 @@ export interface SimulationRun {
   readonly stages: ReadonlyMap<string, number>;
   /** Standard state transitions per order, by path, from the executions' histories. */
   readonly transitionsPerPath: ReadonlyMap<string, { executions: number; transitions: number }>;
+  /** DynamoDB Local's own bound for this run's requests (a sample of its orders' requests replayed). */
+  readonly emulator: EmulatorBound;
+}
+
+export interface EmulatorBound {
+  /** DynamoDB requests the week made (every function, the operators' and the drill's reads included). */
+  readonly requests: number;
+  readonly requestsPerOrder: number;
+  /** Requests replayed: every request of a sample of partition keys, in order per key. */
+  readonly replayed: number;
+  /** Requests/s the emulator sustained replaying them at concurrency 32. */
+  readonly opsPerSecond: number;
+  /** opsPerSecond / requestsPerOrder: the orders/s DynamoDB Local alone would allow. */
+  readonly ordersPerSecond: number;
+  /** The week's orders/s over that bound. */
+  readonly ratio: number;
+}
+
+/** One partition key in this many is sampled for the emulator bound (every request of a sampled key). */
+const BOUND_SAMPLE = 16;
+
+let unkeyed = 0;
+
+/** Every request of one partition key in BOUND_SAMPLE, and one in BOUND_SAMPLE of those with no key (queries, batches). */
+function sampledKey(input: Record<string, unknown>): boolean {
+  const pk = JSON.stringify((input.Key ?? input.Item) as object)?.match(/"pk":\{"S":"([^"]+)"/)?.[1];
+  if (!pk) return unkeyed++ % BOUND_SAMPLE === 0;
+  let hash = 0;
+  for (let i = 0; i < pk.length; i++) hash = (hash * 31 + pk.charCodeAt(i)) | 0;
+  return (hash >>> 0) % BOUND_SAMPLE === 0;
 }
 
 export const DEFAULT_START = new Date('2026-11-23T00:00:00.000Z');
@@ -105,6 +136,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       docks.resend(orderId),
     );
     world.cloud.usage.start();
+    const dynamoBefore = world.cloud.meter.count('DynamoDB');
+    const recording = recordDynamoRequests(world.cloud, 200_000, sampledKey);
     const weekStarted = performance.now();
 
     const step = (options.stepMinutes ?? 10) * MINUTE;
@@ -172,6 +205,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       });
     }
     const weekWallMs = performance.now() - weekStarted;
+    recording.stop();
+    const requests = world.cloud.meter.count('DynamoDB') - dynamoBefore;
     // Dead letters of a run without the drill, at its end (the drill counts them before its redrive).
     if (!drill.done) {
       await world.clock.advance(20 * MINUTE);
@@ -182,6 +217,17 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
 
     const usage = await world.cloud.usage.measure(sent);
     const facts = await gatherFacts(world, workload, faults, docks, deadLetters, redriven);
+    const opsPerSecond = await replayBound(world.cloud, recording.requests);
+    const requestsPerOrder = requests / Math.max(1, sent);
+    const boundOrdersPerSecond = opsPerSecond / Math.max(1e-9, requestsPerOrder);
+    const emulator: EmulatorBound = {
+      requests,
+      requestsPerOrder,
+      replayed: recording.requests.length,
+      opsPerSecond,
+      ordersPerSecond: boundOrdersPerSecond,
+      ratio: sent / (weekWallMs / 1000) / boundOrdersPerSecond,
+    };
     return {
       workload,
       world,
@@ -195,6 +241,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       usage,
       stages: facts.stages,
       transitionsPerPath: transitionsPerPath(world),
+      emulator,
     };
   } catch (error) {
     await world.stop();
