@@ -281,6 +281,8 @@ const DUPLICATE_MARKS = [
   '"outcome":"duplicate"',
   '"alreadyRecorded":true',
   '"replayed":true',
+  // A copy of a message Handoff refused: recognised as the one already quarantined, not quarantined twice.
+  '"alreadyQuarantined":true',
 ];
 
 /** Reads what the run left: orders and exceptions by key (BatchGet, no Scan), the archive, the partners. */

@@ -57,6 +57,7 @@ export const lambdaHandler = async (request: UrlRequest) => {
     outcome: answer.body.outcome,
     event: answer.body.event,
     exceptionId: answer.body.exceptionId,
+    alreadyQuarantined: answer.body.alreadyQuarantined,
     violations: answer.body.violations?.slice(0, 5),
   });
   return {

@@ -84,6 +84,7 @@ export function createLambdaHandler(deps: EdiDeps) {
               code: outcome.code,
               errors: outcome.errors.slice(0, 10),
               acknowledgment: outcome.acknowledgment,
+              alreadyQuarantined: outcome.alreadyQuarantined,
             });
           } else if (outcome.acknowledgment.sent) {
             logger.info('edi interchange accepted', { messageId: record.messageId, ...outcome });

@@ -47,6 +47,8 @@ export interface WebhookAnswer {
     readonly violations?: readonly FieldViolation[];
     /** The owned exception an authentic refused webhook is kept under. */
     readonly exceptionId?: string;
+    /** A refused webhook sent again: it is the exception already kept, not a second one. */
+    readonly alreadyQuarantined?: boolean;
   };
 }
 
@@ -101,7 +103,7 @@ export async function handleTrackingWebhook(
       readonly truncatedFrom?: Buffer;
     },
   ): Promise<WebhookAnswer> => {
-    const { exceptionId } = await quarantineFeedMessage(
+    const { exceptionId, alreadyQuarantined } = await quarantineFeedMessage(
       {
         feed: TRACKING_FEED,
         rawBody: kept.rawBody,
@@ -129,7 +131,7 @@ export async function handleTrackingWebhook(
       .join('; ');
     return {
       status,
-      body: { outcome, message, violations: violations.slice(0, 20), exceptionId },
+      body: { outcome, message, violations: violations.slice(0, 20), exceptionId, alreadyQuarantined },
     };
   };
 

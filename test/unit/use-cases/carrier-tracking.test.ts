@@ -185,6 +185,17 @@ describe('carrier tracking webhooks', () => {
       context: { source: 'tms.tracking', payload: hook.body, answeredStatus: 422 },
     });
     expect(events.all.map((e) => e.name)).toEqual(['exception.raised']);
+    expect(answer.body.alreadyQuarantined).toBe(false);
+
+    // Sent again, it is recognised as the webhook already kept: the same exception, none raised twice.
+    const again = await handleTrackingWebhook({ rawBody: hook.body, signature: signatureOf(hook) }, deps());
+    expect(again).toMatchObject({
+      status: 422,
+      body: { exceptionId: answer.body.exceptionId, alreadyQuarantined: true },
+    });
+    expect(exceptions.items.size).toBe(1);
+    // Announced again under the same key (a retried quarantine re-announces; consumers de-duplicate).
+    expect(new Set(events.all.map((e) => `${e.name} ${e.detail.idempotencyKey}`)).size).toBe(1);
   });
 
   it('publishes the same idempotency key for a duplicated webhook', async () => {
