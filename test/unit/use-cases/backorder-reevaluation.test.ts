@@ -897,18 +897,20 @@ describe('fillBackorder', () => {
     expect(next.fills).toEqual([expect.objectContaining({ outcome: 'reserved', releaseOrder: true })]);
   });
 
+  /** A ship-partial order: line 1 reserved at DC-EAST, line 2 (3 of SKU-A) backordered. */
+  const PART_RESERVED_REST_SHORT = {
+    lines: [
+      { lineNo: 1, sku: SKU_B, quantity: 1 },
+      { lineNo: 2, sku: SKU_A, quantity: 3 },
+    ],
+    short: [2],
+    allocated: [1],
+  };
+
   it.each(['released', 'invoiced'] as const)(
     'reserves a follow-on shipment for an order %s and releases it to the warehouse at once, without changing its stage',
     async (stage) => {
-      await world.order('ORD-1', {
-        lines: [
-          { lineNo: 1, sku: SKU_B, quantity: 1 },
-          { lineNo: 2, sku: SKU_A, quantity: 3 },
-        ],
-        short: [2],
-        allocated: [1],
-        stage,
-      });
+      await world.order('ORD-1', { ...PART_RESERVED_REST_SHORT, stage });
 
       const { fills } = await world.receive('RCPT-1', SKU_A, WEST, 3);
 
@@ -939,15 +941,7 @@ describe('fillBackorder', () => {
   );
 
   it('a follow-on fill for an order still waiting for its release window joins the allocation that release hands over', async () => {
-    await world.order('ORD-1', {
-      lines: [
-        { lineNo: 1, sku: SKU_B, quantity: 1 },
-        { lineNo: 2, sku: SKU_A, quantity: 3 },
-      ],
-      short: [2],
-      allocated: [1],
-      stage: 'release-deferred',
-    });
+    await world.order('ORD-1', { ...PART_RESERVED_REST_SHORT, stage: 'release-deferred' });
 
     const { fills } = await world.receive('RCPT-1', SKU_A, WEST, 3);
 
