@@ -37,8 +37,8 @@ export const realClock: LocalClock = {
 };
 
 /**
- * Virtual time: `now()` moves only when `advance()`/`advanceTo()` is called. Due sleepers are woken one at
- * a time in time order, each seeing `now()` at its own wake-up time, and a sleeper that sleeps again within
+ * Virtual time: `now()` moves only when `advance()`/`advanceTo()` is called. Due sleepers are woken in time
+ * order, each seeing `now()` at its own wake-up time (those due at the same instant together, then settled once), and a sleeper that sleeps again within
  * the advanced span is woken again: a `rate()` schedule ticks every period of a long jump. Await the
  * returned promise to know the jump is done. Deterministic for simulation.
  */
@@ -53,6 +53,13 @@ export class VirtualClock implements LocalClock {
    * would when an hour passes in an hour, instead of seeing its own timeout go by mid-flight.
    */
   settle: (() => Promise<void>) | undefined;
+  /**
+   * Sleepers due within this span of the earliest due one wake together before one settle (0: those due at
+   * the same instant). A simulation widens it to a second or so, well inside the shortest task timeout, so
+   * jittered retries do not queue behind each other's real time; work woken early in a span may see `now()`
+   * move by up to this much while it runs.
+   */
+  wakeWindowMs = 0;
 
   constructor(start: Date) {
     this.current = start.getTime();
@@ -98,11 +105,18 @@ export class VirtualClock implements LocalClock {
     for (;;) {
       const next = this.sleepers[0];
       if (!next || next.at > this.target) break;
-      this.sleepers.shift();
-      this.current = Math.max(this.current, next.at);
-      next.resolve();
-      // Let the woken continuation run (and perhaps sleep again) before time moves on.
-      await new Promise((resolve) => setImmediate(resolve));
+      // Every sleeper due at this same instant (or within `wakeWindowMs` of it) wakes before the settle, in
+      // time order: work that starts together (a carrier cut-off releasing hundreds of waiting orders, the
+      // jittered retries of a partner's bad minute) runs together, as it would on AWS, instead of one
+      // invocation's real time after the other's at a frozen instant.
+      const last = Math.min(this.target, next.at + this.wakeWindowMs);
+      for (let due = this.sleepers[0]; due && due.at <= last; due = this.sleepers[0]) {
+        this.sleepers.shift();
+        this.current = Math.max(this.current, due.at);
+        due.resolve();
+        // Let the woken continuation run (and perhaps sleep again) before the next one wakes.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       if (this.settle) await this.settle();
     }
     this.current = Math.max(this.current, this.target);

@@ -233,3 +233,72 @@ describe('the real clock', () => {
     expect(woke).toBe(false);
   });
 });
+
+describe('VirtualClock: settling after wake-ups', () => {
+  it('wakes every sleeper due at one instant before settling once, and settles between instants', async () => {
+    const clock = new VirtualClock(START);
+    const log: string[] = [];
+    clock.settle = async () => {
+      log.push(`settle@${clock.now().getTime() - T0}`);
+    };
+    for (const [name, ms] of [
+      ['cut-off-1', 100],
+      ['retry', 250],
+      ['cut-off-2', 100],
+      ['cut-off-3', 100],
+    ] as const) {
+      void clock.sleep(ms).then(() => log.push(`${name}@${clock.now().getTime() - T0}`));
+    }
+    await clock.advance(1000);
+    expect(log).toEqual([
+      'cut-off-1@100',
+      'cut-off-2@100',
+      'cut-off-3@100',
+      'settle@100',
+      'retry@250',
+      'settle@250',
+    ]);
+  });
+
+  it('lets work woken together overlap: the settle waits for all of it, not one after the other', async () => {
+    const clock = new VirtualClock(START);
+    const running = new Set<number>();
+    let most = 0;
+    const work: Promise<void>[] = [];
+    clock.settle = () => Promise.all(work).then(() => undefined);
+    for (let i = 0; i < 5; i++) {
+      void clock.sleep(60_000).then(() => {
+        running.add(i);
+        most = Math.max(most, running.size);
+        work.push(realClock.sleep(20).then(() => void running.delete(i)));
+      });
+    }
+    await clock.advance(60_000);
+    expect(most).toBe(5);
+    expect(running.size).toBe(0);
+  });
+});
+
+describe('VirtualClock: a wake window', () => {
+  it('wakes the sleepers due within the window of the earliest one together, each at its own time', async () => {
+    const clock = new VirtualClock(START);
+    clock.wakeWindowMs = 1000;
+    const log: string[] = [];
+    clock.settle = async () => {
+      log.push(`settle@${clock.now().getTime() - T0}`);
+    };
+    for (const [name, ms] of [
+      ['retry-a', 1200],
+      ['retry-b', 2000],
+      ['retry-c', 2300],
+      ['retry-d', 2200],
+    ] as const) {
+      void clock.sleep(ms).then(() => log.push(`${name}@${clock.now().getTime() - T0}`));
+    }
+    await clock.advance(2250);
+    // a opens a window to 2200 (b and d join it); c, due after the target, waits for a later advance.
+    expect(log).toEqual(['retry-a@1200', 'retry-b@2000', 'retry-d@2200', 'settle@2200']);
+    await clock.advance(1000);
+    expect(log.slice(4)).toEqual(['retry-c@2300', 'settle@2300']);
+  });
+});
