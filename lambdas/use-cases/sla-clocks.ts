@@ -106,12 +106,16 @@ async function trackOnce(
     // A stop or resume for a stage that never started here (e.g. a path that skips it) creates nothing.
     if (!existing && change.action !== 'start' && change.action !== 'stop') continue;
     if (!existing && change.action === 'stop' && !isLateStopWorthKeeping(change.stage, stored)) continue;
-    order ??= await loadOrder(orderId, deps);
-    const target = targetFor(deps.policy, change.stage, {
-      channel: order.order.channel,
-      serviceLevel: order.order.serviceLevel,
-      segment: order.order.customer.segment,
-    });
+    // A clock keeps the target it started with: the order is read only to start a new one.
+    let target = existing?.target;
+    if (!target) {
+      order ??= await loadOrder(orderId, deps);
+      target = targetFor(deps.policy, change.stage, {
+        channel: order.order.channel,
+        serviceLevel: order.order.serviceLevel,
+        segment: order.order.customer.segment,
+      });
+    }
     const next = applyChange(existing, change, { orderId, target });
     if (next !== existing) updated.set(key, next);
   }
