@@ -1,6 +1,7 @@
 import type { LocalCloud } from '../cloud.ts';
 import type { LocalQueue } from '../sqs/sqs-service.ts';
 import type { PartnerSandbox } from './sandbox.ts';
+import type { TrackingWebhook } from './tms.ts';
 
 /** How many messages each partner feed delivered into the cloud. */
 export interface FeedCounts {
@@ -17,9 +18,15 @@ export interface FeedCounts {
 /** A webhook the function URL did not accept (2xx), kept for tests and the simulation to inspect. */
 export interface RefusedWebhook {
   readonly eventId: string;
+  /** The answer's status; 0 when the POST got no answer at all. */
   readonly status: number;
   readonly body: string;
+  /** How many times the TMS POSTed it. */
+  readonly attempts: number;
 }
+
+/** How many times the TMS POSTs a webhook Handoff answers 5xx (or not at all) before giving up on it. */
+export const WEBHOOK_ATTEMPTS = 5;
 
 /**
  * The partners' push side: what a VAN, a WMS integration or a vendor portal delivers into Handoff's queues
@@ -31,6 +38,8 @@ export interface RefusedWebhook {
 export class PartnerFeeds {
   readonly delivered: FeedCounts = { edi: 0, wms: 0, vendorAsns: 0, carrierWebhooks: 0 };
   readonly refusedWebhooks: RefusedWebhook[] = [];
+  /** Webhooks answered 5xx or not answered, POSTed again on the next pass (as a TMS retries with backoff). */
+  private readonly retrying: { readonly webhook: TrackingWebhook; readonly attempts: number }[] = [];
   private readonly webhookUrl: string;
   private readonly queues: {
     readonly edi: LocalQueue;
@@ -84,7 +93,10 @@ export class PartnerFeeds {
       wms: this.sandbox.wms.drainEvents().map((message) => JSON.stringify(message)),
       vendorAsns: this.sandbox.vendor.drainAsns().map((notice) => JSON.stringify(notice)),
     };
-    const webhooks = this.sandbox.tms.drainWebhooks();
+    const webhooks = [
+      ...this.retrying.splice(0),
+      ...this.sandbox.tms.drainWebhooks().map((webhook) => ({ webhook, attempts: 0 })),
+    ];
     const sent: FeedCounts = { edi: 0, wms: 0, vendorAsns: 0, carrierWebhooks: 0 };
     for (const feed of ['edi', 'wms', 'vendorAsns'] as const) {
       // In order within a feed, as one partner connection delivers; the feeds' own knobs reorder.
@@ -94,16 +106,24 @@ export class PartnerFeeds {
         this.delivered[feed] += 1;
       }
     }
-    // The TMS POSTs each webhook itself, signed over the raw body; what is refused is kept, not retried.
-    for (const webhook of webhooks) {
-      const response = await fetch(this.webhookUrl, {
+    // The TMS POSTs each webhook itself, signed over the raw body. A 4xx is final (kept, not resent); a 5xx
+    // or no answer is POSTed again on the next pass, up to WEBHOOK_ATTEMPTS times, as carriers' TMSs do.
+    for (const { webhook, attempts } of webhooks) {
+      const answer = await fetch(this.webhookUrl, {
         method: 'POST',
         headers: webhook.headers,
         body: webhook.body,
-      });
-      const body = await response.text();
-      if (!response.ok)
-        this.refusedWebhooks.push({ eventId: webhook.eventId, status: response.status, body });
+      }).then(
+        async (response) => ({ status: response.status, body: await response.text() }),
+        (error: unknown) => ({ status: 0, body: String(error) }),
+      );
+      const tried = attempts + 1;
+      if (answer.status >= 500 || answer.status === 0) {
+        if (tried < WEBHOOK_ATTEMPTS) this.retrying.push({ webhook, attempts: tried });
+        else this.refusedWebhooks.push({ eventId: webhook.eventId, ...answer, attempts: tried });
+      } else if (answer.status >= 300) {
+        this.refusedWebhooks.push({ eventId: webhook.eventId, ...answer, attempts: tried });
+      }
       sent.carrierWebhooks += 1;
       this.delivered.carrierWebhooks += 1;
     }

@@ -134,6 +134,33 @@ describe('carrier tracking webhooks', () => {
     expect(runs.map((e) => e.status)).toEqual(['SUCCEEDED']);
   });
 
+  it('a webhook answered 5xx is POSTed again on the next pass, and its scan is announced once', async () => {
+    const orderId = await bookedOrder('CW5');
+    await cloud.idle();
+    // The function fails the pick-up scan's first POST (the function URL answers 502), then recovers.
+    const fault = cloud.lambda.injectFault({
+      logicalId: 'CarrierWebhookFunction',
+      when: (event) => String((event as { body?: string }).body).includes(`"shipperReference":"${orderId}"`),
+      errorType: 'Throttled',
+      times: 1,
+    });
+    sandbox.clock = { now: () => new Date(Date.now() + 4 * DAY) };
+    expect((await feeds.pump()).carrierWebhooks).toBe(3);
+    expect(fault.hits).toBe(1);
+    expect(feeds.refusedWebhooks).toEqual([]);
+    // The failed one goes again on the next pass, alone.
+    expect((await feeds.pump()).carrierWebhooks).toBe(1);
+    expect(await feeds.pump()).toMatchObject({ carrierWebhooks: 0 });
+    await until('the order is invoiced after pick-up', () =>
+      namesOf(orderId).includes('invoice.issued') ? true : undefined,
+    );
+    await cloud.idle();
+    const names = namesOf(orderId);
+    expect(names.filter((n) => n === 'shipment.confirmed')).toHaveLength(1);
+    expect(names.filter((n) => n === 'shipment.delivered')).toHaveLength(1);
+    expect(feeds.refusedWebhooks).toEqual([]);
+  });
+
   it('refuses a webhook whose signature does not match, and announces nothing', async () => {
     const orderId = await bookedOrder('CW4');
     // The release's own events (warehouse handoff, notification) may still be in flight: settle them first.
