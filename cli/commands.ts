@@ -26,7 +26,9 @@ export function defaultClients(): Clients {
     events: new EventBridgeClient({}),
     lambda: new LambdaClient({}),
     sfn: new SFNClient({}),
-    sqs: new SQSClient({}),
+    // Queue URLs name the regional endpoint the client resolves anyway; against a local endpoint
+    // (AWS_ENDPOINT_URL) their host differs, and the SDK would warn on every call.
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
   };
 }
 

@@ -210,11 +210,18 @@ export class FaultInjector {
 
   /** Duplicates the sandboxes' feeds added, as they report them. */
   feedDuplicates(): number {
-    return (
-      this.sandbox.wms.events.duplicated +
-      this.sandbox.edi.inbound.duplicated +
-      this.sandbox.vendor.asns.duplicated +
-      this.sandbox.tms.webhooks.duplicated
-    );
+    const { erp: _erp, ...feeds } = this.duplicatesByEdge();
+    return Object.values(feeds).reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Duplicates delivered on each edge: ERP messages (SQS redelivery) and each partner feed. */
+  duplicatesByEdge(): Readonly<Record<'erp' | 'wms' | 'edi' | 'vendorAsns' | 'carrierWebhooks', number>> {
+    return {
+      erp: this.injected.duplicateDeliveries,
+      wms: this.sandbox.wms.events.duplicated,
+      edi: this.sandbox.edi.inbound.duplicated,
+      vendorAsns: this.sandbox.vendor.asns.duplicated,
+      carrierWebhooks: this.sandbox.tms.webhooks.duplicated,
+    };
   }
 }

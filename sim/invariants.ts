@@ -50,6 +50,9 @@ export interface InvariantFacts {
   /** Extra deliveries the fault profile injected, and the duplicates Handoff recognised and absorbed. */
   readonly duplicatesInjected: number;
   readonly idempotencyHits: number;
+  /** The same two figures broken down: copies delivered per edge, and recognitions per function that logged them. */
+  readonly duplicatesByEdge?: Readonly<Record<string, number>>;
+  readonly hitsByFunction?: Readonly<Record<string, number>>;
   /** Messages that reached a DLQ in the run, and those filed as owned exceptions. */
   readonly deadLetters: { readonly messages: number; readonly owned: number };
   /** The redrive drill, when the profile ran it: the orders it was for, and where each ended. */
@@ -171,7 +174,13 @@ export function checkInvariants(facts: InvariantFacts): InvariantResult[] {
     examples:
       facts.idempotencyHits === facts.duplicatesInjected
         ? []
-        : [`${facts.duplicatesInjected - facts.idempotencyHits} duplicate(s) not recognised as such`],
+        : [
+            `${facts.duplicatesInjected - facts.idempotencyHits} duplicate(s) not recognised as such`,
+            ...(facts.duplicatesByEdge
+              ? [`delivered twice, by edge: ${breakdown(facts.duplicatesByEdge)}`]
+              : []),
+            ...(facts.hitsByFunction ? [`recognised, by function: ${breakdown(facts.hitsByFunction)}`] : []),
+          ],
   };
 
   // 4. Dead letters are owned, and a redrive completes their orders.
@@ -221,4 +230,10 @@ export function formatInvariants(results: readonly InvariantResult[]): string {
     for (const example of r.examples) lines.push(`      - ${example}`);
   }
   return lines.join('\n');
+}
+
+function breakdown(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
 }

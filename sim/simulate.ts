@@ -138,6 +138,20 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     world.cloud.usage.start();
     const dynamoBefore = world.cloud.meter.count('DynamoDB');
     const recording = recordDynamoRequests(world.cloud, 200_000, sampledKey);
+    const profileRequests = process.env.HANDOFF_SIM_DEBUG ? new Map<string, number>() : undefined;
+    if (profileRequests) {
+      const previous = world.cloud.meter.recorder;
+      world.cloud.meter.recorder = (service, command) => {
+        previous?.(service, command);
+        if (service !== 'DynamoDB') return;
+        const input = (command as { input: Record<string, unknown> }).input;
+        const sk = JSON.stringify(input.Key ?? input.Item ?? input.ExpressionAttributeValues ?? '').match(
+          /"sk":\{"S":"([A-Za-z_]+)/,
+        )?.[1];
+        const key = `${command.constructor.name} ${String(input.TableName ?? '').replace(/^.*Stack-|[0-9A-Z]{8,}$/g, '')} ${sk ?? ''}`;
+        profileRequests.set(key, (profileRequests.get(key) ?? 0) + 1);
+      };
+    }
     const weekStarted = performance.now();
 
     const step = (options.stepMinutes ?? 10) * MINUTE;
@@ -206,6 +220,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     }
     const weekWallMs = performance.now() - weekStarted;
     recording.stop();
+    if (profileRequests) {
+      for (const [key, n] of [...profileRequests].sort((a, b) => b[1] - a[1]))
+        console.error(`dynamodb ${(n / Math.max(1, sent)).toFixed(2)}/order ${n} ${key}`);
+    }
     const requests = world.cloud.meter.count('DynamoDB') - dynamoBefore;
     // Dead letters of a run without the drill, at its end (the drill counts them before its redrive).
     if (!drill.done) {
@@ -392,8 +410,12 @@ async function gatherFacts(
   );
   // Duplicates the product recognised, from its own log lines (a metric filter on CloudWatch Logs).
   let idempotencyHits = 0;
+  const hitsByFunction: Record<string, number> = {};
   for (const line of cloud.lambda.logs) {
-    if (DUPLICATE_MARKS.some((mark) => line.text.includes(mark))) idempotencyHits += 1;
+    if (!DUPLICATE_MARKS.some((mark) => line.text.includes(mark))) continue;
+    idempotencyHits += 1;
+    const fn = line.functionName.replace(/[0-9A-F]{8}$/, '');
+    hitsByFunction[fn] = (hitsByFunction[fn] ?? 0) + 1;
   }
   const deadLetterExceptions = [...exceptions.entries()].filter(([id]) => id.startsWith('EXC-DLQ-')).length;
   const poison = faults.injected.poisonOrders;
@@ -415,6 +437,8 @@ async function gatherFacts(
       confirmedShipments,
       duplicatesInjected: faults.injected.duplicateDeliveries + faults.feedDuplicates(),
       idempotencyHits,
+      duplicatesByEdge: faults.duplicatesByEdge(),
+      hitsByFunction,
       deadLetters: { messages: deadLetters, owned: deadLetterExceptions },
       ...(faults.profile.redriveDrill ? { redrive: { orders: poison, redriven } } : {}),
     },
