@@ -1,6 +1,7 @@
 import { ORDER_ID_PATTERN } from '../../contracts/order.ts';
 import type { FieldViolation } from '../../contracts/validation.ts';
 import { erpOrderId, salesOrderSizeViolation, toCanonicalOrder } from '../adapters/erp/sales-order.ts';
+import { shipToAddressIssues } from '../core/address.ts';
 import type {
   CanonicalEvent,
   Clock,
@@ -107,6 +108,22 @@ export async function ingestErpOrder(rawBody: string, deps: IngestDeps): Promise
     );
     return quarantine(deps, now, rawBody, rawHash, payload, violations);
   }
+  // A ship-to no carrier can deliver to is customer service's to confirm with the customer, now, not the
+  // carrier's to bounce at label time days later.
+  const addressIssues = shipToAddressIssues(order.shipTo);
+  if (addressIssues.length > 0) {
+    const violations = addressIssues.map(
+      (issue): FieldViolation => ({
+        path: issue.field === 'postalCode' ? 'ShipTo.PostalCode' : 'ShipTo.Region',
+        rule: issue.rule,
+        message: issue.message,
+      }),
+    );
+    return quarantine(deps, now, rawBody, rawHash, payload, violations, {
+      announceRejection: true,
+      cause: 'address',
+    });
+  }
 
   // The order's content, not the message's bytes: the same order re-serialised is the same order.
   const hash = sha256(JSON.stringify(order));
@@ -173,8 +190,11 @@ async function quarantine(
   hash: string,
   payload: unknown,
   violations: readonly FieldViolation[],
-  options: { readonly announceRejection: boolean } = { announceRejection: true },
+  options: { readonly announceRejection: boolean; readonly cause?: 'contract' | 'address' } = {
+    announceRejection: true,
+  },
 ): Promise<IngestOutcome> {
+  const address = options.cause === 'address';
   const orderId = quarantineOrderId(payload, hash);
   const exceptionId = `EXC-Q-${hash.slice(0, 24)}`;
   const occurredAt = now.toISOString();
@@ -182,7 +202,7 @@ async function quarantine(
   const kept = keptViolations(violations);
   const exception: OwnedException = {
     exceptionId,
-    type: 'validation',
+    type: address ? 'address' : 'validation',
     ownerTeam: 'customer-service',
     priority: 'normal',
     state: 'open',
@@ -191,9 +211,11 @@ async function quarantine(
     correlationId: orderId,
     raisedAt: occurredAt,
     slaDueAt: addHours(now, QUARANTINE_SLA_HOURS),
-    recommendedAction:
-      `Correct ${paths} in the ERP and resend the sales order; nothing was created in Handoff.`.slice(0, 500),
-    reasonCodes: ['CONTRACT_VIOLATION'],
+    recommendedAction: (address
+      ? `Confirm the ship-to with the customer (${paths} ${violations[0]?.message ?? ''}), correct it in the ERP and resend the sales order; nothing was created in Handoff.`
+      : `Correct ${paths} in the ERP and resend the sales order; nothing was created in Handoff.`
+    ).slice(0, 500),
+    reasonCodes: [address ? 'ADDRESS_UNDELIVERABLE' : 'CONTRACT_VIOLATION'],
     violations: kept.violations,
     context: { source: 'erp', ...keptPayload(rawBody), violationCount: kept.violationCount },
     audit: [
@@ -201,7 +223,7 @@ async function quarantine(
         at: occurredAt,
         actor: 'handoff:erp-order-ingress',
         action: 'quarantined',
-        why: 'contract violation',
+        why: address ? 'ship-to address cannot be delivered to' : 'contract violation',
       },
     ],
   };
@@ -215,7 +237,7 @@ async function quarantine(
       idempotencyKey: `${exceptionId}:rejected`,
       occurredAt,
       stage: 'received',
-      reasonCodes: ['CONTRACT_VIOLATION'],
+      reasonCodes: [address ? 'ADDRESS_UNDELIVERABLE' : 'CONTRACT_VIOLATION'],
       violations: violationsForEvent(violations),
       exceptionId,
     },

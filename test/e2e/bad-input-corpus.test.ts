@@ -266,6 +266,7 @@ describe('the hostile input corpus, through every ingress of the stack', () => {
   it('covers every ingress and category', () => {
     const categories = new Set([...sent.map((s) => s.hostile.category), ...decisions.map((d) => d.category)]);
     expect([...categories].sort()).toEqual([
+      'address',
       'authentication',
       'broken-envelope',
       'duplicate',
