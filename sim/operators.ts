@@ -85,7 +85,8 @@ export interface OperatorDecision {
  * does. Backlog and breaches come from staffing against the arrival of work, not from a script.
  *
  * What each decides: finance releases most credit holds and rejects the rest; the warehouse answers a
- * missing ship confirmation by having the WMS resend it; an order parked by a failed step stays with its
+ * missing ship confirmation by having the WMS resend it; customer service confirms a wrong ship-to with the
+ * customer and has the ERP resend the corrected order; an order parked by a failed step stays with its
  * open integration exception (it needs a redrive, not a click); quarantined messages are closed as won't
  * fix; everything else is acknowledged.
  */
@@ -106,6 +107,8 @@ export class ExceptionOperators {
     private readonly plan: StaffingPlan = DEFAULT_STAFFING,
     /** The warehouse's answer to a missing ship confirmation; true when the WMS resent it. */
     private readonly resendShipConfirmation: (orderId: string) => boolean = () => false,
+    /** Customer service's answer to an address error: true once the ERP resends the corrected order. */
+    private readonly correctAddress: (orderId: string) => boolean = () => false,
   ) {
     this.seed = seed;
     const fn = [...cloud.lambda.functions.values()].find((f) =>
@@ -221,6 +224,9 @@ export class ExceptionOperators {
       // stays open until the answer comes, which the week does not script.
       outcome = 'left-open';
       reason = '';
+    } else if (item.type === 'address' && this.correctAddress(item.orderId)) {
+      outcome = 'approve';
+      reason = 'ship-to confirmed with the customer and corrected in the ERP; sales order resent';
     } else if (item.type === 'validation' || item.type === 'integration-failure') {
       outcome = 'reject';
       reason = 'message cannot be used; partner told to resend a corrected one';

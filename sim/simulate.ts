@@ -132,8 +132,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     const duplicateDraw = random(subSeed(options.seed, 'erp-duplicates'));
     const sources = new OrderSources(world, workload, () => faults.duplicateErpMessage(duplicateDraw.next()));
     const docks = new WarehouseDocks(world.sandbox, workload, options.seed);
-    const operators = new ExceptionOperators(world.cloud, options.seed, undefined, (orderId) =>
-      docks.resend(orderId),
+    const operators = new ExceptionOperators(
+      world.cloud,
+      options.seed,
+      undefined,
+      (orderId) => docks.resend(orderId),
+      (orderId) => sources.correctAddress(orderId),
     );
     world.cloud.usage.start();
     const dynamoBefore = world.cloud.meter.count('DynamoDB');

@@ -114,6 +114,22 @@ export class OrderSources {
     this.chains = new Map(workload.chains.map((c) => [c.customerId, c]));
   }
 
+  /** Sales orders customer service corrected in the ERP, resent with the next interval's orders. */
+  private readonly corrections: Arrival[] = [];
+  private readonly erpArrivals = new Map<string, Arrival>();
+
+  /**
+   * Customer service confirmed the ship-to with the customer and corrected it in the ERP, which resends
+   * the sales order (same number, right address). False when the order was sent with no address error.
+   */
+  correctAddress(orderId: string): boolean {
+    const arrival = this.erpArrivals.get(orderId);
+    if (!arrival?.addressError) return false;
+    this.erpArrivals.delete(orderId);
+    this.corrections.push(arrival);
+    return true;
+  }
+
   async send(arrivals: readonly Arrival[]): Promise<void> {
     const erp: Arrival[] = [];
     for (const arrival of arrivals) {
@@ -134,6 +150,11 @@ export class OrderSources {
       );
       bodies.push(body);
       if (this.deliverTwice(arrival)) bodies.push(body);
+      if (arrival.addressError) this.erpArrivals.set(arrival.orderId, arrival);
+    }
+    for (const arrival of this.corrections.splice(0)) {
+      const customer = this.customers.get(arrival.customerId) as SimCustomer;
+      bodies.push(JSON.stringify(erpSalesOrder(arrival, customer, true)));
     }
     for (let i = 0; i < bodies.length; i += 10) {
       const entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body }));

@@ -63,6 +63,16 @@ export interface Arrival {
   readonly shipComplete: boolean;
   readonly requestedDeliveryDays: number;
   readonly lines: readonly OrderLine[];
+  /** Where it ships: the customer's delivery address. */
+  readonly shipTo: ShipToPlace;
+  /** An address error in the order as the ERP sends it: this postal code instead of the right one. */
+  readonly addressError?: { readonly kind: 'leading-zero' | 'other-address'; readonly postalCode: string };
+}
+
+export interface ShipToPlace {
+  readonly city: string;
+  readonly region: string;
+  readonly postalCode: string;
 }
 
 export interface Receipt {
@@ -187,6 +197,50 @@ const EDI_CHAINS: readonly EdiChain[] = [
   { customerId: 'C-7303', name: 'Summit Farm & Home', interchangeId: 'SUMMITFH', dropHoursUtc: [4, 12, 20] },
 ];
 
+/** Delivery addresses: customers' docks and consumers' homes, spread over the distributor's regions. */
+const SHIP_TO_PLACES: readonly ShipToPlace[] = [
+  { city: 'Columbus', region: 'OH', postalCode: '43215' },
+  { city: 'Boston', region: 'MA', postalCode: '02134' },
+  { city: 'Hartford', region: 'CT', postalCode: '06103' },
+  { city: 'Newark', region: 'NJ', postalCode: '07102' },
+  { city: 'Atlanta', region: 'GA', postalCode: '30303' },
+  { city: 'Chicago', region: 'IL', postalCode: '60601' },
+  { city: 'Dallas', region: 'TX', postalCode: '75201' },
+  { city: 'Denver', region: 'CO', postalCode: '80202' },
+  { city: 'Portland', region: 'ME', postalCode: '04101' },
+  { city: 'Memphis', region: 'TN', postalCode: '38103' },
+  { city: 'Milwaukee', region: 'WI', postalCode: '53202' },
+  { city: 'Phoenix', region: 'AZ', postalCode: '85004' },
+];
+
+/** Orders whose address the ERP sends wrong, by channel: consumers type their own, trade accounts rarely err. */
+const ADDRESS_ERROR_RATE: Record<ChannelName, number> = {
+  wholesale: 0.002,
+  'retail-replenishment': 0,
+  'direct-to-customer': 0.01,
+};
+
+/**
+ * The customer's delivery address, and now and then the error it is sent with: a ZIP whose leading zero a
+ * spreadsheet dropped (New England and New Jersey ZIPs start with 0), else the postal code of another
+ * address, pasted from the previous order.
+ */
+function addressOf(
+  customer: SimCustomer,
+  channel: ChannelName,
+  rng: Random,
+): Pick<Arrival, 'shipTo' | 'addressError'> {
+  let sum = 0;
+  for (const char of customer.id) sum = (sum * 31 + char.charCodeAt(0)) % 1_000_003;
+  const index = sum % SHIP_TO_PLACES.length;
+  const shipTo = SHIP_TO_PLACES[index] as ShipToPlace;
+  if (!rng.chance(ADDRESS_ERROR_RATE[channel])) return { shipTo };
+  if (shipTo.postalCode.startsWith('0'))
+    return { shipTo, addressError: { kind: 'leading-zero', postalCode: shipTo.postalCode.slice(1) } };
+  const other = SHIP_TO_PLACES[(index + 1) % SHIP_TO_PLACES.length] as ShipToPlace;
+  return { shipTo, addressError: { kind: 'other-address', postalCode: other.postalCode } };
+}
+
 /** Short items: stocked at about half the week's demand, refilled by two receipts. */
 const SHORT_SKUS = ['VALVE-3IN', 'VALVE-BFY-8IN', 'PUMP-550'] as const;
 
@@ -202,6 +256,8 @@ export function buildWorkload(options: WorkloadOptions): Workload {
   const rng = random(subSeed(options.seed, 'arrivals'));
   const catalogue = new Map(SEED_CATALOGUE.map((item) => [item.Material, item]));
   const counters = { erp: 0, edi: 0 };
+  // Its own stream: address errors do not move any other draw of the week.
+  const rngAddresses = random(subSeed(options.seed, 'addresses'));
   const arrivals: Arrival[] = [];
   for (const [channel, share] of CHANNEL_MIX) {
     const count = Math.round(options.orders * share);
@@ -210,7 +266,10 @@ export function buildWorkload(options: WorkloadOptions): Workload {
     const cumulative = cumulativeWeights(pool.map((c) => c.weight));
     for (const at of instants) {
       const customer = pool[pickIndex(cumulative, rng.next())] as SimCustomer;
-      arrivals.push(arrivalFor(rng, channel, customer, at, catalogue, counters));
+      arrivals.push({
+        ...arrivalFor(rng, channel, customer, at, catalogue, counters),
+        ...addressOf(customer, channel, rngAddresses),
+      });
     }
   }
   arrivals.sort((a, b) => a.at - b.at || a.orderId.localeCompare(b.orderId));
@@ -389,7 +448,7 @@ function arrivalFor(
   at: number,
   catalogue: ReadonlyMap<string, CatalogueItem>,
   counters: { erp: number; edi: number },
-): Arrival {
+): Omit<Arrival, 'shipTo' | 'addressError'> {
   const lineCount =
     channel === 'direct-to-customer'
       ? rng.weighted([

@@ -66,7 +66,12 @@ function yyyymmdd(at: number): string {
 }
 
 /** The ERP's outbound sales order for an arrival (wholesale and direct-to-customer channels). */
-export function erpSalesOrder(arrival: Arrival, customer: SimCustomer): Record<string, unknown> {
+export function erpSalesOrder(
+  arrival: Arrival,
+  customer: SimCustomer,
+  /** As resent once customer service has corrected the ship-to in the ERP. */
+  corrected = false,
+): Record<string, unknown> {
   return {
     SalesOrder: arrival.reference,
     SoldToParty: customer.id,
@@ -82,9 +87,10 @@ export function erpSalesOrder(arrival: Arrival, customer: SimCustomer): Record<s
     Currency: 'USD',
     ShipTo: {
       Name: customer.segment === 'B2C' ? customer.name : 'Receiving dock',
-      Street: '400 Industrial Pkwy',
-      City: 'Columbus',
-      PostalCode: '43004',
+      Street: customer.segment === 'B2C' ? '18 Maple Ave' : '400 Industrial Pkwy',
+      City: arrival.shipTo.city,
+      Region: arrival.shipTo.region,
+      PostalCode: (!corrected && arrival.addressError?.postalCode) || arrival.shipTo.postalCode,
       Country: 'US',
       ...(customer.email ? { Email: customer.email } : {}),
     },

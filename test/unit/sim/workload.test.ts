@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { shipToAddressIssues } from '../../../lambdas/core/address.ts';
 import { buildWorkload } from '../../../sim/workload.ts';
 
 const START = new Date('2026-11-23T00:00:00.000Z'); // a Monday
@@ -29,6 +30,29 @@ describe('the simulated week', () => {
     expect(share('wholesale')).toBeCloseTo(0.55, 2);
     expect(share('retail-replenishment')).toBeCloseTo(0.15, 2);
     expect(share('direct-to-customer')).toBeCloseTo(0.3, 2);
+  });
+
+  it('ships every ERP order to an address Handoff can deliver to, except the address errors it sends', () => {
+    const erp = week.arrivals.filter((a) => a.channel !== 'retail-replenishment');
+    for (const a of erp) {
+      expect(shipToAddressIssues({ ...a.shipTo, country: 'US' })).toEqual([]);
+      if (a.addressError) {
+        const sent = { ...a.shipTo, postalCode: a.addressError.postalCode, country: 'US' };
+        expect(shipToAddressIssues(sent).map((i) => i.rule)).toEqual([
+          a.addressError.kind === 'leading-zero' ? 'usZipFormat' : 'zipMatchesState',
+        ]);
+      }
+    }
+    const rate = (channel: string) =>
+      week.arrivals.filter((a) => a.channel === channel && a.addressError).length /
+      week.arrivals.filter((a) => a.channel === channel).length;
+    // Consumers type their own addresses (1 %), trade accounts' are on file (0.2 %), EDI ship-tos are store numbers.
+    expect(rate('direct-to-customer')).toBeGreaterThan(0.004);
+    expect(rate('direct-to-customer')).toBeLessThan(0.02);
+    expect(rate('wholesale')).toBeLessThan(0.006);
+    expect(rate('retail-replenishment')).toBe(0);
+    const kinds = new Set(week.arrivals.flatMap((a) => (a.addressError ? [a.addressError.kind] : [])));
+    expect([...kinds].sort()).toEqual(['leading-zero', 'other-address']);
   });
 
   it('peaks on Monday and is quiet at the weekend, busiest in office hours', () => {
