@@ -130,7 +130,8 @@ export const DEFAULT_SLA_POLICY: SlaPolicy = {
       calendar: 'business',
       pausesForCustomer: true,
     },
-    // Pick, pack and the carrier's pick-up scan.
+    // Pick, pack and the carrier's pick-up scan, in the shipping days the docks and carriers work (no
+    // pick-ups at weekends): two business days for standard orders, one for expedited.
     'release-to-ship-confirmation': {
       ownerTeam: 'logistics',
       targetMinutes: 1440,
@@ -139,7 +140,7 @@ export const DEFAULT_SLA_POLICY: SlaPolicy = {
         { serviceLevel: 'expedited', targetMinutes: 720 },
         { serviceLevel: 'next-day', targetMinutes: 480 },
       ],
-      calendar: 'continuous',
+      calendar: 'business',
       pausesForCustomer: false,
     },
     // Invoice on proof of shipment, inside the day's invoicing cut-off; retailers' 810s sooner.
