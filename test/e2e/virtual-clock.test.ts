@@ -107,7 +107,9 @@ it('a future-dated order waits on the virtual clock for its release window, then
       (e.event.detail as { orderId: string }).orderId === 'ERP-VC-8',
   );
   expect(released?.event.time).toBe('2026-12-09T00:00:00Z');
-});
+  // Six virtual days of every-minute schedules (SLA detector, dead-letter intake), each tick settled: about
+  // 35 s on an idle 2-core machine, so a loaded one gets room.
+}, 180_000);
 
 it('waits the path Retry interval on the virtual clock after a partner outage, then completes', async () => {
   // The WMS refuses the reservation three times: all the HTTP client's own attempts fail.
