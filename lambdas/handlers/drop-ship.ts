@@ -62,7 +62,12 @@ const deps: DropShipDeps = {
 export function dropShipStep(stepDeps: DropShipDeps) {
   /** One message of the vendor ASN queue: confirmed, or quarantined when Handoff cannot use it. */
   const receiveShipNotice = async (rawBody: string) => {
-    const quarantine = (reasonCode: string, violations: readonly FieldViolation[], orderId?: string) =>
+    const quarantine = (
+      reasonCode: string,
+      violations: readonly FieldViolation[],
+      orderId?: string,
+      recommendedAction = 'Check the ship notice with the vendor: nothing was invoiced from it. Once the vendor resends a corrected notice, the order is invoiced.',
+    ) =>
       quarantineFeedMessage(
         {
           feed: 'vendor.asn',
@@ -70,11 +75,16 @@ export function dropShipStep(stepDeps: DropShipDeps) {
           reasonCode,
           violations,
           ...(orderId && ORDER_ID_PATTERN.test(orderId) ? { orderId } : {}),
-          recommendedAction:
-            'Check the ship notice with the vendor: nothing was invoiced from it. Once the vendor resends a corrected notice, the order is invoiced.',
+          recommendedAction,
         },
         stepDeps,
-      ).then((kept) => ({ outcome: 'quarantined' as const, reasonCode, ...kept }));
+      ).then((kept) => ({
+        outcome: 'quarantined' as const,
+        reasonCode,
+        ...kept,
+        // In the log line, so the order's trail shows the notice Handoff kept.
+        ...(orderId && ORDER_ID_PATTERN.test(orderId) ? { orderId } : {}),
+      }));
     const tooLarge = oversize(
       rawBody,
       MAX_SHIP_NOTICE_BYTES,
@@ -95,17 +105,22 @@ export function dropShipStep(stepDeps: DropShipDeps) {
         return quarantine('VENDOR_ASN_INVALID', error.violations, notice.orderId);
       throw error;
     }
-    if (result.outcome !== 'refused') return result;
+    if (result.outcome !== 'refused') return { ...result, orderId: notice.orderId };
     const path =
       result.reason === 'line-not-on-purchase-order'
         ? 'lines'
-        : result.reason === 'unknown-order'
+        : result.reason === 'unknown-order' || result.reason === 'order-not-released'
           ? 'buyerReference'
           : 'purchaseOrderNumber';
     return quarantine(
       `VENDOR_ASN_${result.reason.toUpperCase().replaceAll('-', '_')}`,
       [{ path, rule: result.reason, message: result.message }],
       notice.orderId,
+      ...(result.reason === 'order-not-released'
+        ? [
+            "The vendor shipped an order Handoff had not released to it: settle the order's open exception first. If the customer takes the goods, release the order and replay this notice to invoice them; if not, arrange the return with the vendor.",
+          ]
+        : []),
     );
   };
 

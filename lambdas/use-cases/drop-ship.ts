@@ -1,4 +1,5 @@
 import type { CanonicalOrder } from '../../contracts/order.ts';
+import type { OrderStage } from '../../contracts/vocabulary.ts';
 import type { VendorConfirmation, VendorShipNotice } from '../adapters/vendor/vendor-client.ts';
 import { shipNoticeToShipmentConfirmed } from '../adapters/vendor/vendor-client.ts';
 import type { AllocatedLine } from '../core/allocation.ts';
@@ -423,6 +424,12 @@ async function parkWithCustomerService(record: OrderRecord, deps: DropShipDeps):
   };
 }
 
+/**
+ * Where an order may take a vendor's ship notice: handed to the vendor, or past it (a second vendor's notice,
+ * or a repeat of one already recorded, which the post-shipment workflow recognises).
+ */
+const SHIPPABLE_STAGES: readonly OrderStage[] = ['released', 'shipped', 'delivered', 'invoiced', 'closed'];
+
 export interface ShipNoticeDeps {
   readonly orders: Pick<DropShipOrders, 'get'>;
   readonly events: EventPublisher;
@@ -432,7 +439,11 @@ export type ShipNoticeOutcome =
   | { readonly outcome: 'published'; readonly shipmentId: string; readonly partial: boolean }
   | {
       readonly outcome: 'refused';
-      readonly reason: 'unknown-order' | 'unknown-purchase-order' | 'line-not-on-purchase-order';
+      readonly reason:
+        | 'unknown-order'
+        | 'order-not-released'
+        | 'unknown-purchase-order'
+        | 'line-not-on-purchase-order';
       readonly message: string;
     };
 
@@ -440,7 +451,9 @@ export type ShipNoticeOutcome =
  * A vendor's advance ship notice, outside the path: checked against the purchase order recorded on the
  * order, then announced as `shipment.confirmed` (partial when the order has more to ship). A notice for an
  * order or purchase order Handoff never placed, or for a line that was not on it, is refused rather than
- * invoiced.
+ * invoiced. So is a notice for an order Handoff has not handed to the vendor (parked with customer service
+ * because the vendor's date missed the promise, say): the vendor shipped anyway, and whether the customer
+ * takes the late goods is the open exception's decision, not the post-shipment workflow's.
  */
 export async function confirmVendorShipment(
   notice: VendorShipNotice,
@@ -449,6 +462,14 @@ export async function confirmVendorShipment(
   const record = await deps.orders.get(notice.orderId);
   if (!record) {
     return { outcome: 'refused', reason: 'unknown-order', message: `no order ${notice.orderId}` };
+  }
+  if (!SHIPPABLE_STAGES.includes(record.stage)) {
+    const parkedBy = record.exceptionIds?.length ? ` (open: ${record.exceptionIds.join(', ')})` : '';
+    return {
+      outcome: 'refused',
+      reason: 'order-not-released',
+      message: `order ${notice.orderId} is ${record.stage}${parkedBy}, not released to the vendor: nothing ships on it until that is settled`,
+    };
   }
   const po = record.purchaseOrders?.find(
     (p) => p.purchaseOrderNumber === notice.purchaseOrderNumber && p.vendorId === notice.vendorId,

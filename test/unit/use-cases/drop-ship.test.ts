@@ -779,6 +779,23 @@ describe('confirmVendorShipment', () => {
     expect(await confirmVendorShipment(notice(), world.deps)).toMatchObject({ partial: false });
   });
 
+  it('refuses a notice for an order parked with customer service, naming the open exception', async () => {
+    world.order('ORD-1');
+    world.vendors.answers.set('V-TANKWORKS', { kind: 'reject-line', lineNo: 20, reason: 'OUT_OF_STOCK' });
+    await placeVendorOrders('ORD-1', world.deps);
+    const published = world.events.all.length;
+
+    // The pump's vendor accepted its line and ships it, though the order waits on the tank's answer.
+    const result = await confirmVendorShipment(notice(), world.deps);
+
+    expect(result).toEqual({
+      outcome: 'refused',
+      reason: 'order-not-released',
+      message: expect.stringContaining('is exception (open: EXC-ORD-1-VENDOR), not released to the vendor'),
+    });
+    expect(world.events.all).toHaveLength(published);
+  });
+
   it('refuses a notice for an unknown order, purchase order or line, and publishes nothing', async () => {
     world.order('ORD-1');
     await placeVendorOrders('ORD-1', world.deps);
