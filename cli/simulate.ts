@@ -95,6 +95,7 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
         ordersPerSecond: run.sent / (run.weekWallMs / 1000),
         emulator: run.emulator,
         stages: Object.fromEntries(run.stages),
+        shortages: run.shortages,
         transitionsPerPath: Object.fromEntries(run.transitionsPerPath),
         costPer1000Orders: cost.per1000Orders,
         invariants: run.invariants,
@@ -134,6 +135,8 @@ export function summarise(run: SimulationRun): string {
       .sort((a, b) => b[1] - a[1])
       .map(([stage, n]) => `${stage} ${n.toLocaleString('en-US')}`)
       .join(', ')}.`,
+    `Shortages: ${run.shortages.substituted.toLocaleString('en-US')} lines filled with an approved substitute, ` +
+      `${run.shortages.backordered.toLocaleString('en-US')} backordered (${run.shortages.awaitingApproval} of them with a substitute waiting for approval).`,
     `Warehouse: ${run.docks.counts.shipped.toLocaleString('en-US')} shipments, ${run.docks.counts.lateConfirmations} confirmed late, ` +
       `${run.docks.counts.missingConfirmations} confirmations lost (${run.docks.counts.resent} resent on request).`,
     `Operators: ${run.operators.decisions.length.toLocaleString('en-US')} decisions, ${run.operators.backlog} waiting at the end, ` +

@@ -127,9 +127,12 @@ export class StatelessStack extends Stack {
     bindTable(checkCredit.role, { table: ordersTable, key, actions: orderSteps });
     bindTable(checkCredit.role, { table: exceptionsTable, key, actions: ['PutItem'] });
 
-    const allocateStock = fn('AllocateStock', 'allocate-stock', 'Allocation against stock by site (WMS)', {
-      WMS_BASE_URL: partners.wmsBaseUrl,
-    });
+    const allocateStock = fn(
+      'AllocateStock',
+      'allocate-stock',
+      "Allocation against stock by site (WMS), short lines filled with the customer's approved substitutes (ERP)",
+      { WMS_BASE_URL: partners.wmsBaseUrl, ERP_BASE_URL: partners.erpBaseUrl },
+    );
     bindTable(allocateStock.role, { table: ordersTable, key, actions: orderSteps });
 
     const releaseToWarehouse = fn(

@@ -58,10 +58,21 @@ export interface SimulationRun {
   readonly invariants: readonly InvariantResult[];
   readonly usage: AwsUsage;
   readonly stages: ReadonlyMap<string, number>;
+  readonly shortages: Shortages;
   /** Standard state transitions per order, by path, from the executions' histories. */
   readonly transitionsPerPath: ReadonlyMap<string, { executions: number; transitions: number }>;
   /** DynamoDB Local's own bound for this run's requests (a sample of its orders' requests replayed). */
   readonly emulator: EmulatorBound;
+}
+
+/** Short order lines and what became of them at allocation. */
+export interface Shortages {
+  /** Lines reserved as the customer's approved substitute. */
+  substituted: number;
+  /** Lines whose substitute waits for a person's approval (they are backordered meanwhile). */
+  awaitingApproval: number;
+  /** Lines announced as backordered (backorder.created). */
+  backordered: number;
 }
 
 export interface EmulatorBound {
@@ -262,6 +273,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       invariants: checkInvariants(facts.invariantFacts),
       usage,
       stages: facts.stages,
+      shortages: facts.shortages,
       transitionsPerPath: transitionsPerPath(world),
       emulator,
     };
@@ -315,7 +327,7 @@ async function gatherFacts(
   docks: WarehouseDocks,
   deadLetters: number,
   redriven: number,
-): Promise<{ invariantFacts: InvariantFacts; stages: Map<string, number> }> {
+): Promise<{ invariantFacts: InvariantFacts; stages: Map<string, number>; shortages: Shortages }> {
   const { cloud, sandbox } = world;
   const table = (prefix: string) =>
     cloud.tables.find((t) => t.resource.logicalId.startsWith(prefix))?.name ?? '';
@@ -325,12 +337,18 @@ async function gatherFacts(
   const sent = workload.arrivals.map((a) => a.orderId);
 
   const orders = new Map<string, OrderFact>();
+  const shortages = { substituted: 0, awaitingApproval: 0, backordered: 0 };
   await batchGet(
     world,
     ordersTable,
     sent.map((pk) => ({ pk, sk: 'ORDER' })),
-    'pk, stage, #o.#l',
+    'pk, stage, #o.#l, #a.substitutions, #a.substitutesAwaitingApproval',
     (item) => {
+      const allocation = item.allocation as
+        | { substitutions?: unknown[]; substitutesAwaitingApproval?: unknown[] }
+        | undefined;
+      shortages.substituted += allocation?.substitutions?.length ?? 0;
+      shortages.awaitingApproval += allocation?.substitutesAwaitingApproval?.length ?? 0;
       const lines = (item.order as { lines?: { lineNo: number; quantity: number }[] } | undefined)?.lines;
       orders.set(String(item.pk), {
         stage: String(item.stage),
@@ -339,7 +357,7 @@ async function gatherFacts(
           : {}),
       });
     },
-    { '#o': 'order', '#l': 'lines' },
+    { '#o': 'order', '#l': 'lines', '#a': 'allocation' },
   );
   const stages = new Map<string, number>();
   for (const o of orders.values()) stages.set(o.stage, (stages.get(o.stage) ?? 0) + 1);
@@ -387,6 +405,7 @@ async function gatherFacts(
     if (e['detail-type'] !== 'backorder.created.v1') continue;
     const d = e.detail as { orderId: string; lines: { lineNo: number }[] };
     for (const line of d.lines) backorderKeys.set(`${d.orderId}-BO-${line.lineNo}`, d.orderId);
+    shortages.backordered += d.lines.length;
   }
   await batchGet(
     world,
@@ -425,6 +444,7 @@ async function gatherFacts(
   const poison = faults.injected.poisonOrders;
   return {
     stages,
+    shortages,
     invariantFacts: {
       sent,
       orders,

@@ -1,5 +1,5 @@
-import type { CatalogueItem, CreditSegment } from '../local/partners/erp.ts';
-import { SEED_CATALOGUE, SEED_FACILITIES } from '../local/partners/seed.ts';
+import type { CatalogueItem, CreditSegment, CustomerSubstitute } from '../local/partners/erp.ts';
+import { SEED_CATALOGUE, SEED_FACILITIES, substitute } from '../local/partners/seed.ts';
 import type { Facility } from '../local/partners/wms.ts';
 import { type Random, random, subSeed } from './random.ts';
 
@@ -31,6 +31,8 @@ export interface SimCustomer {
   readonly email: string | null;
   /** Relative order frequency. */
   readonly weight: number;
+  /** The customer's substitution records in the ERP (trade accounts only). */
+  readonly substitutes?: readonly CustomerSubstitute[];
 }
 
 /** A retail chain that orders by X12 850 through the EDI gateway. */
@@ -244,12 +246,38 @@ function addressOf(
 /** Short items: stocked at about half the week's demand, refilled by two receipts. */
 const SHORT_SKUS = ['VALVE-3IN', 'VALVE-BFY-8IN', 'PUMP-550'] as const;
 
+/** What trade accounts accept in place of a short item; the 5.5 kW pump has no substitute. */
+const SUBSTITUTE_FOR: Readonly<Record<string, string>> = {
+  'VALVE-3IN-RS': 'VALVE-3IN',
+  'VALVE-BFY-8IN-W': 'VALVE-BFY-8IN',
+};
+
+/**
+ * Trade accounts' substitution records: 60 % take the resilient-wedge gate valve (one in six of them only
+ * after confirming each time), half the wafer butterfly valve, and one in ten once listed a smaller pump for
+ * the 5.5 kW one and withdrew it. Consumers have none. Its own random stream: no other draw of the week moves.
+ */
+function withSubstitutes(customers: readonly SimCustomer[], rng: Random): SimCustomer[] {
+  return customers.map((customer) => {
+    if (customer.channel !== 'wholesale') return customer;
+    const list: CustomerSubstitute[] = [];
+    if (rng.chance(0.6))
+      list.push(substitute('VALVE-3IN', 'VALVE-3IN-RS', { RequiresApproval: rng.chance(1 / 6) }));
+    if (rng.chance(0.5)) list.push(substitute('VALVE-BFY-8IN', 'VALVE-BFY-8IN-W'));
+    if (rng.chance(0.1)) list.push(substitute('PUMP-550', 'PUMP-220', { CustomerApproved: false }));
+    return list.length > 0 ? { ...customer, substitutes: list } : customer;
+  });
+}
+
 export function buildWorkload(options: WorkloadOptions): Workload {
   const days = options.days ?? 7;
   const start = options.start.getTime();
   const end = start + days * DAY;
   const rngCustomers = random(subSeed(options.seed, 'customers'));
-  const customers = buildCustomers(rngCustomers, options.orders);
+  const customers = withSubstitutes(
+    buildCustomers(rngCustomers, options.orders),
+    random(subSeed(options.seed, 'substitutes')),
+  );
   const byChannel = new Map<ChannelName, SimCustomer[]>();
   for (const c of customers) byChannel.set(c.channel, [...(byChannel.get(c.channel) ?? []), c]);
 
@@ -543,7 +571,9 @@ function stockFor(
     return {
       ...facility,
       inventory: [...stocked].map((itemCode) => {
-        const weekly = demand.get(itemCode) ?? 0;
+        // A substitute is stocked for about a third of the demand for the item it stands in for.
+        const original = SUBSTITUTE_FOR[itemCode];
+        const weekly = original ? (demand.get(original) ?? 0) * 0.35 : (demand.get(itemCode) ?? 0);
         const short = (SHORT_SKUS as readonly string[]).includes(itemCode);
         const cover = short ? rng.between(0.4, 0.6) : rng.between(1.3, 1.6);
         const onHand = Math.max(

@@ -5,13 +5,15 @@ import { seedVendors } from '../local/partners/vendor.ts';
 import type { Arrival, EdiChain, SimCustomer, Workload } from './workload.ts';
 
 /**
- * Puts the simulated distributor into the partner sandboxes: the ERP's customers, credit and item master,
+ * Puts the simulated distributor into the partner sandboxes: the ERP's customers, credit, substitution
+ * records and item master,
  * the finance system's accounts, the CRM's contacts, the WMS's centres and stock, the TMS's carriers and
  * the drop-ship vendors.
  */
 export function seedWorld(sandbox: PartnerSandbox, workload: Workload): void {
   for (const customer of workload.customers) {
     sandbox.credit.set(customer.id, customer.credit);
+    if (customer.substitutes) sandbox.erp.substitutes.set(customer.id, [...customer.substitutes]);
     sandbox.crm.accounts.set(customer.id, {
       AccountNumber: customer.id,
       Name: customer.name,

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { ErpSubstitutionClient } from '../adapters/erp/substitution-client.ts';
 import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
@@ -10,12 +11,13 @@ import { orderIdOf } from './step-input.ts';
 
 const logger = createLogger();
 
-const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'WMS_BASE_URL']);
+const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'WMS_BASE_URL', 'ERP_BASE_URL']);
 const deps: AllocateDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
   inventory: new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL)),
   events: eventPublisher(config.EVENT_BUS_NAME),
   clock: systemClock,
+  substitutes: new ErpSubstitutionClient(partnerClient('erp', 'ERP_BASE_URL', config.ERP_BASE_URL)),
 };
 
 export const lambdaHandler = async (input: unknown) => {

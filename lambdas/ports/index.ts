@@ -12,8 +12,10 @@ import type {
 import type { CarrierBooking, RateShopResult, ShipmentSpec } from '../adapters/tms/carrier-client.ts';
 import type { PurchaseOrder, VendorConfirmation } from '../adapters/vendor/vendor-client.ts';
 import type { AllocatedLine, ShortLine, SiteStock } from '../core/allocation.ts';
+import type { AppliedSubstitution } from '../core/allocation-substitution.ts';
 import type { CreditProfile } from '../core/credit.ts';
 import type { ExceptionClosure, PathOutcome } from '../core/exception-decisions.ts';
+import type { ApprovedSubstitute, CatalogueEntry } from '../core/substitution.ts';
 
 export type * from './backorders.ts';
 export type * from './dead-letters.ts';
@@ -70,6 +72,10 @@ export interface OrderRecord {
     transitDays?: number;
     /** A split allocation: one reserved shipment per facility (the single-site fields describe the first). */
     shipments?: readonly AllocatedShipment[];
+    /** Lines reserved as the customer's approved substitute: what the invoice charges for them. */
+    substitutions?: readonly AppliedSubstitution[];
+    /** Substitutes proposed for short lines that wait for a person's approval (the lines stay backordered). */
+    substitutesAwaitingApproval?: readonly AwaitingSubstitute[];
   };
   readonly release?: {
     action: 'release' | 'defer';
@@ -259,6 +265,28 @@ export interface InventoryPort {
     lines: readonly AllocatedLine[];
     idempotencyKey: string;
   }): Promise<{ reservationId: string }>;
+}
+
+export interface AwaitingSubstitute {
+  readonly lineNo: number;
+  readonly originalSku: string;
+  readonly substituteSku: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly value: number;
+  readonly approvalReasonCodes: readonly string[];
+}
+
+/** A customer's standing substitutes, as the ERP keeps them, with the item master's cost and list price. */
+export interface CustomerSubstitutes {
+  readonly approvedSubstitutes: readonly ApprovedSubstitute[];
+  /** Cost and list price of every substitute listed. */
+  readonly catalogue: Readonly<Record<string, CatalogueEntry | undefined>>;
+}
+
+export interface SubstitutionSourcePort {
+  /** The customer's list for the given (short) SKUs, in the customer's order of preference. */
+  substitutesFor(customerId: string, skus: readonly string[]): Promise<CustomerSubstitutes>;
 }
 
 export interface WarehousePort {

@@ -1,10 +1,16 @@
 import { allocateSingleSite } from '../core/allocation.ts';
+import { type AppliedSubstitution, substituteShortLines } from '../core/allocation-substitution.ts';
 import type {
+  AwaitingSubstitute,
   CanonicalEvent,
   Clock,
+  CustomerSubstitutes,
   EventPublisher,
   InventoryPort,
+  OrderRecord,
   OrderRepository,
+  StockSnapshot,
+  SubstitutionSourcePort,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
@@ -14,6 +20,8 @@ export interface AllocateDeps {
   readonly inventory: InventoryPort;
   readonly events: EventPublisher;
   readonly clock: Clock;
+  /** The customer's approved substitutes (ERP); without it a short line is only backordered. */
+  readonly substitutes?: SubstitutionSourcePort;
 }
 
 /** Plans tried against fresh availability when reservations keep losing the race for stock. */
@@ -24,6 +32,8 @@ export interface AllocationStepResult {
   readonly siteId: string | null;
   readonly allocatedLines: number;
   readonly shortLines: number;
+  /** Lines reserved as an approved substitute (`<lineNo>:<original>-><substitute>`). */
+  readonly substituted: readonly string[];
 }
 
 /**
@@ -39,6 +49,9 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       siteId: record.allocation.siteId,
       allocatedLines: record.allocation.allocated.length,
       shortLines: record.allocation.short.length,
+      substituted: (record.allocation.substitutions ?? []).map(
+        (s) => `${s.lineNo}:${s.originalSku}->${s.substituteSku}`,
+      ),
     };
   }
   if (record.stage !== 'credit-approved')
@@ -48,9 +61,11 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
   // Plan on fresh availability and reserve; when the WMS refuses because another order took the stock in
   // between, plan again on what is left (a few times), under the same idempotency key: a refused request
   // left nothing behind, and a reservation that did go through is replayed rather than made twice.
-  let snapshot: Awaited<ReturnType<InventoryPort['getStock']>>;
+  let snapshot: StockSnapshot;
   let plan: ReturnType<typeof allocateSingleSite>;
+  let substitution: Awaited<ReturnType<typeof planWithSubstitutes>>;
   let reservationId: string | undefined;
+  const listed = new Map<string, Promise<CustomerSubstitutes>>();
   for (let attempt = 1; ; attempt++) {
     snapshot = await deps.inventory.getStock(
       order.lines.map((line) => line.sku),
@@ -62,6 +77,9 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       terms: order.customer.terms.fulfilment,
       preferredSiteId: order.requestedSiteId,
     });
+    substitution = await planWithSubstitutes(record, plan, deps, listed);
+    ({ plan } = substitution);
+    if (substitution.snapshot) snapshot = substitution.snapshot;
     if (plan.allocated.length === 0 || !plan.siteId) break;
     try {
       ({ reservationId } = await deps.inventory.reserve({
@@ -80,7 +98,7 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
   await deps.orders.transition(
     record,
     plan.status === 'backorder' ? 'backordered' : 'allocated',
-    plan.reasonCodes,
+    [...plan.reasonCodes, ...substitution.reasonCodes],
     {
       allocation: {
         status: plan.status,
@@ -90,6 +108,8 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
         ...(reservationId ? { reservationId } : {}),
         ...(logistics ? { cutoffHourUtc: logistics.cutoffHourUtc } : {}),
         ...(transitDays !== undefined ? { transitDays } : {}),
+        ...(substitution.applied.length > 0 ? { substitutions: substitution.applied } : {}),
+        ...(substitution.awaiting.length > 0 ? { substitutesAwaitingApproval: substitution.awaiting } : {}),
       },
     },
   );
@@ -145,5 +165,71 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
     siteId: plan.siteId,
     allocatedLines: plan.allocated.length,
     shortLines: plan.short.length,
+    substituted: substitution.applied.map((s) => `${s.lineNo}:${s.originalSku}->${s.substituteSku}`),
+  };
+}
+
+/**
+ * The plan with the customer's approved substitutes for its short lines, when the customer has any for them
+ * and they serve more of the order (`substituteShortLines`); stock is read again for the substitutes. The
+ * customer's list is read once per allocation (`listed`), however many plans the reservation race takes.
+ */
+async function planWithSubstitutes(
+  record: OrderRecord,
+  plan: ReturnType<typeof allocateSingleSite>,
+  deps: AllocateDeps,
+  listed: Map<string, Promise<CustomerSubstitutes>>,
+): Promise<{
+  plan: ReturnType<typeof allocateSingleSite>;
+  applied: readonly AppliedSubstitution[];
+  awaiting: readonly AwaitingSubstitute[];
+  reasonCodes: readonly string[];
+  snapshot?: StockSnapshot;
+}> {
+  const { order } = record;
+  const none = { plan, applied: [], awaiting: [], reasonCodes: [] };
+  if (plan.short.length === 0 || !deps.substitutes) return none;
+  const shortSkus = [...new Set(plan.short.map((line) => line.sku))].sort();
+  const key = shortSkus.join(',');
+  if (!listed.has(key)) listed.set(key, deps.substitutes.substitutesFor(order.customer.id, shortSkus));
+  const list = (await listed.get(key)) as CustomerSubstitutes;
+  const candidates = [
+    ...new Set(list.approvedSubstitutes.filter((e) => e.customerApproved).map((e) => e.substituteSku)),
+  ];
+  if (candidates.length === 0) return none;
+  const snapshot = await deps.inventory.getStock(
+    [...new Set([...order.lines.map((line) => line.sku), ...candidates])],
+    order.shipTo.country,
+  );
+  const result = substituteShortLines({
+    customerId: order.customer.id,
+    lines: order.lines.map(({ lineNo, sku, quantity, unitPrice, unitCost }) => ({
+      lineNo,
+      sku,
+      quantity,
+      unitPrice,
+      unitCost,
+    })),
+    plan,
+    sites: snapshot.sites,
+    terms: order.customer.terms.fulfilment,
+    preferredSiteId: order.requestedSiteId,
+    approvedSubstitutes: list.approvedSubstitutes,
+    catalogue: list.catalogue,
+  });
+  return {
+    plan: result.plan,
+    applied: result.applied,
+    awaiting: result.awaitingApproval.map((p) => ({
+      lineNo: p.lineNo,
+      originalSku: p.originalSku,
+      substituteSku: p.substituteSku,
+      quantity: p.quantity,
+      unitPrice: p.unitPrice,
+      value: p.value,
+      approvalReasonCodes: p.approvalReasonCodes,
+    })),
+    reasonCodes: result.reasonCodes,
+    snapshot,
   };
 }

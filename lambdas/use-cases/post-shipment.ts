@@ -118,14 +118,21 @@ function findShipment(entries: ShipmentLedgerEntries, key: ShipmentKey): Recorde
   return shipment;
 }
 
+/** The order's lines as invoiced: a line reserved as an approved substitute is charged as that SKU, at its price. */
 function toInvoiceOrder(record: OrderRecord): InvoiceOrder {
   const { order } = record;
+  const substituted = new Map((record.allocation?.substitutions ?? []).map((s) => [s.lineNo, s]));
   return {
     orderId: record.orderId,
     customerId: order.customer.id,
     currency: order.currency,
     paymentTerms: order.customer.terms.paymentTerms,
-    lines: order.lines.map(({ lineNo, sku, quantity, unitPrice }) => ({ lineNo, sku, quantity, unitPrice })),
+    lines: order.lines.map(({ lineNo, sku, quantity, unitPrice }) => {
+      const substitute = substituted.get(lineNo);
+      return substitute
+        ? { lineNo, sku: substitute.substituteSku, quantity, unitPrice: substitute.unitPrice }
+        : { lineNo, sku, quantity, unitPrice };
+    }),
   };
 }
 
@@ -317,7 +324,9 @@ export async function notifyShipment(
       carrier: shipment.carrier,
       trackingNumber: shipment.trackingNumber,
       lines: shipment.lines.map((line) => {
-        const description = productLines.get(line.lineNo)?.description;
+        // The order's description names the ordered SKU: a substitute ships without it.
+        const ordered = productLines.get(line.lineNo);
+        const description = ordered?.sku === line.sku ? ordered.description : undefined;
         return { sku: line.sku, quantity: line.quantity, ...(description ? { description } : {}) };
       }),
     },

@@ -55,6 +55,16 @@ export interface CatalogueItem {
   VendorLeadTimeDays: number | null;
 }
 
+/** One customer-material substitution record: a substitute the customer accepts for a material, in order of preference. */
+export interface CustomerSubstitute {
+  Material: string;
+  SubstituteMaterial: string;
+  /** False: on the list but withdrawn or never agreed. */
+  CustomerApproved: boolean;
+  /** Every use of this record needs the customer's confirmation first. */
+  RequiresApproval: boolean;
+}
+
 export interface InvoiceLine {
   readonly lineNo: number;
   readonly sku: string;
@@ -108,6 +118,8 @@ export class ErpSandbox implements SandboxPartner {
   readonly name = 'erp' as const;
   readonly credit = new Map<string, CreditSegment>();
   readonly items = new Map<string, CatalogueItem>();
+  /** Customer-material substitution records by customer. */
+  readonly substitutes = new Map<string, CustomerSubstitute[]>();
   readonly invoices: ErpInvoice[] = [];
   private readonly ids = new Sequences();
 
@@ -122,6 +134,16 @@ export class ErpSandbox implements SandboxPartner {
         const segment = this.credit.get(id);
         return segment
           ? json(200, { Customer: id, ...segment })
+          : problem(404, 'not_found', `no customer ${id}`);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/erp/customers/:customerId/substitutes',
+      handle: ({ params }) => {
+        const id = params.customerId ?? '';
+        return this.credit.has(id)
+          ? json(200, { Customer: id, Substitutes: this.substitutes.get(id) ?? [] })
           : problem(404, 'not_found', `no customer ${id}`);
       },
     },
@@ -209,6 +231,7 @@ export class ErpSandbox implements SandboxPartner {
   reset(): void {
     this.credit.clear();
     this.items.clear();
+    this.substitutes.clear();
     this.invoices.length = 0;
     this.ids.reset();
   }

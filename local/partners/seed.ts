@@ -1,6 +1,6 @@
 import type { CrmAccount } from './crm.ts';
 import { x12Interchange } from './edi.ts';
-import type { CatalogueItem, CreditSegment, HazmatData } from './erp.ts';
+import type { CatalogueItem, CreditSegment, CustomerSubstitute, HazmatData } from './erp.ts';
 import type { FinanceAccount } from './finance.ts';
 import type { PartnerSandbox } from './sandbox.ts';
 import type { Carrier } from './tms.ts';
@@ -79,7 +79,7 @@ function item(
 const dropShip = (Vendor: string, VendorLeadTimeDays: number) =>
   ({ SupplyType: 'DROPSHIP', Vendor, VendorLeadTimeDays }) as const;
 
-/** The ERP item master: 21 SKUs, 3 hazmat, 4 oversize, 2 drop-shipped from a vendor. */
+/** The ERP item master: 23 SKUs, 3 hazmat, 4 oversize, 2 drop-shipped from a vendor. */
 export const SEED_CATALOGUE: readonly CatalogueItem[] = [
   item('BOLT-M8', 'Hex bolt M8x40, zinc, grade 8.8', 'FASTENERS', '0.15', '0.42', 0.03, [5, 1, 1]),
   item('BOLT-M12', 'Hex bolt M12x60, zinc, grade 8.8', 'FASTENERS', '0.38', '0.95', 0.07, [7, 2, 2]),
@@ -109,6 +109,26 @@ export const SEED_CATALOGUE: readonly CatalogueItem[] = [
     ...dropShip('V-TANKWORKS', 7),
   }),
   item('VALVE-3IN', 'Gate valve 3 in, flanged, ductile iron', 'VALVES', '121.00', '185.00', 19, [30, 20, 38]),
+  // The resilient-wedge 3-in gate valve and the wafer 8-in butterfly valve stand in for the short flanged and
+  // lug-style ones on customers' substitution lists.
+  item(
+    'VALVE-3IN-RS',
+    'Gate valve 3 in, resilient wedge, flanged, ductile iron',
+    'VALVES',
+    '124.00',
+    '199.00',
+    20,
+    [31, 20, 40],
+  ),
+  item(
+    'VALVE-BFY-8IN-W',
+    'Butterfly valve 8 in, wafer style, EPDM seat',
+    'VALVES',
+    '238.00',
+    '362.00',
+    18,
+    [45, 45, 16],
+  ),
   item('VALVE-BALL-1IN', 'Ball valve 1 in, brass, full port', 'VALVES', '14.20', '24.90', 0.6, [10, 6, 8]),
   item(
     'VALVE-BFY-8IN',
@@ -180,7 +200,8 @@ function facility(code: string, rank: number, cutoff: number, stock: Record<stri
 
 /**
  * Three distribution centres with stock of the stocked catalogue items (drop-ship items have none); VALVE-3IN
- * is short everywhere, only DC-CENTRAL has the hazmat cage for the PVC primer and stocks 8-in valves.
+ * is short everywhere (its resilient-wedge substitute is not), only DC-CENTRAL has the hazmat cage for the PVC
+ * primer and stocks 8-in valves.
  */
 export const SEED_FACILITIES: readonly Facility[] = [
   facility('DC-EAST', 1, 17, {
@@ -188,6 +209,7 @@ export const SEED_FACILITIES: readonly Facility[] = [
     'BOLT-M8': 40000,
     'PUMP-220': 35,
     'VALVE-3IN': 6,
+    'VALVE-3IN-RS': 30,
     'BOLT-M12': 18000,
     'NUT-M8': 60000,
     'WASHER-M8': 80000,
@@ -213,6 +235,7 @@ export const SEED_FACILITIES: readonly Facility[] = [
     'PUMP-550': 5,
     'VALVE-BALL-1IN': 180,
     'VALVE-BFY-8IN': 14,
+    'VALVE-BFY-8IN-W': 16,
     'VALVE-CHK-2IN': 60,
     'BOX-CARTON-L': 2000,
     'STRETCH-FILM-18': 300,
@@ -399,10 +422,33 @@ export function samplePurchaseOrder850(options: {
   });
 }
 
+/**
+ * Customers' substitution records in the ERP: C-1001 takes the resilient-wedge gate valve for the flanged one
+ * and the wafer butterfly valve for the lug-style one, but withdrew its approval of hex bolts for the M12s;
+ * C-2002 takes the gate valve only once it has confirmed each time.
+ */
+export const SEED_SUBSTITUTES: Readonly<Record<string, readonly CustomerSubstitute[]>> = {
+  'C-1001': [
+    substitute('VALVE-3IN', 'VALVE-3IN-RS'),
+    substitute('VALVE-BFY-8IN', 'VALVE-BFY-8IN-W'),
+    substitute('BOLT-M12', 'BOLT-M8', { CustomerApproved: false }),
+  ],
+  'C-2002': [substitute('VALVE-3IN', 'VALVE-3IN-RS', { RequiresApproval: true })],
+};
+
+export function substitute(
+  Material: string,
+  SubstituteMaterial: string,
+  extra: Partial<CustomerSubstitute> = {},
+): CustomerSubstitute {
+  return { Material, SubstituteMaterial, CustomerApproved: true, RequiresApproval: false, ...extra };
+}
+
 /** Fills every partner with the reference data above (copies, so a run's stock moves stay in that run). */
 export function seedSandbox(sandbox: PartnerSandbox): void {
   for (const [id, segment] of Object.entries(SEED_CUSTOMERS)) sandbox.credit.set(id, segment);
   for (const entry of SEED_CATALOGUE) sandbox.erp.items.set(entry.Material, entry);
+  for (const [id, list] of Object.entries(SEED_SUBSTITUTES)) sandbox.erp.substitutes.set(id, [...list]);
   sandbox.facilities = SEED_FACILITIES.map((f) => ({ ...f, inventory: f.inventory.map((i) => ({ ...i })) }));
   for (const carrier of SEED_CARRIERS) sandbox.tms.carriers.set(carrier.scac, { ...carrier });
   for (const crm of SEED_CRM_ACCOUNTS) sandbox.crm.accounts.set(crm.AccountNumber, crm);

@@ -44,7 +44,7 @@ const render = (value: unknown) => renderer.render(value);
 const FUNCTIONS = {
   ErpOrderIngress: { handler: 'erp-order-ingress', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
   CheckCredit: { handler: 'check-credit', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
-  AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL'] },
+  AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL', 'ERP_BASE_URL'] },
   ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
   RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME'] },
@@ -461,6 +461,7 @@ describe('functions', () => {
     };
     expect(env('CheckCredit').ERP_BASE_URL).toBe(OVERRIDES['handoff:erpBaseUrl']);
     expect(env('AllocateStock').WMS_BASE_URL).toBe(OVERRIDES['handoff:wmsBaseUrl']);
+    expect(env('AllocateStock').ERP_BASE_URL).toBe(OVERRIDES['handoff:erpBaseUrl']);
     expect(env('ReleaseToWarehouse').WMS_BASE_URL).toBe(OVERRIDES['handoff:wmsBaseUrl']);
     expect(JSON.stringify(overridden.toJSON())).not.toContain(LOCAL_PARTNERS.erpBaseUrl);
   });

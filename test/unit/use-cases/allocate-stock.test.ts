@@ -130,3 +130,117 @@ describe('allocation when the stock moves between availability and reservation',
     expect(inventory.reservations).toHaveLength(1);
   });
 });
+
+describe("allocation with the customer's approved substitutes", () => {
+  /** A WMS that answers for the SKUs asked about, as the real one does. */
+  class Stock implements InventoryPort {
+    readonly asked: string[][] = [];
+    readonly reservations: { siteId: string; lines: readonly AllocatedLine[] }[] = [];
+    constructor(private readonly onHand: Record<string, number>) {}
+    async getStock(skus: readonly string[]) {
+      this.asked.push([...skus]);
+      const items = Object.fromEntries(
+        skus.map((sku) => [sku, { onHand: this.onHand[sku] ?? 0, reserved: 0, safetyStock: 0 }]),
+      );
+      return snapshot({ siteId: 'DC-EAST', proximityRank: 1, shippingCost: 1, items });
+    }
+    async reserve(request: { siteId: string; lines: readonly AllocatedLine[] }) {
+      this.reservations.push(request);
+      return { reservationId: 'RSV-1' };
+    }
+  }
+
+  function world(onHand: Record<string, number>, quantity = 12) {
+    const stock = new Stock(onHand);
+    const base = setup(new Inventory([snapshot()], []));
+    let record = {
+      ...base.current(),
+      order: {
+        lines: [{ lineNo: 10, sku: 'VALVE-3IN', quantity, unitPrice: 185, unitCost: 121 }],
+        shipTo: { country: 'US' },
+        customer: { id: 'C-1001', terms: { fulfilment: 'ship-partial' } },
+        serviceLevel: 'standard',
+      },
+    } as unknown as OrderRecord;
+    const reasons: string[][] = [];
+    const lists: string[][] = [];
+    const deps = {
+      ...base.deps,
+      inventory: stock,
+      orders: {
+        get: async () => record,
+        transition: async (current: OrderRecord, to: string, reasonCodes: readonly string[], patch = {}) => {
+          reasons.push([...reasonCodes]);
+          record = { ...current, ...patch, stage: to, version: current.version + 1 } as OrderRecord;
+          return record;
+        },
+      } as unknown as OrderRepository,
+      substitutes: {
+        substitutesFor: async (_customerId: string, skus: readonly string[]) => {
+          lists.push([...skus]);
+          return {
+            approvedSubstitutes: [
+              { forSku: 'VALVE-3IN', substituteSku: 'VALVE-3IN-RS', customerApproved: true },
+            ],
+            catalogue: { 'VALVE-3IN-RS': { unitCost: 124, listPrice: 199 } },
+          };
+        },
+      },
+    };
+    return { deps, stock, reasons, lists, published: base.published, current: () => record };
+  }
+
+  it('reserves the substitute for the short line, records what it charges, and backorders nothing', async () => {
+    const w = world({ 'VALVE-3IN': 3, 'VALVE-3IN-RS': 30 });
+
+    const result = await allocateStock('ERP-RACE-1', w.deps);
+
+    expect(result).toMatchObject({ status: 'full', substituted: ['10:VALVE-3IN->VALVE-3IN-RS'] });
+    expect(w.stock.asked).toEqual([['VALVE-3IN'], ['VALVE-3IN', 'VALVE-3IN-RS']]);
+    expect(w.lists).toEqual([['VALVE-3IN']]);
+    expect(w.stock.reservations).toEqual([
+      expect.objectContaining({ lines: [{ lineNo: 10, sku: 'VALVE-3IN-RS', quantity: 12 }] }),
+    ]);
+    expect(w.current().allocation?.substitutions).toEqual([
+      expect.objectContaining({
+        lineNo: 10,
+        originalSku: 'VALVE-3IN',
+        substituteSku: 'VALVE-3IN-RS',
+        unitPrice: 185,
+      }),
+    ]);
+    expect(w.reasons[0]).toEqual(['NEAREST_FULL_SITE', 'SUBSTITUTED:10:VALVE-3IN-RS']);
+    expect(w.published.map((e) => e.name)).toEqual(['allocation.confirmed']);
+  });
+
+  it('backorders the line, naming the proposal, when the substitute needs approval', async () => {
+    const w = world({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 }, 15);
+
+    const result = await allocateStock('ERP-RACE-1', w.deps);
+
+    expect(result).toMatchObject({ status: 'backorder', substituted: [] });
+    expect(w.stock.reservations).toEqual([]);
+    expect(w.reasons[0]).toEqual(['NO_STOCK_AT_ANY_SITE', 'SUBSTITUTE_NEEDS_APPROVAL:10:VALVE-3IN-RS']);
+    expect(w.current().allocation?.substitutesAwaitingApproval).toEqual([
+      {
+        lineNo: 10,
+        originalSku: 'VALVE-3IN',
+        substituteSku: 'VALVE-3IN-RS',
+        quantity: 15,
+        unitPrice: 185,
+        value: 2775,
+        approvalReasonCodes: ['VALUE_ABOVE_APPROVAL_THRESHOLD'],
+      },
+    ]);
+    expect(w.published.map((e) => e.name)).toEqual(['allocation.shortage', 'backorder.created']);
+  });
+
+  it('does not ask the ERP when nothing is short', async () => {
+    const w = world({ 'VALVE-3IN': 20 });
+
+    await allocateStock('ERP-RACE-1', w.deps);
+
+    expect(w.lists).toEqual([]);
+    expect(w.stock.asked).toHaveLength(1);
+  });
+});
