@@ -6,5 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Concurrent tests within a file (the simulation's fault profiles, each a CLI process): two at a time on
+    // the 2-core CI machine.
+    maxConcurrency: 2,
   },
 });

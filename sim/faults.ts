@@ -214,6 +214,19 @@ export class FaultInjector {
     return Object.values(feeds).reduce((sum, n) => sum + n, 0);
   }
 
+  /** The order each delivered copy of a WMS message or vendor ASN concerns (a receipt concerns none). */
+  copiedOrders(): { readonly edge: 'wms' | 'vendorAsns'; readonly orderId: string }[] {
+    return [
+      ...this.sandbox.wms.events.copies.flatMap((event) =>
+        event.eventType === 'order.shipped' ? [{ edge: 'wms' as const, orderId: event.orderReference }] : [],
+      ),
+      ...this.sandbox.vendor.asns.copies.map((notice) => ({
+        edge: 'vendorAsns' as const,
+        orderId: notice.buyerReference,
+      })),
+    ];
+  }
+
   /** Duplicates delivered on each edge: ERP messages (SQS redelivery) and each partner feed. */
   duplicatesByEdge(): Readonly<Record<'erp' | 'wms' | 'edi' | 'vendorAsns' | 'carrierWebhooks', number>> {
     return {

@@ -53,6 +53,8 @@ export interface InvariantFacts {
   /** The same two figures broken down: copies delivered per edge, and recognitions per function that logged them. */
   readonly duplicatesByEdge?: Readonly<Record<string, number>>;
   readonly hitsByFunction?: Readonly<Record<string, number>>;
+  /** Copies of WMS ship confirmations and vendor ASNs that no log line of their order recognised. */
+  readonly unrecognisedCopies?: readonly string[];
   /** Messages that reached a DLQ in the run, and those filed as owned exceptions. */
   readonly deadLetters: { readonly messages: number; readonly owned: number };
   /** The redrive drill, when the profile ran it: the orders it was for, and where each ended. */
@@ -180,6 +182,7 @@ export function checkInvariants(facts: InvariantFacts): InvariantResult[] {
               ? [`delivered twice, by edge: ${breakdown(facts.duplicatesByEdge)}`]
               : []),
             ...(facts.hitsByFunction ? [`recognised, by function: ${breakdown(facts.hitsByFunction)}`] : []),
+            ...(facts.unrecognisedCopies ?? []).slice(0, EXAMPLES).map((copy) => `not recognised: ${copy}`),
           ],
   };
 

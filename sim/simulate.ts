@@ -434,12 +434,32 @@ async function gatherFacts(
   // Duplicates the product recognised, from its own log lines (a metric filter on CloudWatch Logs).
   let idempotencyHits = 0;
   const hitsByFunction: Record<string, number> = {};
+  const hitsByOrder = new Map<string, number>();
   for (const line of cloud.lambda.logs) {
     if (!DUPLICATE_MARKS.some((mark) => line.text.includes(mark))) continue;
     idempotencyHits += 1;
     const fn = line.functionName.replace(/[0-9A-F]{8}$/, '');
     hitsByFunction[fn] = (hitsByFunction[fn] ?? 0) + 1;
+    const orderId = /"orderId":"([^"]+)"/.exec(line.text)?.[1];
+    if (orderId) hitsByOrder.set(orderId, (hitsByOrder.get(orderId) ?? 0) + 1);
   }
+  // Copies of shipment messages no log line of their order recognised: where to look when the counts differ.
+  const copiesByOrder = new Map<string, { edge: string; copies: number }>();
+  for (const { edge, orderId } of faults.copiedOrders()) {
+    const entry = copiesByOrder.get(orderId) ?? { edge, copies: 0 };
+    copiesByOrder.set(orderId, { edge, copies: entry.copies + 1 });
+  }
+  const unrecognisedCopies = [...copiesByOrder]
+    .filter(([orderId, { copies }]) => (hitsByOrder.get(orderId) ?? 0) < copies)
+    .map(
+      ([orderId, { edge }]) =>
+        `${edge} copy for ${orderId} (${orders.get(orderId)?.stage ?? 'no order'}, exceptions ${
+          [...exceptions.values()]
+            .filter((e) => e.orderId === orderId)
+            .map((e) => `${e.type}/${e.state}`)
+            .join(' ') || 'none'
+        })`,
+    );
   const deadLetterExceptions = [...exceptions.entries()].filter(([id]) => id.startsWith('EXC-DLQ-')).length;
   const poison = faults.injected.poisonOrders;
   return {
@@ -463,6 +483,7 @@ async function gatherFacts(
       idempotencyHits,
       duplicatesByEdge: faults.duplicatesByEdge(),
       hitsByFunction,
+      unrecognisedCopies,
       deadLetters: { messages: deadLetters, owned: deadLetterExceptions },
       ...(faults.profile.redriveDrill ? { redrive: { orders: poison, redriven } } : {}),
     },

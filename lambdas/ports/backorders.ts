@@ -64,8 +64,11 @@ export interface BackorderBook {
   /** Every backorder of the order, whatever its status. */
   listForOrder(orderId: string): Promise<BackorderRecord[]>;
   findPlan(receiptId: string): Promise<ReceiptPlan | undefined>;
-  /** Stores the plan unless one exists for the receipt; returns the stored plan (first writer wins). */
-  savePlanIfAbsent(plan: ReceiptPlan): Promise<ReceiptPlan>;
+  /**
+   * Stores the plan unless one exists for the receipt; returns the stored plan (first writer wins) and
+   * whether it is this one (a second writer at the same instant must still know it lost).
+   */
+  savePlanIfAbsent(plan: ReceiptPlan): Promise<{ readonly plan: ReceiptPlan; readonly stored: boolean }>;
   /**
    * Atomically, only if the backorder is open, has no fill for `claim.receiptId` and at least
    * `claim.quantity` outstanding: appends the claim, lowers `quantity` by it and sets status `filled` when

@@ -221,8 +221,8 @@ export async function reevaluateOnReceipt(
   receipt: StockReceipt,
   deps: ReevaluateDeps,
 ): Promise<ReevaluationResult> {
-  const stored = await deps.backorders.findPlan(receipt.receiptId);
-  if (stored) return toReevaluationResult(stored, true);
+  const earlier = await deps.backorders.findPlan(receipt.receiptId);
+  if (earlier) return toReevaluationResult(earlier, true);
 
   const now = deps.clock.now().toISOString();
   const open = await deps.backorders.listOpenBySku(receipt.sku);
@@ -268,7 +268,7 @@ export async function reevaluateOnReceipt(
       now,
     });
   }
-  const plan = await deps.backorders.savePlanIfAbsent({
+  const { plan, stored } = await deps.backorders.savePlanIfAbsent({
     receiptId: receipt.receiptId,
     sku: receipt.sku,
     siteId: receipt.siteId,
@@ -279,7 +279,9 @@ export async function reevaluateOnReceipt(
     reasonCodes: evaluation.reasonCodes,
     skipped,
   });
-  return toReevaluationResult(plan, plan.evaluatedAt !== now);
+  // Told by the store, not by comparing instants: two deliveries of the receipt can be evaluated at the same
+  // instant (always, on a frozen virtual clock), and the second must still say it replayed the first.
+  return toReevaluationResult(plan, !stored);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -441,6 +441,8 @@ export class EventFeed<T> {
   knobs: FeedKnobs = {};
   /** Extra copies the duplicate knob added and that were delivered (what consumers' idempotency must absorb). */
   duplicated = 0;
+  /** Those copies themselves, in delivery order (to name the ones a consumer did not recognise). */
+  readonly copies: T[] = [];
   private pending: PendingDelivery<T>[] = [];
   private sequence = 0;
 
@@ -467,7 +469,11 @@ export class EventFeed<T> {
     if (due.length === 0) return [];
     this.pending = this.pending.filter((p) => p.dueAt > now);
     // Counted when handed over: a copy still pending when a run ends was never delivered.
-    for (const p of due) if (p.copy) this.duplicated += 1;
+    for (const p of due) {
+      if (!p.copy) continue;
+      this.duplicated += 1;
+      this.copies.push(p.item);
+    }
     due.sort((a, b) => a.dueAt - b.dueAt || a.sequence - b.sequence);
     const batch = due.map((p) => p.item);
     const { reorderRate = 0 } = this.knobs;

@@ -209,7 +209,7 @@ export class DynamoBackorderBook implements BackorderBook {
     return Item ? toPlan(Item) : undefined;
   }
 
-  async savePlanIfAbsent(plan: ReceiptPlan): Promise<ReceiptPlan> {
+  async savePlanIfAbsent(plan: ReceiptPlan): Promise<{ plan: ReceiptPlan; stored: boolean }> {
     const evaluated = instantMs(plan.evaluatedAt);
     const from = Number.isNaN(evaluated) ? Date.now() : evaluated;
     const expiresAt = Math.floor(from / 1000) + RECEIPT_PLAN_TTL_DAYS * 86_400;
@@ -222,13 +222,13 @@ export class DynamoBackorderBook implements BackorderBook {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return plan;
+      return { plan, stored: true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const old = failedItem(error);
       const existing = old ? toPlan(old) : await this.findPlan(plan.receiptId);
       if (!existing) throw error;
-      return existing;
+      return { plan: existing, stored: false };
     }
   }
 

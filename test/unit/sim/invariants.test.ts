@@ -122,6 +122,26 @@ describe('invariants', () => {
     expect(idempotency.examples).toEqual(['1 duplicate(s) not recognised as such']);
   });
 
+  it('name the edges, the recognising functions and the copies no log line of their order recognised', () => {
+    const idempotency = byName(
+      checkInvariants(
+        facts({
+          idempotencyHits: 2,
+          duplicatesByEdge: { erp: 1, wms: 2 },
+          hitsByFunction: { PostShipmentFunction: 1, ErpOrderIngressFunction: 1 },
+          unrecognisedCopies: ['wms copy for A (exception, exceptions integration-failure/open)'],
+        }),
+      ),
+      'idempotency',
+    );
+    expect(idempotency.examples).toEqual([
+      '1 duplicate(s) not recognised as such',
+      'delivered twice, by edge: erp 1, wms 2',
+      'recognised, by function: PostShipmentFunction 1, ErpOrderIngressFunction 1',
+      'not recognised: wms copy for A (exception, exceptions integration-failure/open)',
+    ]);
+  });
+
   it('fail when a dead letter has no exception or a redriven order did not complete', () => {
     const results = checkInvariants(
       facts({ deadLetters: { messages: 2, owned: 1 }, redrive: { orders: ['A', 'B', 'B2'], redriven: 3 } }),

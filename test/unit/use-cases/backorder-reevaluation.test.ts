@@ -179,9 +179,9 @@ class InMemoryBackorderBook implements BackorderBook {
 
   async savePlanIfAbsent(plan: ReceiptPlan) {
     const existing = this.plans.get(plan.receiptId);
-    if (existing) return existing;
+    if (existing) return { plan: existing, stored: false };
     this.plans.set(plan.receiptId, plan);
-    return plan;
+    return { plan, stored: true };
   }
 
   async claimFill(
@@ -714,6 +714,20 @@ describe('fillBackorder', () => {
     const release = await releaseToWarehouse('ORD-1', { ...world.deps, warehouse: world.wms });
     expect(release.action).toBe('release');
     expect(world.wms.releases.map((r) => r.siteId)).toEqual([EAST, WEST]);
+  });
+
+  it('says which of two deliveries of a receipt evaluated at the same instant replayed the other', async () => {
+    await world.order('ORD-1', { lines: [{ lineNo: 1, sku: SKU_A, quantity: 4 }] });
+    const receipt = world.receipt('RCPT-1', SKU_A, EAST, 6);
+
+    // Both find no plan and plan at the same (frozen) instant; the store tells the loser it lost.
+    const [a, b] = await Promise.all([
+      reevaluateOnReceipt(receipt, world.deps),
+      reevaluateOnReceipt(receipt, world.deps),
+    ]);
+
+    expect([a.replayed, b.replayed].sort()).toEqual([false, true]);
+    expect(a.fills).toEqual(b.fills);
   });
 
   it('reserves nothing twice when a receipt is redelivered', async () => {
