@@ -235,6 +235,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     }
     const weekWallMs = performance.now() - weekStarted;
     recording.stop();
+    if (process.env.HANDOFF_SIM_TRACE) {
+      const { writeFileSync } = await import('node:fs');
+      const lines = (world.cloud.events.archives[0]?.events ?? []).map((e) => {
+        const d = e.event.detail as Record<string, unknown>;
+        return `${String(d.orderId ?? '-')} ${e.event.time} ${e.event['detail-type']} ${JSON.stringify(d).slice(0, 300)}`;
+      });
+      writeFileSync(process.env.HANDOFF_SIM_TRACE, lines.sort().join('\n'));
+    }
     if (profileRequests) {
       for (const [key, n] of [...profileRequests].sort((a, b) => b[1] - a[1]))
         console.error(`dynamodb ${(n / Math.max(1, sent)).toFixed(2)}/order ${n} ${key}`);

@@ -4,6 +4,7 @@ import { type Random, random, subSeed } from './random.ts';
 import type { Workload } from './workload.ts';
 
 const HOUR = 3_600_000;
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const DAY = 24 * HOUR;
 
 export interface DockOptions {
@@ -34,6 +35,8 @@ export class WarehouseDocks {
   /** When each order was first released (what a premium booking made before it covers). */
   private readonly firstRelease = new Map<string, string>();
   private readonly planned: PlannedShipment[] = [];
+  /** Releases seen per order and facility (what keys a release's draws). */
+  private readonly releasesAt = new Map<string, number>();
   private readonly seed: number;
   private readonly cutoff: ReadonlyMap<string, number>;
   private readonly heavy: ReadonlySet<string>;
@@ -88,7 +91,10 @@ export class WarehouseDocks {
       this.planned.push(this.plan(order));
     }
     if (!this.planned.some((p) => p.shipAt <= now)) return;
-    const due = this.planned.filter((p) => p.shipAt <= now);
+    // In collection order, then by order: the WMS numbers shipments in the order it confirms them.
+    const due = this.planned
+      .filter((p) => p.shipAt <= now)
+      .sort((a, b) => a.shipAt - b.shipAt || compare(a.orderReference, b.orderReference));
     const later = this.planned.filter((p) => p.shipAt > now);
     this.planned.length = 0;
     this.planned.push(...later);
@@ -140,9 +146,13 @@ export class WarehouseDocks {
   }
 
   private plan(order: WarehouseOrder): PlannedShipment {
-    // Draws keyed by the warehouse order, not by the order releases happened to arrive in: the same seed
-    // gives the same dock whatever the concurrency of the step.
-    const rng = this.rngFor(order.warehouseOrderNumber, order.orderReference);
+    // Draws keyed by the order, its facility and how many releases of it that facility has had, not by
+    // the warehouse order number (the WMS numbers releases in the order they happened to arrive within a
+    // step): the same seed gives the same dock whatever the concurrency of the step.
+    const site = `${order.orderReference}|${order.facilityCode}`;
+    const nth = (this.releasesAt.get(site) ?? 0) + 1;
+    this.releasesAt.set(site, nth);
+    const rng = this.rngFor(order.orderReference, order.facilityCode, String(nth));
     const released = Date.parse(order.releasedAt);
     const ready = released + rng.between(1, 4) * HOUR;
     const cutoffHour = this.cutoff.get(order.facilityCode) ?? 17;

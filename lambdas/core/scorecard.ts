@@ -316,6 +316,8 @@ function naturalKey(event: ProcessEvent): string | undefined {
   }
 }
 
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 function readLog(events: readonly ProcessEvent[], asOfMs: number): LogEvent[] {
   const byId = new Map<string, LogEvent>();
   for (const event of events) {
@@ -327,8 +329,15 @@ function readLog(events: readonly ProcessEvent[], asOfMs: number): LogEvent[] {
     if (kept && publishedMs >= kept.publishedMs) continue;
     byId.set(event.id, { ...event, at, publishedMs });
   }
+  // Events of one instant in an order that does not depend on which was published first: by name, then by
+  // site (a split order's releases and shipments of one instant), then by id.
   const sorted = [...byId.values()].sort(
-    (a, b) => a.at - b.at || a.publishedMs - b.publishedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    (a, b) =>
+      a.at - b.at ||
+      a.publishedMs - b.publishedMs ||
+      compareText(a.name, b.name) ||
+      compareText(str(a, 'siteId') ?? '', str(b, 'siteId') ?? '') ||
+      compareText(a.id, b.id),
   );
   const seen = new Set<string>();
   return sorted.filter((event) => {

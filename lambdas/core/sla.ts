@@ -599,7 +599,18 @@ function elapsedPausedSeconds(clock: SlaClock, calendar: BusinessCalendar, now: 
 
 export type ClockChange =
   | { readonly action: 'start'; readonly stage: SlaStage; readonly instance: string; readonly at: string }
-  | { readonly action: 'stop'; readonly stage: SlaStage; readonly instance: string; readonly at: string }
+  | {
+      readonly action: 'stop';
+      readonly stage: SlaStage;
+      readonly instance: string;
+      readonly at: string;
+      /**
+       * True when the event is the one that ends this stage (order.accepted ends capture, credit.approved the
+       * credit decision...), false when it only sweeps up an earlier stage it passed. A stop that ends its
+       * stage is kept even when it arrives before the start: every path's start for it is coming.
+       */
+      readonly ends?: boolean;
+    }
   | {
       readonly action: 'pause' | 'resume';
       readonly stage: SlaStage;
@@ -629,8 +640,9 @@ export interface ClockEvent {
  */
 export function clockChanges(event: ClockEvent): ClockChange[] {
   const at = event.detail.occurredAt;
+  // The last stage named is the one the event ends; the others are swept up.
   const stop = (...stages: SlaStage[]): ClockChange[] =>
-    stages.map((stage) => ({ action: 'stop', stage, instance: '', at }));
+    stages.map((stage, i) => ({ action: 'stop', stage, instance: '', at, ends: i === stages.length - 1 }));
   const start = (stage: SlaStage, instance = '', from = at): ClockChange => ({
     action: 'start',
     stage,
@@ -696,17 +708,23 @@ export function clockChanges(event: ClockEvent): ClockChange[] {
       ];
     case 'shipment.confirmed': {
       const shipment = event.detail.shipmentId ?? '';
-      return [
-        ...stop(
-          'capture-to-accept',
-          'accept-to-credit-decision',
-          'credit-to-allocation',
-          'allocation-to-release',
-          // A partial shipment leaves the rest to ship: the release clock runs on until the last one.
-          ...(event.detail.partial ? [] : (['release-to-ship-confirmation'] as const)),
-        ),
-        start('ship-confirmation-to-invoice', shipment),
-      ];
+      // A partial shipment leaves the rest to ship: the release clock runs on until the last one, and the
+      // partial one ends no stage (it only sweeps up the earlier ones).
+      const stops = event.detail.partial
+        ? stop(
+            'capture-to-accept',
+            'accept-to-credit-decision',
+            'credit-to-allocation',
+            'allocation-to-release',
+          ).map((change) => ({ ...change, ends: false }))
+        : stop(
+            'capture-to-accept',
+            'accept-to-credit-decision',
+            'credit-to-allocation',
+            'allocation-to-release',
+            'release-to-ship-confirmation',
+          );
+      return [...stops, start('ship-confirmation-to-invoice', shipment)];
     }
     case 'invoice.issued':
       return [
@@ -715,6 +733,7 @@ export function clockChanges(event: ClockEvent): ClockChange[] {
           stage: 'ship-confirmation-to-invoice',
           instance: event.detail.shipmentId ?? '',
           at,
+          ends: true,
         },
       ];
     case 'order.rejected':
@@ -748,8 +767,16 @@ export function applyChange(
   switch (change.action) {
     case 'start':
       return { ...base, startedAt: earliest(base.startedAt, change.at) };
-    case 'stop':
-      return { ...base, stoppedAt: earliest(base.stoppedAt, change.at) };
+    case 'stop': {
+      const stoppedAt = earliest(base.stoppedAt, change.at);
+      // Stopped no later than it was cancelled (an invoice and the order's closing at one instant, tracked
+      // in either order): it stopped, as if the stop had been tracked first.
+      if (base.cancelledAt && ms(stoppedAt) <= ms(base.cancelledAt)) {
+        const { cancelledAt: _cancelled, ...rest } = base;
+        return { ...rest, stoppedAt };
+      }
+      return { ...base, stoppedAt };
+    }
     case 'pause': {
       if (!base.target.pausesForCustomer) return base;
       if (base.pauses.some((p) => p.from === change.at)) return base;

@@ -2,6 +2,7 @@ import { OWNER_TEAMS, type OwnerTeam, type SlaStage } from '../../contracts/voca
 import {
   alarmsDue,
   applyChange,
+  type ClockChange,
   type ClockEvent,
   cancelClock,
   clockChanges,
@@ -103,9 +104,11 @@ async function trackOnce(
     }
     const key = clockKey(change.stage, change.instance);
     const existing = current(key);
-    // A stop or resume for a stage that never started here (e.g. a path that skips it) creates nothing.
-    if (!existing && change.action !== 'start' && change.action !== 'stop') continue;
-    if (!existing && change.action === 'stop' && !isLateStopWorthKeeping(change.stage, stored)) continue;
+    // A resume for a stage that never started here creates nothing. A pause creates the clock: the events
+    // that pause (release.deferred, substitution.proposed) follow their stage's start in every path, and
+    // may be tracked before it when both happen at one instant.
+    if (!existing && change.action === 'resume') continue;
+    if (!existing && change.action === 'stop' && !isLateStopWorthKeeping(change, stored)) continue;
     // A clock keeps the target it started with: the order is read only to start a new one.
     let target = existing?.target;
     if (!target) {
@@ -153,11 +156,15 @@ async function trackOnce(
 
 /**
  * A stop for a clock with no start is kept only when a start may still arrive (its starting event is late):
- * the earliest stage always starts; a later one only once the order has any clock. Otherwise a stage the
- * path never ran (e.g. a drop-ship order has no warehouse release) would leave an empty clock.
+ * always when the event is the one that ends the stage (every path starts the stage it ends, so the outcome
+ * does not depend on which of two events of one instant is tracked first); an earlier stage it only sweeps
+ * up, once the order has any clock. Otherwise a stage the path never ran would leave an empty clock.
  */
-function isLateStopWorthKeeping(stage: SlaStage, stored: ReadonlyMap<string, StoredClock>): boolean {
-  return stage === 'capture-to-accept' || stored.size > 0;
+function isLateStopWorthKeeping(
+  change: Extract<ClockChange, { action: 'stop' }>,
+  stored: ReadonlyMap<string, StoredClock>,
+): boolean {
+  return change.ends === true || change.stage === 'capture-to-accept' || stored.size > 0;
 }
 
 function keyOf(clock: SlaClock): string {
@@ -216,10 +223,41 @@ async function settle(
       now,
     );
   } catch (error) {
-    // Someone else wrote the clock since: the outbox entry stays, and is announced again (same key) later.
     if (!(error instanceof ConcurrentClockUpdate)) throw error;
+    await clearAnnounced(claimed, toAnnounce, now, deps);
   }
   return mine;
+}
+
+/**
+ * Someone else wrote the clock between our claim and clearing it from the outbox (another event of the
+ * order tracked at the same instant): clears what was announced from the clock as it now stands, so the
+ * detector does not announce it a second time. If it keeps losing, the entry stays and the detector
+ * announces it again later, under the same key.
+ */
+async function clearAnnounced(
+  clock: SlaClock,
+  announced: readonly SlaAlarmKind[],
+  now: Date,
+  deps: SlaDeps,
+): Promise<void> {
+  const key = keyOf(clock);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const current = (await deps.clocks.clocksOf(clock.orderId)).find((s) => keyOf(s.clock) === key);
+    if (!current?.outbox.some((kind) => announced.includes(kind))) return;
+    const outbox = current.outbox.filter((kind) => !announced.includes(kind));
+    try {
+      await deps.clocks.save(
+        current.clock,
+        { outbox, ...dueAtOf(current.clock, outbox, now, deps) },
+        current.version,
+        now,
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof ConcurrentClockUpdate)) throw error;
+    }
+  }
 }
 
 function dueAtOf(

@@ -240,7 +240,7 @@ export class EdiSandbox implements SandboxPartner {
       transactionSet: envelope.ok ? (envelope.value.transactionSets[0]?.code ?? null) : null,
       text,
     };
-    this.inbound.emit(document, at);
+    this.inbound.emit(document, at, text);
     return document;
   }
 

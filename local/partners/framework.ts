@@ -24,6 +24,12 @@ export interface PartnerEnvironment {
   readonly clock: SandboxClock;
   /** A seeded pseudo-random stream in [0, 1); the same name gives the same sequence after every reset. */
   random(stream: string): () => number;
+  /**
+   * One draw in [0, 1) fixed by the stream's name and a key (what is being decided, e.g. an event's business
+   * identity): the same key gets the same draw whatever happened before it, so a decision does not depend on
+   * the order concurrent work reached the sandbox in. Absent: the next draw of `random(stream)`.
+   */
+  draw?(stream: string, key: string): number;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -60,6 +66,15 @@ export class RandomStreams {
       this.streams.set(name, stream);
     }
     return stream;
+  }
+
+  /** One draw fixed by the seed, the stream's name and the key (nothing is remembered). */
+  draw(name: string, key: string): number {
+    let hash = 0x811c9dc5 ^ this.seed;
+    for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
+    hash = Math.imul(hash ^ 0, 0x01000193);
+    for (const char of key) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
+    return seededRandom(hash)();
   }
 
   reset(): void {
@@ -451,13 +466,19 @@ export class EventFeed<T> {
     private readonly env: PartnerEnvironment,
   ) {}
 
-  /** Queues an event for delivery from `at` (default now), subject to the late and duplicate knobs. */
-  emit(item: T, at: Date = this.env.clock.now()): void {
+  /**
+   * Queues an event for delivery from `at` (default now), subject to the late and duplicate knobs. `key`,
+   * the event's business identity, fixes its draws: the same event is late or duplicated whatever order
+   * it was emitted in among those of one instant.
+   */
+  emit(item: T, at: Date = this.env.clock.now(), key?: string): void {
     const { duplicateRate = 0, lateRate = 0, lateByMs = 15 * 60_000 } = this.knobs;
-    const late = lateRate > 0 && this.env.random(`${this.name}:late`)() < lateRate;
+    const draw = (stream: string) =>
+      key !== undefined && this.env.draw ? this.env.draw(stream, key) : this.env.random(stream)();
+    const late = lateRate > 0 && draw(`${this.name}:late`) < lateRate;
     const dueAt = at.getTime() + (late ? lateByMs : 0);
     this.pending.push({ item, dueAt, sequence: this.sequence++ });
-    if (duplicateRate > 0 && this.env.random(`${this.name}:duplicate`)() < duplicateRate) {
+    if (duplicateRate > 0 && draw(`${this.name}:duplicate`) < duplicateRate) {
       this.pending.push({ item, dueAt, sequence: this.sequence++, copy: true });
     }
   }

@@ -103,6 +103,7 @@ export class PartnerSandbox {
         return sandbox.clock;
       },
       random: (stream) => this.random.stream(stream),
+      draw: (stream, key) => this.random.draw(stream, key),
     };
     this.erp = new ErpSandbox(env);
     this.wms = new WmsSandbox(env);
@@ -163,7 +164,19 @@ export class PartnerSandbox {
   }
 
   /** Forgets all data, calls, knobs and remembered keys, and restarts every random stream at its seed. */
+  /** How many times each request (by a hash of its identity) was sent: what keys its fault draws. */
+  private readonly attempts = new Map<number, number>();
+
+  private attemptOf(identity: string): string {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < identity.length; i++) hash = Math.imul(hash ^ identity.charCodeAt(i), 0x01000193);
+    const n = this.attempts.get(hash) ?? 0;
+    this.attempts.set(hash, n + 1);
+    return `${hash >>> 0}#${n}`;
+  }
+
   reset(): void {
+    this.attempts.clear();
     this.calls.length = 0;
     this.failNext.clear();
     this.faults.clear();
@@ -240,21 +253,20 @@ export class PartnerSandbox {
     const knobs = this.knobsFor(partner.name, route);
     const outage = activeOutage(knobs, this.clock.now());
     if (outage) return outageResponse(partner.name, outage, this.clock.now());
-    const delayed =
-      knobs.latencyRate === undefined ||
-      this.random.stream(`${partner.name}:latency-share`)() < knobs.latencyRate;
+    // Draws fixed by the request itself (its route, its idempotency key or body, and how many times it was
+    // sent before), not by the order concurrent callers reached the sandbox in: a seed repeats a run.
+    const attempt = this.attemptOf(`${route}|${idempotencyKey ?? rawBody}`);
+    const draw = (stream: string, n = 0) => this.random.draw(`${partner.name}:${stream}`, `${attempt}|${n}`);
+    const delayed = knobs.latencyRate === undefined || draw('latency-share') < knobs.latencyRate;
     const latency =
       (delayed ? (knobs.latencyMs ?? 0) : 0) +
-      (knobs.latencyJitterMs
-        ? Math.floor(this.random.stream(`${partner.name}:latency`)() * knobs.latencyJitterMs)
-        : 0);
+      (knobs.latencyJitterMs ? Math.floor(draw('latency') * knobs.latencyJitterMs) : 0);
     if (latency > 0) await this.sleep(latency);
     let injected: number | undefined;
     if ((knobs.errorRate ?? 0) > 0) {
-      const draw = this.random.stream(`${partner.name}:errors`);
-      if (draw() < (knobs.errorRate ?? 0)) {
+      if (draw('errors') < (knobs.errorRate ?? 0)) {
         const statuses = knobs.errorStatuses?.length ? knobs.errorStatuses : [500, 503];
-        injected = statuses[Math.floor(draw() * statuses.length)] ?? 500;
+        injected = statuses[Math.floor(draw('errors', 1) * statuses.length)] ?? 500;
       }
     }
     const injectedError = (status: number) =>

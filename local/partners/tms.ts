@@ -367,6 +367,7 @@ export class TmsSandbox implements SandboxPartner {
         body: raw,
       },
       new Date(at),
+      `${booking.shipperReference}|${booking.shipmentReference}|${statusCode}|${at}`,
     );
   }
 

@@ -340,6 +340,7 @@ export class VendorSandbox {
           })),
       },
       new Date(shippedAt),
+      `${vendor.vendorCode}|${po.buyerReference}|${shippedAt}`,
     );
   }
 
@@ -441,6 +442,7 @@ export class StandaloneVendorServer {
         return host.clock;
       },
       random: (stream) => this.random.stream(stream),
+      draw: (stream, key) => this.random.draw(stream, key),
     });
     this.compiled = this.vendor.routes.map(compileRoute);
   }

@@ -213,7 +213,11 @@ export class WmsSandbox implements SandboxPartner {
       onHand: row.onHand,
       committed: row.committed,
     };
-    this.events.emit(event);
+    this.events.emit(
+      event,
+      undefined,
+      `received|${facilityCode}|${itemCode}|${event.occurredAt}|${quantity}`,
+    );
     return event;
   }
 
@@ -252,7 +256,11 @@ export class WmsSandbox implements SandboxPartner {
       lines: order.lines,
       complete: true,
     };
-    this.events.emit(event, options.confirmAt);
+    this.events.emit(
+      event,
+      options.confirmAt,
+      `shipped|${order.orderReference}|${order.facilityCode}|${event.occurredAt}`,
+    );
     return event;
   }
 

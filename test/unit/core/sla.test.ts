@@ -309,7 +309,14 @@ describe('clocks from canonical events', () => {
         'accept-to-credit-decision',
         'credit-to-allocation',
         'allocation-to-release',
-      ].map((stage) => ({ action: 'stop', stage, instance: '', at: '2026-12-03T11:00:00.000Z' })),
+      ].map((stage) => ({
+        action: 'stop',
+        stage,
+        instance: '',
+        at: '2026-12-03T11:00:00.000Z',
+        // The release ends allocation; the earlier stages are only swept up.
+        ends: stage === 'allocation-to-release',
+      })),
       {
         action: 'start',
         stage: 'release-to-ship-confirmation',
@@ -333,6 +340,8 @@ describe('clocks from canonical events', () => {
     expect(partial.some((c) => c.action === 'stop' && c.stage === 'release-to-ship-confirmation')).toBe(
       false,
     );
+    // A partial shipment ends no stage: it only sweeps up the earlier ones.
+    expect(partial.filter((c) => c.action === 'stop' && c.ends)).toEqual([]);
     expect(
       clockChanges({
         name: 'invoice.issued',
@@ -344,6 +353,7 @@ describe('clocks from canonical events', () => {
         stage: 'ship-confirmation-to-invoice',
         instance: 'SHP-1',
         at: '2026-12-03T13:00:00.000Z',
+        ends: true,
       },
     ]);
   });
@@ -457,5 +467,25 @@ describe('clocks from canonical events', () => {
     ]);
     const done = clock({ stoppedAt: '2026-12-03T10:20:00.000Z' });
     expect(cancelClock(done, '2026-12-03T10:30:00.000Z')).toBe(done);
+  });
+
+  it('stops, not cancels, a clock whose stop and the order closing share an instant, in either order', () => {
+    const stop = {
+      action: 'stop',
+      stage: 'credit-to-allocation',
+      instance: '',
+      at: '2026-12-03T10:30:00.000Z',
+    } as const;
+    const stopFirst = cancelClock(applyChange(clock(), stop, seed), '2026-12-03T10:30:00.000Z');
+    const cancelFirst = applyChange(cancelClock(clock(), '2026-12-03T10:30:00.000Z'), stop, seed);
+    expect(cancelFirst).toEqual(stopFirst);
+    expect(clockState(cancelFirst)).toBe('stopped');
+    // A stop after the cancellation leaves it cancelled.
+    const later = applyChange(
+      cancelClock(clock(), '2026-12-03T10:30:00.000Z'),
+      { ...stop, at: '2026-12-03T10:31:00.000Z' },
+      seed,
+    );
+    expect(clockState(later)).toBe('cancelled');
   });
 });

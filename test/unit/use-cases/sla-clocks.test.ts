@@ -126,11 +126,16 @@ class Exceptions implements ExceptionRepository {
 class Events implements EventPublisher {
   readonly all: CanonicalEvent[] = [];
   failNext = 0;
+  /** Runs while an alarm is being announced (what another invocation does meanwhile). */
+  duringPublish: (() => Promise<void>) | undefined;
   async publish(events: readonly CanonicalEvent[]) {
     if (this.failNext > 0) {
       this.failNext -= 1;
       throw new Error('EventBridge unavailable');
     }
+    const during = this.duringPublish;
+    this.duringPublish = undefined;
+    await during?.();
     this.all.push(...events);
   }
   named(name: string) {
@@ -285,6 +290,90 @@ describe('tracking clocks from canonical events', () => {
     expect(metrics.completed).toEqual([
       { stage: 'capture-to-accept', seconds: 40 * 60, withinTarget: false },
     ]);
+  });
+});
+
+describe('events of one instant, tracked in any order', () => {
+  // An order received, accepted, approved, allocated and deferred to its release window in one minute: the
+  // workflow publishes them together and the tracker may see them in any order (each its own invocation).
+  const instant = '2026-12-03T10:00:00.000Z';
+  const names = [
+    'order.received',
+    'order.accepted',
+    'credit.approved',
+    'allocation.confirmed',
+    'release.deferred',
+  ];
+  const orders = [
+    names,
+    [...names].reverse(),
+    ['release.deferred', 'order.received', 'allocation.confirmed', 'credit.approved', 'order.accepted'],
+    ['credit.approved', 'release.deferred', 'order.accepted', 'allocation.confirmed', 'order.received'],
+  ];
+
+  async function clocksAfter(sequence: readonly string[]) {
+    store = new MemoryClockStore();
+    deps = { ...deps, clocks: store };
+    at(instant);
+    for (const name of sequence) await trackSlaClocks(event(name, instant), deps);
+    // Well past every target but the deferred release's: nothing may be due.
+    at('2026-12-04T10:00:00.000Z');
+    const raised = (await detectSlaAlarms(deps)).raised;
+    const clocks = [...store.items.values()]
+      .map((s) => s.clock)
+      .sort((a, b) => (a.stage < b.stage ? -1 : 1))
+      .map(({ stage, startedAt, stoppedAt, pauses }) => ({ stage, startedAt, stoppedAt, pauses }));
+    return { raised, clocks };
+  }
+
+  it('gives the same clocks and the same alarms (none) in every order', async () => {
+    const first = await clocksAfter(orders[0] as string[]);
+    expect(first.raised).toEqual([]);
+    expect(first.clocks.find((c) => c.stage === 'allocation-to-release')).toEqual({
+      stage: 'allocation-to-release',
+      startedAt: instant,
+      stoppedAt: undefined,
+      pauses: [{ from: instant, reason: 'future-dated: waiting for its release window' }],
+    });
+    expect(first.clocks.filter((c) => c.stoppedAt === instant).map((c) => c.stage)).toEqual([
+      'accept-to-credit-decision',
+      'capture-to-accept',
+      'credit-to-allocation',
+    ]);
+    for (const sequence of orders.slice(1)) expect(await clocksAfter(sequence)).toEqual(first);
+  });
+
+  it('announces a breach once when another event of the order writes the clock while it is announced', async () => {
+    // The invoice comes 9 h after a 17:00 ship confirmation (4 h target): the stop owes the breach at once.
+    await trackSlaClocks(event('shipment.confirmed', '2026-12-03T17:00:00.000Z', { shipmentId: 'S1' }), deps);
+    at('2026-12-04T02:00:00.000Z');
+    // While the breach is published, another invocation writes the clock (carrying the claim forward in
+    // its outbox, as every writer does): the announcer's clearing save loses the version race.
+    events.duringPublish = async () => {
+      const current = store.get('ERP-1', 'ship-confirmation-to-invoice', 'S1');
+      if (!current) throw new Error('no clock');
+      await store.save(current.clock, { outbox: current.outbox }, current.version, now);
+    };
+    await trackSlaClocks(event('invoice.issued', '2026-12-04T02:00:00.000Z', { shipmentId: 'S1' }), deps);
+    expect(store.get('ERP-1', 'ship-confirmation-to-invoice', 'S1')?.outbox).toEqual([]);
+    at('2026-12-04T02:15:00.000Z');
+    await detectSlaAlarms(deps);
+    expect(events.named('sla.breached').map((e) => e.detail.idempotencyKey)).toEqual([
+      'sla:ERP-1:ship-confirmation-to-invoice#S1:breached',
+    ]);
+  });
+
+  it('keeps a release that ends allocation before its start, and completes it when the start comes', async () => {
+    at(instant);
+    await trackSlaClocks(event('warehouse.released', '2026-12-03T11:00:00.000Z'), deps);
+    // No clock of the order existed: the swept-up earlier stages leave nothing, the one it ends is kept.
+    expect(store.get('ERP-1', 'allocation-to-release')?.clock.stoppedAt).toBe('2026-12-03T11:00:00.000Z');
+    expect(store.get('ERP-1', 'credit-to-allocation')).toBeUndefined();
+    await trackSlaClocks(event('allocation.confirmed', instant), deps);
+    expect(store.get('ERP-1', 'allocation-to-release')?.clock).toMatchObject({
+      startedAt: instant,
+      stoppedAt: '2026-12-03T11:00:00.000Z',
+    });
   });
 });
 
