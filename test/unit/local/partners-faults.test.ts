@@ -106,6 +106,40 @@ describe('fault knob: error rate', () => {
     }
   });
 
+  it('fails a request by what it is, not by when it came: other requests in between change nothing', async () => {
+    const twin = new PartnerSandbox({ seed: 7 });
+    await twin.start();
+    try {
+      for (const s of [sandbox, twin]) {
+        seedSandbox(s);
+        s.faults.set('erp', { errorRate: 0.5 });
+      }
+      const customers = ['C-1001', 'C-2002', 'C-3003', 'C-4004'];
+      const outcomes = async (target: PartnerSandbox, order: readonly string[]) => {
+        const seen = new Map<string, number[]>();
+        // Each customer's credit segment three times (a call and its retries), customers interleaved.
+        for (let attempt = 0; attempt < 3; attempt++) {
+          for (const id of order) {
+            const answer = await call(target, 'GET', `/erp/customers/${id}/credit-segment`);
+            seen.set(id, [...(seen.get(id) ?? []), answer.status]);
+          }
+        }
+        return Object.fromEntries([...seen].sort(([a], [b]) => (a < b ? -1 : 1)));
+      };
+      const forward = await outcomes(sandbox, customers);
+      expect(await outcomes(twin, [...customers].reverse())).toEqual(forward);
+      // And the draws do fail some: a retry of one request can succeed where its first attempt failed.
+      expect(Object.values(forward).flat()).toContain(200);
+      expect(
+        Object.values(forward)
+          .flat()
+          .some((status) => status !== 200),
+      ).toBe(true);
+    } finally {
+      await twin.stop();
+    }
+  });
+
   it('uses the configured statuses, and a route knob overrides its partner knob for that route only', async () => {
     sandbox.faults.set('erp', { errorRate: 1, errorStatuses: [502] });
     sandbox.faults.set('GET /erp/items', { errorRate: 0 });
@@ -260,6 +294,28 @@ describe('fault knobs: event feeds', () => {
     expect(run(11)).toEqual(run(11));
     expect(run(11)).not.toEqual(run(12));
     expect(run(11).length).toBeGreaterThan(20);
+  });
+
+  it('decides a keyed event by its key: emitted in any order, the same events are duplicated', () => {
+    const run = (order: readonly string[]) => {
+      const streams = new RandomStreams(5);
+      const events = new EventFeed<string>('test.feed', {
+        clock: new TestClock(START),
+        random: (name) => streams.stream(name),
+        draw: (name, key) => streams.draw(name, key),
+      });
+      events.knobs = { duplicateRate: 0.5 };
+      for (const e of order) events.emit(e, undefined, `key-${e}`);
+      return events
+        .drain()
+        .filter((e, i, all) => all.indexOf(e) !== i)
+        .sort();
+    };
+    const names = Array.from({ length: 20 }, (_, i) => `e${i}`);
+    const duplicated = run(names);
+    expect(run([...names].reverse())).toEqual(duplicated);
+    expect(duplicated.length).toBeGreaterThan(0);
+    expect(duplicated.length).toBeLessThan(20);
   });
 
   it('applies the knobs to a partner feed (WMS inventory.received) and reset() clears them', async () => {
