@@ -17,6 +17,9 @@ export interface DockOptions {
 interface PlannedShipment {
   readonly warehouseOrderNumber: string;
   readonly orderReference: string;
+  readonly facilityCode: string;
+  /** Which release of the order at that facility (1 for the first, 2 for a backorder's fill...). */
+  readonly release: number;
   readonly shipAt: number;
   readonly carrierCode: string;
   readonly confirmation: 'on-time' | 'late' | 'missing';
@@ -94,7 +97,13 @@ export class WarehouseDocks {
     // In collection order, then by order: the WMS numbers shipments in the order it confirms them.
     const due = this.planned
       .filter((p) => p.shipAt <= now)
-      .sort((a, b) => a.shipAt - b.shipAt || compare(a.orderReference, b.orderReference));
+      .sort(
+        (a, b) =>
+          a.shipAt - b.shipAt ||
+          compare(a.orderReference, b.orderReference) ||
+          compare(a.facilityCode, b.facilityCode) ||
+          a.release - b.release,
+      );
     const later = this.planned.filter((p) => p.shipAt > now);
     this.planned.length = 0;
     this.planned.push(...later);
@@ -175,6 +184,8 @@ export class WarehouseDocks {
     return {
       warehouseOrderNumber: order.warehouseOrderNumber,
       orderReference: order.orderReference,
+      facilityCode: order.facilityCode,
+      release: nth,
       shipAt: day + cutoffHour * HOUR,
       carrierCode,
       confirmation: draw < missing ? 'missing' : draw < missing + late ? 'late' : 'on-time',

@@ -1,4 +1,4 @@
-import { EVENT_CATALOGUE, type EventName } from '../../contracts/events.ts';
+import { EVENT_CATALOGUE, EVENT_NAMES, type EventName } from '../../contracts/events.ts';
 import { InvalidInputError } from './errors.ts';
 import type {
   CountedKey,
@@ -317,6 +317,8 @@ function naturalKey(event: ProcessEvent): string | undefined {
 }
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const LIFECYCLE = new Map<string, number>(EVENT_NAMES.map((name, i) => [name, i]));
+const lifecycleRank = (name: string) => LIFECYCLE.get(name) ?? LIFECYCLE.size;
 
 function readLog(events: readonly ProcessEvent[], asOfMs: number): LogEvent[] {
   const byId = new Map<string, LogEvent>();
@@ -329,13 +331,14 @@ function readLog(events: readonly ProcessEvent[], asOfMs: number): LogEvent[] {
     if (kept && publishedMs >= kept.publishedMs) continue;
     byId.set(event.id, { ...event, at, publishedMs });
   }
-  // Events of one instant in an order that does not depend on which was published first: by name, then by
-  // site (a split order's releases and shipments of one instant), then by id.
+  // Events of one instant in an order that does not depend on which was published first: by their place in
+  // an order's life (the catalogue's order: received before accepted, raised before escalated and
+  // resolved), then by site (a split order's releases and shipments of one instant), then by id.
   const sorted = [...byId.values()].sort(
     (a, b) =>
       a.at - b.at ||
       a.publishedMs - b.publishedMs ||
-      compareText(a.name, b.name) ||
+      lifecycleRank(a.name) - lifecycleRank(b.name) ||
       compareText(str(a, 'siteId') ?? '', str(b, 'siteId') ?? '') ||
       compareText(a.id, b.id),
   );
@@ -731,6 +734,7 @@ function slaStageOf(event: ProcessEvent): SlaStage | undefined {
  */
 function rebuildClocks(order: OrderFacts, policy: SlaPolicy): SlaClock[] {
   const clocks = new Map<string, SlaClock>();
+  let ended: string | undefined;
   for (const event of order.events) {
     const changes = clockChanges({
       name: event.name,
@@ -746,11 +750,15 @@ function rebuildClocks(order: OrderFacts, policy: SlaPolicy): SlaClock[] {
     for (const change of changes) {
       if (change.action === 'cancel-all') {
         for (const [key, clock] of clocks) clocks.set(key, cancelClock(clock, change.at));
+        ended ??= change.at;
         continue;
       }
       const key = `${change.stage}#${change.instance}`;
       const seed = { orderId: order.orderId, target: targetFor(policy, change.stage, order.sla) };
-      clocks.set(key, applyChange(clocks.get(key), change, seed));
+      const existing = clocks.get(key);
+      const next = applyChange(existing, change, seed);
+      // A clock first seen after the order closed is cancelled as the closing would have (as the tracker does).
+      clocks.set(key, !existing && ended ? cancelClock(next, ended) : next);
     }
   }
   return [...clocks.values()];

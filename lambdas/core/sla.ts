@@ -791,8 +791,11 @@ export function applyChange(
   }
 }
 
-/** Cancels a clock that has not stopped (the order was rejected or closed). */
+/** Cancels a clock that had not stopped by `at` (the order was rejected or closed then). */
 export function cancelClock(clock: SlaClock, at: string): SlaClock {
-  if (clock.stoppedAt || clock.cancelledAt) return clock;
+  // The earlier of a stop and a cancellation decides, whichever is tracked first: stopped by then, it stays
+  // stopped; stopped only later (an event after the order closed), it is cancelled.
+  if (clock.cancelledAt && ms(clock.cancelledAt) <= ms(at)) return clock;
+  if (clock.stoppedAt && ms(clock.stoppedAt) <= ms(at)) return clock;
   return { ...clock, cancelledAt: at };
 }

@@ -96,9 +96,8 @@ async function trackOnce(
     if (change.action === 'cancel-all') {
       for (const key of new Set([...stored.keys(), ...updated.keys()])) {
         const clock = current(key);
-        if (clock && clockState(clock) !== 'stopped' && clockState(clock) !== 'cancelled') {
-          updated.set(key, cancelClock(clock, change.at));
-        }
+        const cancelled = clock && cancelClock(clock, change.at);
+        if (cancelled && cancelled !== clock) updated.set(key, cancelled);
       }
       continue;
     }
@@ -119,7 +118,11 @@ async function trackOnce(
         segment: order.order.customer.segment,
       });
     }
-    const next = applyChange(existing, change, { orderId, target });
+    let next = applyChange(existing, change, { orderId, target });
+    // A clock first created after the order closed (its closing tracked before this event, at the same
+    // instant or out of order) is cancelled as the closing would have cancelled it.
+    const ended = !existing && order ? endedAt(order) : undefined;
+    if (ended) next = cancelClock(next, ended);
     if (next !== existing) updated.set(key, next);
   }
   const alarms: string[] = [];
@@ -130,11 +133,8 @@ async function trackOnce(
     changed.push(key);
     const raised = await settle(clock, before?.version ?? 0, before?.outbox ?? [], deps);
     alarms.push(...raised.map((kind) => `${key}:${kind}`));
-    if (
-      clockState(clock) === 'stopped' &&
-      clockState(before?.clock ?? clock) !== 'stopped' &&
-      clock.startedAt
-    ) {
+    // Completed now (started and stopped, in either order), and not before: reported once.
+    if (completed(clock) && !completed(before?.clock)) {
       const seconds = elapsedSeconds(clock, deps.policy.businessCalendar, deps.clock.now());
       deps.metrics?.stageCompleted(
         clock.stage,
@@ -165,6 +165,14 @@ function isLateStopWorthKeeping(
   stored: ReadonlyMap<string, StoredClock>,
 ): boolean {
   return change.ends === true || change.stage === 'capture-to-accept' || stored.size > 0;
+}
+
+const completed = (clock: SlaClock | undefined): clock is SlaClock & { startedAt: string } =>
+  !!clock?.startedAt && clockState(clock) === 'stopped';
+
+/** When the order was rejected or closed, if it was. */
+function endedAt(order: OrderRecord): string | undefined {
+  return order.stageHistory.find((entry) => entry.stage === 'rejected' || entry.stage === 'closed')?.at;
 }
 
 function keyOf(clock: SlaClock): string {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { CrmSandbox } from './crm.ts';
 import { EdiSandbox } from './edi.ts';
@@ -163,18 +163,20 @@ export class PartnerSandbox {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** Forgets all data, calls, knobs and remembered keys, and restarts every random stream at its seed. */
-  /** How many times each request (by a hash of its identity) was sent: what keys its fault draws. */
-  private readonly attempts = new Map<number, number>();
+  /**
+   * How many times each request (by a SHA-1 of its identity) was sent: what keys its fault draws. Grows with
+   * the distinct requests until reset() (a simulated week: a few hundred thousand short keys).
+   */
+  private readonly attempts = new Map<string, number>();
 
   private attemptOf(identity: string): string {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < identity.length; i++) hash = Math.imul(hash ^ identity.charCodeAt(i), 0x01000193);
-    const n = this.attempts.get(hash) ?? 0;
-    this.attempts.set(hash, n + 1);
-    return `${hash >>> 0}#${n}`;
+    const digest = createHash('sha1').update(identity).digest('base64');
+    const n = this.attempts.get(digest) ?? 0;
+    this.attempts.set(digest, n + 1);
+    return `${digest}#${n}`;
   }
 
+  /** Forgets all data, calls, knobs and remembered keys, and restarts every random stream at its seed. */
   reset(): void {
     this.attempts.clear();
     this.calls.length = 0;
@@ -255,7 +257,7 @@ export class PartnerSandbox {
     if (outage) return outageResponse(partner.name, outage, this.clock.now());
     // Draws fixed by the request itself (its route, its idempotency key or body, and how many times it was
     // sent before), not by the order concurrent callers reached the sandbox in: a seed repeats a run.
-    const attempt = this.attemptOf(`${route}|${idempotencyKey ?? rawBody}`);
+    const attempt = this.attemptOf(`${route}${url.search}|${idempotencyKey ?? rawBody}`);
     const draw = (stream: string, n = 0) => this.random.draw(`${partner.name}:${stream}`, `${attempt}|${n}`);
     const delayed = knobs.latencyRate === undefined || draw('latency-share') < knobs.latencyRate;
     const latency =

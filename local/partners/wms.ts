@@ -259,7 +259,7 @@ export class WmsSandbox implements SandboxPartner {
     this.events.emit(
       event,
       options.confirmAt,
-      `shipped|${order.orderReference}|${order.facilityCode}|${event.occurredAt}`,
+      `shipped|${order.orderReference}|${order.facilityCode}|${order.releasedAt}|${event.occurredAt}`,
     );
     return event;
   }

@@ -446,6 +446,44 @@ describe('computeScorecard on a known history', () => {
 });
 
 describe('events of one instant', () => {
+  it('counts an exception raised and escalated at one instant under the team it was escalated to', () => {
+    const depthAt = ([raisedId, escalatedId]: readonly [string, string]) => {
+      const events = [
+        received('X1', d1('09:00'), 'wholesale', 'mid-market', 1),
+        bus(
+          'exception.raised',
+          'X1',
+          d1('10:00'),
+          {
+            exceptionId: 'EX-9',
+            type: 'credit-hold',
+            ownerTeam: 'finance',
+            stage: 'accepted',
+            priority: 'high',
+            reasonCodes: [],
+          },
+          { id: raisedId },
+        ),
+        bus(
+          'exception.escalated',
+          'X1',
+          d1('10:00'),
+          { exceptionId: 'EX-9', tier: 2, ownerTeam: 'customer-service', role: 'manager' },
+          { id: escalatedId },
+        ),
+      ];
+      const card = computeScorecard(events, WINDOW, { now: NOW });
+      return card.queueDepth.find((p) => p.bucketStart.startsWith('2025-03-11T10:00'))?.values;
+    };
+    // The raise comes first in an order's life, whichever id sorts first.
+    for (const ids of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
+      expect(depthAt(ids)).toMatchObject({ finance: 0, 'customer-service': 1 });
+    }
+  });
+
   it('puts a split order released at two sites at one instant under the same facility, whatever its event ids', () => {
     const split = (eastId: string, westId: string) => [
       received('S1', d1('10:00'), 'wholesale', 'mid-market', 2),

@@ -80,10 +80,15 @@ const strip = (s: StoredClock): StoredClock => ({ clock: s.clock, version: s.ver
 
 class Orders implements OrderRepository {
   readonly records = new Map<string, OrderRecord>();
-  add(orderId: string, over: Partial<Record<'channel' | 'serviceLevel' | 'segment', string>> = {}) {
+  add(
+    orderId: string,
+    over: Partial<Record<'channel' | 'serviceLevel' | 'segment', string>> = {},
+    stageHistory: { stage: string; at: string }[] = [],
+  ) {
     this.records.set(orderId, {
       orderId,
-      stage: 'accepted',
+      stage: stageHistory.at(-1)?.stage ?? 'accepted',
+      stageHistory: stageHistory.map((entry) => ({ ...entry, reasonCodes: [] })),
       order: {
         channel: over.channel ?? 'wholesale',
         serviceLevel: over.serviceLevel ?? 'standard',
@@ -304,7 +309,7 @@ describe('events of one instant, tracked in any order', () => {
     'allocation.confirmed',
     'release.deferred',
   ];
-  const orders = [
+  const sequences = [
     names,
     [...names].reverse(),
     ['release.deferred', 'order.received', 'allocation.confirmed', 'credit.approved', 'order.accepted'],
@@ -327,7 +332,7 @@ describe('events of one instant, tracked in any order', () => {
   }
 
   it('gives the same clocks and the same alarms (none) in every order', async () => {
-    const first = await clocksAfter(orders[0] as string[]);
+    const first = await clocksAfter(sequences[0] as string[]);
     expect(first.raised).toEqual([]);
     expect(first.clocks.find((c) => c.stage === 'allocation-to-release')).toEqual({
       stage: 'allocation-to-release',
@@ -340,7 +345,7 @@ describe('events of one instant, tracked in any order', () => {
       'capture-to-accept',
       'credit-to-allocation',
     ]);
-    for (const sequence of orders.slice(1)) expect(await clocksAfter(sequence)).toEqual(first);
+    for (const sequence of sequences.slice(1)) expect(await clocksAfter(sequence)).toEqual(first);
   });
 
   it('announces a breach once when another event of the order writes the clock while it is announced', async () => {
@@ -361,6 +366,31 @@ describe('events of one instant, tracked in any order', () => {
     expect(events.named('sla.breached').map((e) => e.detail.idempotencyKey)).toEqual([
       'sla:ERP-1:ship-confirmation-to-invoice#S1:breached',
     ]);
+  });
+
+  it('cancels the clocks of a rejected order even when the rejection is tracked before them', async () => {
+    // Credit declined at the instant the order arrived: received, accepted and rejected in one instant.
+    orders.add('ERP-R', {}, [
+      { stage: 'received', at: instant },
+      { stage: 'accepted', at: instant },
+      { stage: 'rejected', at: instant },
+    ]);
+    at(instant);
+    for (const name of ['order.rejected', 'order.accepted', 'order.received'])
+      await trackSlaClocks(event(name, instant, {}, 'ERP-R'), deps);
+    expect(store.get('ERP-R', 'accept-to-credit-decision')?.clock.cancelledAt).toBe(instant);
+    // A day later nothing is due for the rejected order.
+    at('2026-12-04T10:00:00.000Z');
+    expect((await detectSlaAlarms(deps)).raised).toEqual([]);
+  });
+
+  it('reports a stage completed once when its stop was tracked before its start', async () => {
+    at('2026-12-03T10:05:00.000Z');
+    await trackSlaClocks(event('order.accepted', '2026-12-03T10:05:00.000Z'), deps);
+    expect(metrics.completed).toEqual([]);
+    await trackSlaClocks(event('order.received', '2026-12-03T10:00:00.000Z'), deps);
+    await trackSlaClocks(event('order.received', '2026-12-03T10:00:00.000Z'), deps);
+    expect(metrics.completed).toEqual([{ stage: 'capture-to-accept', seconds: 300, withinTarget: true }]);
   });
 
   it('keeps a release that ends allocation before its start, and completes it when the start comes', async () => {
