@@ -13,11 +13,26 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
+/** A loopback port free now, for a server about to listen on it (the local cloud's endpoint, DynamoDB Local). */
 export async function freePort(): Promise<number> {
+  // Below the kernel's ephemeral range (Linux: 32768-60999), where no process's outgoing connections are
+  // numbered: a port the OS handed out as "free" can be taken by another process's client socket (a second
+  // test file, the emulator's own clients) between this check and the listen that follows it.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if ((await listenOnce(port)) === port) return port;
+  }
+  return listenOnce(0);
+}
+
+/** Binds and releases a port on the loopback (0: any); the port bound, or -1 when it is taken. */
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' && port !== 0 ? resolve(-1) : reject(error),
+    );
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
