@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CliContext } from '../cli/main.ts';
 import { run as runCli } from '../cli/main.ts';
@@ -236,7 +237,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     const weekWallMs = performance.now() - weekStarted;
     recording.stop();
     if (process.env.HANDOFF_SIM_TRACE) {
-      const { writeFileSync } = await import('node:fs');
       const lines = (world.cloud.events.archives[0]?.events ?? []).map((e) => {
         const d = e.event.detail as Record<string, unknown>;
         return `${String(d.orderId ?? '-')} ${e.event.time} ${e.event['detail-type']} ${JSON.stringify(d).slice(0, 300)}`;

@@ -60,9 +60,7 @@ export class RandomStreams {
   stream(name: string): () => number {
     let stream = this.streams.get(name);
     if (!stream) {
-      let hash = 0x811c9dc5 ^ this.seed;
-      for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
-      stream = seededRandom(hash);
+      stream = seededRandom(this.fnv(name));
       this.streams.set(name, stream);
     }
     return stream;
@@ -70,11 +68,14 @@ export class RandomStreams {
 
   /** One draw fixed by the seed, the stream's name and the key (nothing is remembered). */
   draw(name: string, key: string): number {
-    let hash = 0x811c9dc5 ^ this.seed;
-    for (const char of name) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
-    hash = Math.imul(hash ^ 0, 0x01000193);
-    for (const char of key) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
-    return seededRandom(hash)();
+    // The name's hash, a 0 separator, then the key.
+    return seededRandom(this.fnv(key, Math.imul(this.fnv(name), 0x01000193)))();
+  }
+
+  /** FNV-1a of the text, from the seed's offset basis (or from `hash`, to continue one). */
+  private fnv(text: string, hash = 0x811c9dc5 ^ this.seed): number {
+    for (const char of text) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 0x01000193);
+    return hash;
   }
 
   reset(): void {
