@@ -48,9 +48,9 @@ export class VirtualClock implements LocalClock {
   private sleepers: { at: number; resolve: () => void }[] = [];
   private draining: Promise<void> | undefined;
   /**
-   * Awaited after each wake-up before time moves on (the local cloud waits there for the Lambda invocations
-   * the wake-up started): work that takes real time finishes at the virtual instant it started, as it
-   * would when an hour passes in an hour, instead of seeing its own timeout go by mid-flight.
+   * Awaited before time moves at all and after each wake-up before it moves on (the local cloud waits there
+   * for the Lambda invocations in flight): work that takes real time finishes at the virtual instant it
+   * started, as it would when an hour passes in an hour, instead of seeing its own timeout go by mid-flight.
    */
   settle: (() => Promise<void>) | undefined;
   /**
@@ -102,6 +102,11 @@ export class VirtualClock implements LocalClock {
   }
 
   private async drain(): Promise<void> {
+    // Work started at the current instant (a Lambda invocation that has written its effect but not yet
+    // returned) finishes there before time jumps: otherwise its own timeout, due a few seconds on, would
+    // wake first and fail an invocation that had in fact succeeded.
+    const due = this.sleepers[0];
+    if (this.settle && (this.target > this.current || (due && due.at <= this.target))) await this.settle();
     for (;;) {
       const next = this.sleepers[0];
       if (!next || next.at > this.target) break;
