@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LocalClock } from '../clock/clock.ts';
+import { keyedJitter } from '../clock/jitter.ts';
 import type { LambdaRuntime } from '../lambda/runtime.ts';
 import type { SqsService } from '../sqs/sqs-service.ts';
 import type { SfnService } from '../stepfunctions/sfn-service.ts';
@@ -384,7 +385,15 @@ export class EventBridgeService {
       )
         break;
       const backoff = Math.min(60_000, 1000 * 2 ** (attempt - 1)) * this.retryScale;
-      await this.clock.sleep(Math.random() * backoff, this.stopping.signal).catch(() => undefined);
+      // Keyed by what is retried, not by the event's random id: a seeded run replays the same backoff.
+      const share = keyedJitter(
+        rule.arn,
+        target.id,
+        event['detail-type'],
+        JSON.stringify(event.detail),
+        attempt,
+      );
+      await this.clock.sleep(share * backoff, this.stopping.signal).catch(() => undefined);
     }
     if (target.deadLetterArn) {
       await this.targets.sqs.send(target.deadLetterArn, JSON.stringify(event), {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { LocalClock } from '../clock/clock.ts';
+import { keyedJitter } from '../clock/jitter.ts';
 import { FunctionError, type LambdaRuntime } from '../lambda/runtime.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
@@ -530,7 +531,9 @@ export class SfnService {
               (retrier.IntervalSeconds ?? 1) * (retrier.BackoffRate ?? 2) ** (n - 1),
               retrier.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
             );
-            delays.set(stateName, (retrier.JitterStrategy === 'FULL' ? Math.random() * base : base) * 1000);
+            const share =
+              retrier.JitterStrategy === 'FULL' ? keyedJitter(executionArn, stateName, index, n) : 1;
+            delays.set(stateName, share * base * 1000);
           } else {
             attempts.delete(stateName);
           }

@@ -7,6 +7,7 @@ import * as sqsLib from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { VirtualClock } from '../../local/clock/clock.ts';
+import { keyedJitter } from '../../local/clock/jitter.ts';
 import type { LocalCloud } from '../../local/cloud.ts';
 import { sampleOrders } from '../../local/demo/sample-orders.ts';
 import type { PartnerSandbox } from '../../local/partners/sandbox.ts';
@@ -131,7 +132,12 @@ it('waits the path Retry interval on the virtual clock after a partner outage, t
   expect(execution.status).toBe('RUNNING');
   expect(sandbox.callsTo('POST', '/wms/reservations').length - callsBefore).toBe(3);
 
-  // IntervalSeconds 2 with full jitter: at most 2 s of virtual time.
+  // IntervalSeconds 2 with full jitter: a share of 2 s keyed by execution, state, retrier and attempt, so a
+  // seeded run replays the same delay. A millisecond short of it, the retry has not run.
+  const delay = keyedJitter(execution.executionArn, 'ReserveStockAtBestSingleSite', 0, 1) * 2_000;
+  await clock.advance(Math.max(0, delay - 1));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(execution.status).toBe('RUNNING');
   await clock.advance(2_000);
   await until(() => (execution.status === 'RUNNING' ? undefined : execution.status));
   expect(execution.status).toBe('SUCCEEDED');
