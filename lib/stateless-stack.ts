@@ -131,9 +131,15 @@ export class StatelessStack extends Stack {
       'AllocateStock',
       'allocate-stock',
       "Allocation against stock by site (WMS), short lines filled with the customer's approved substitutes (ERP)",
-      { WMS_BASE_URL: partners.wmsBaseUrl, ERP_BASE_URL: partners.erpBaseUrl },
+      {
+        WMS_BASE_URL: partners.wmsBaseUrl,
+        ERP_BASE_URL: partners.erpBaseUrl,
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      },
     );
     bindTable(allocateStock.role, { table: ordersTable, key, actions: orderSteps });
+    // A substitute that needs approval is raised as an owned exception, and its decision read back.
+    bindTable(allocateStock.role, { table: exceptionsTable, key, actions: ['GetItem', 'PutItem'] });
 
     const releaseToWarehouse = fn(
       'ReleaseToWarehouse',

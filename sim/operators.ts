@@ -20,6 +20,8 @@ export interface StaffingPlan {
   readonly handleMinutes: Readonly<Record<string, number>>;
   /** Share of credit holds finance releases (the rest it rejects). */
   readonly creditApprovalRate: number;
+  /** Share of substitutes needing approval that the customer accepts. */
+  readonly substituteApprovalRate: number;
 }
 
 /** US Eastern office hours (13:00–22:00 UTC), a skeleton crew at weekends for the customer-facing queues. */
@@ -57,6 +59,7 @@ export const DEFAULT_STAFFING: StaffingPlan = {
     'carrier-failure': 15,
   },
   creditApprovalRate: 0.85,
+  substituteApprovalRate: 0.75,
 };
 
 interface QueuedException {
@@ -219,7 +222,14 @@ export class ExceptionOperators {
       // A parked order needs its step redriven once the partner is back: the case stays open for that.
       outcome = 'left-open';
       reason = '';
-    } else if (item.type === 'shortage' || item.type === 'substitution') {
+    } else if (item.type === 'substitution') {
+      // The account manager has the customer's answer on the substitute by the time the case is worked.
+      const accept = this.rngFor(`${item.exceptionId}|decision`).chance(this.plan.substituteApprovalRate);
+      outcome = accept ? 'approve' : 'reject';
+      reason = accept
+        ? 'customer approved the substitute by phone'
+        : 'customer declined the substitute; waits for the ordered item';
+    } else if (item.type === 'shortage') {
       // Customer service has asked the customer (a later date, a substitute or a cancellation): the case
       // stays open until the answer comes, which the week does not script.
       outcome = 'left-open';

@@ -61,7 +61,17 @@ export interface SubstitutionPlanInput {
   readonly approvedSubstitutes: readonly ApprovedSubstitute[];
   readonly catalogue: Readonly<Record<string, CatalogueEntry | undefined>>;
   readonly policy?: SubstitutionPolicy;
+  /**
+   * A person's review of the proposals that needed approval: those approved (`<lineNo>:<substituteSku>`)
+   * are applied like any other; every other proposal that needed approval is declined, so the line stays
+   * short and nothing waits for a second review.
+   */
+  readonly review?: { readonly approved: ReadonlySet<string> };
 }
+
+/** The key a review approves a proposal by. */
+export const proposalKey = (p: { readonly lineNo: number; readonly substituteSku: string }) =>
+  `${p.lineNo}:${p.substituteSku}`;
 
 export interface SubstitutionPlan {
   /** The plan to reserve: the original one, or one with substituted lines that covers more units. */
@@ -127,8 +137,9 @@ export function substituteShortLines(input: SubstitutionPlanInput): Substitution
   const whole = proposals.filter(
     (p): p is ProposedSubstitution => p.outcome === 'proposed' && p.remainingShortBy === 0,
   );
-  const awaiting = whole.filter((p) => p.needsApproval);
-  const swaps = new Map(whole.filter((p) => !p.needsApproval).map((p) => [p.lineNo, p]));
+  const approved = (p: ProposedSubstitution) => input.review?.approved.has(proposalKey(p)) ?? false;
+  const awaiting = input.review ? [] : whole.filter((p) => p.needsApproval);
+  const swaps = new Map(whole.filter((p) => !p.needsApproval || approved(p)).map((p) => [p.lineNo, p]));
   if (swaps.size === 0) return unchanged(proposals, awaiting);
 
   const plan = allocateSingleSite({

@@ -88,9 +88,36 @@ export const CREDIT_FAST_REVIEW_LADDER: EscalationLadder = {
   fallback: CREDIT_HOLD_LADDER.fallback,
 };
 
+/**
+ * A substitute the standing policy will not ship on its own (over its value, under its margin band, or
+ * listed as needing approval): the customer's account manager asks the customer. Nobody ships what the
+ * customer has not approved, so past the SLA the substitute is declined and the line waits on backorder
+ * for the ordered item.
+ */
+export const SUBSTITUTE_APPROVAL_LADDER: EscalationLadder = {
+  name: 'substitution',
+  exceptionType: 'substitution',
+  tiers: [
+    {
+      tier: 1,
+      ownerTeam: 'customer-service',
+      role: 'account-manager',
+      slaMinutes: { default: 240, 'key-account': 120 },
+      priority: 'normal',
+    },
+  ],
+  fallback: {
+    outcome: 'reject',
+    reasonCode: 'SUBSTITUTE_UNANSWERED',
+    reason:
+      'No answer on the substitute within the account manager SLA: it is declined, and the line waits on backorder for the ordered item.',
+  },
+};
+
 export const ESCALATION_LADDERS: Readonly<Record<string, EscalationLadder>> = {
   [CREDIT_HOLD_LADDER.name]: CREDIT_HOLD_LADDER,
   [CREDIT_FAST_REVIEW_LADDER.name]: CREDIT_FAST_REVIEW_LADDER,
+  [SUBSTITUTE_APPROVAL_LADDER.name]: SUBSTITUTE_APPROVAL_LADDER,
 };
 
 /**

@@ -13,7 +13,8 @@ import type { ExceptionType } from './vocabulary.ts';
  *   Always SendTaskSuccess: the path's Choice (RouteOnCreditReview) routes on release | reject, and a task
  *   failure would be caught as a failed step and park the order.
  *
- * any other type, with a workflow task waiting (`awaiting.taskToken`):
+ * any other type, with a workflow task waiting (`awaiting.taskToken`; e.g. a substitution the standard path
+ * waits on in AwaitSubstituteApproval, where approve plans with the substitute and reject without it):
  *   approve  → SendTaskSuccess with the decision (outcome 'approve') [approved]
  *   reject   → SendTaskFailure, error ExceptionRejected, cause: who, when, why [rejected]
  *   override → SendTaskSuccess with outcome 'override', reason required [overridden]

@@ -274,6 +274,8 @@ export interface AwaitingSubstitute {
   readonly quantity: number;
   readonly unitPrice: number;
   readonly value: number;
+  /** Gross margin of the substitute at the price charged. */
+  readonly marginPct: number;
   readonly approvalReasonCodes: readonly string[];
 }
 

@@ -1,19 +1,27 @@
 import { allocateSingleSite } from '../core/allocation.ts';
-import { type AppliedSubstitution, substituteShortLines } from '../core/allocation-substitution.ts';
+import {
+  type AppliedSubstitution,
+  proposalKey,
+  substituteShortLines,
+} from '../core/allocation-substitution.ts';
+import { SUBSTITUTE_APPROVAL_LADDER, slaSeconds, tierPriority } from '../core/escalation.ts';
 import type {
   AwaitingSubstitute,
   CanonicalEvent,
   Clock,
   CustomerSubstitutes,
   EventPublisher,
+  ExceptionRepository,
   InventoryPort,
   OrderRecord,
   OrderRepository,
+  OwnedException,
   StockSnapshot,
   SubstitutionSourcePort,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
+import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface AllocateDeps {
   readonly orders: OrderRepository;
@@ -22,25 +30,45 @@ export interface AllocateDeps {
   readonly clock: Clock;
   /** The customer's approved substitutes (ERP); without it a short line is only backordered. */
   readonly substitutes?: SubstitutionSourcePort;
+  /** Where a substitute that needs a person's approval is raised and its decision read back. */
+  readonly exceptions?: Pick<ExceptionRepository, 'get' | 'raiseIfAbsent'>;
 }
+
+export interface AllocateOptions {
+  /**
+   * The path waits for a person on a substitute that needs approval (the single-site path's
+   * AwaitSubstituteApproval): nothing is reserved, the proposal is raised as an owned exception, and the
+   * step answers `awaiting-substitute-approval`. Without it such a line is backordered at once.
+   */
+  readonly review?: boolean;
+}
+
+/** The one substitute review of an order (all its proposals that need approval are decided together). */
+export const substituteReviewId = (orderId: string) => `EXC-${orderId}-SUBSTITUTE`;
 
 /** Plans tried against fresh availability when reservations keep losing the race for stock. */
 const MAX_PLANS = 3;
 
 export interface AllocationStepResult {
-  readonly status: 'full' | 'partial' | 'backorder';
+  readonly status: 'full' | 'partial' | 'backorder' | 'awaiting-substitute-approval';
   readonly siteId: string | null;
   readonly allocatedLines: number;
   readonly shortLines: number;
   /** Lines reserved as an approved substitute (`<lineNo>:<original>-><substitute>`). */
   readonly substituted: readonly string[];
+  /** The review the path waits on (status awaiting-substitute-approval), else null. */
+  readonly approval: { readonly exceptionId: string; readonly slaSeconds: number } | null;
 }
 
 /**
  * Allocation against stock by site for the single-site path: choose the site, reserve at the WMS with an
  * idempotency key, record the plan and announce confirmation, shortage and backorder.
  */
-export async function allocateStock(orderId: string, deps: AllocateDeps): Promise<AllocationStepResult> {
+export async function allocateStock(
+  orderId: string,
+  deps: AllocateDeps,
+  options: AllocateOptions = {},
+): Promise<AllocationStepResult> {
   const record = await deps.orders.get(orderId);
   if (!record) throw new OrderNotFound(orderId);
   if (record.allocation && record.stage !== 'credit-approved') {
@@ -52,12 +80,22 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       substituted: (record.allocation.substitutions ?? []).map(
         (s) => `${s.lineNo}:${s.originalSku}->${s.substituteSku}`,
       ),
+      approval: null,
     };
   }
   if (record.stage !== 'credit-approved')
     throw new IllegalStageTransition(orderId, record.stage, 'allocated');
 
   const { order } = record;
+  const reviews = options.review && deps.exceptions ? deps.exceptions : undefined;
+  const review = reviews ? await reviews.get(substituteReviewId(orderId)) : undefined;
+  // Raised and not yet decided (a retried step, or a redelivered start): the path waits on it again, and it
+  // is announced again under the same keys in case the first attempt failed before it was.
+  if (review && !review.resolution) {
+    await announceReview(review, deps);
+    return awaitingReview(review, record);
+  }
+  const decided = review?.resolution ? reviewOutcome(review) : undefined;
   // Plan on fresh availability and reserve; when the WMS refuses because another order took the stock in
   // between, plan again on what is left (a few times), under the same idempotency key: a refused request
   // left nothing behind, and a reservation that did go through is replayed rather than made twice.
@@ -77,7 +115,10 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       terms: order.customer.terms.fulfilment,
       preferredSiteId: order.requestedSiteId,
     });
-    substitution = await planWithSubstitutes(record, plan, deps, listed);
+    substitution = await planWithSubstitutes(record, plan, deps, listed, decided);
+    if (reviews && substitution.awaiting.length > 0) {
+      return raiseReview(record, substitution.awaiting, reviews, deps);
+    }
     ({ plan } = substitution);
     if (substitution.snapshot) snapshot = substitution.snapshot;
     if (plan.allocated.length === 0 || !plan.siteId) break;
@@ -159,6 +200,8 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
       },
     });
   }
+  // The decision first: it resumes the allocation clock that the allocation's own events then stop.
+  if (review?.resolution && decided) events.unshift(...decisionEvents(review, decided, occurredAt));
   if (events.length > 0) await deps.events.publish(events);
   return {
     status: plan.status,
@@ -166,7 +209,151 @@ export async function allocateStock(orderId: string, deps: AllocateDeps): Promis
     allocatedLines: plan.allocated.length,
     shortLines: plan.short.length,
     substituted: substitution.applied.map((s) => `${s.lineNo}:${s.originalSku}->${s.substituteSku}`),
+    approval: null,
   };
+}
+
+/** The proposals a review covers, as raised (`context.proposals`). */
+function proposalsOf(review: OwnedException): readonly AwaitingSubstitute[] {
+  const proposals = review.context.proposals;
+  return Array.isArray(proposals) ? (proposals as AwaitingSubstitute[]) : [];
+}
+
+/** A decided review: approve or override approves every proposal it covers; reject declines them all. */
+function reviewOutcome(review: OwnedException): { readonly approved: ReadonlySet<string> } {
+  const approves = review.resolution?.outcome === 'approve' || review.resolution?.outcome === 'override';
+  return { approved: new Set(approves ? proposalsOf(review).map(proposalKey) : []) };
+}
+
+function awaitingReview(review: OwnedException, record: OrderRecord): AllocationStepResult {
+  const [tier] = SUBSTITUTE_APPROVAL_LADDER.tiers;
+  return {
+    status: 'awaiting-substitute-approval',
+    siteId: null,
+    allocatedLines: 0,
+    shortLines: proposalsOf(review).length,
+    substituted: [],
+    approval: {
+      exceptionId: review.exceptionId,
+      slaSeconds: tier ? slaSeconds(tier, record.order.customer.priority) : 14_400,
+    },
+  };
+}
+
+/**
+ * Substitutes that need a person: nothing is reserved yet (stock is planned again once the customer has
+ * answered), the proposals become one owned exception for the customer's account manager, and each is
+ * announced with `substitution.proposed` (which pauses the order's allocation clock until it is decided).
+ */
+async function raiseReview(
+  record: OrderRecord,
+  awaiting: readonly AwaitingSubstitute[],
+  reviews: Pick<ExceptionRepository, 'raiseIfAbsent'>,
+  deps: AllocateDeps,
+): Promise<AllocationStepResult> {
+  const { orderId, order } = record;
+  const now = deps.clock.now();
+  const occurredAt = now.toISOString();
+  const [tier] = SUBSTITUTE_APPROVAL_LADDER.tiers;
+  const seconds = tier ? slaSeconds(tier, order.customer.priority) : 14_400;
+  const reasonCodes = [
+    'SUBSTITUTE_NEEDS_APPROVAL',
+    ...new Set(awaiting.flatMap((p) => p.approvalReasonCodes)),
+  ];
+  const lines = awaiting
+    .map(
+      (p) =>
+        `line ${p.lineNo} ${p.originalSku} → ${p.substituteSku} × ${p.quantity} (${p.value.toFixed(2)} ${order.currency}, ${p.approvalReasonCodes.join('/')})`,
+    )
+    .join('; ');
+  const exception: OwnedException = {
+    exceptionId: substituteReviewId(orderId),
+    type: 'substitution',
+    ownerTeam: tier?.ownerTeam ?? 'customer-service',
+    priority: tier ? tierPriority(tier, order.customer.priority) : 'normal',
+    state: 'open',
+    stage: record.stage,
+    orderId,
+    correlationId: orderId,
+    raisedAt: occurredAt,
+    slaDueAt: addSeconds(now, seconds),
+    recommendedAction:
+      `Ask customer ${order.customer.id} to approve the substitute: ${lines}. Approve ships it; reject backorders the ordered item.`.slice(
+        0,
+        1000,
+      ),
+    reasonCodes,
+    context: {
+      ladder: SUBSTITUTE_APPROVAL_LADDER.name,
+      customerId: order.customer.id,
+      currency: order.currency,
+      proposals: awaiting,
+    },
+    audit: [
+      {
+        at: occurredAt,
+        actor: 'handoff:allocation',
+        action: 'raised',
+        why: awaiting.map((p) => `line ${p.lineNo}: ${p.approvalReasonCodes.join(', ')}`).join('; '),
+      },
+    ],
+  };
+  await reviews.raiseIfAbsent(exception);
+  if (!(record.exceptionIds ?? []).includes(exception.exceptionId)) {
+    await deps.orders.annotate(record, { addExceptionId: exception.exceptionId });
+  }
+  await announceReview(exception, deps);
+  return awaitingReview(exception, record);
+}
+
+/** `substitution.proposed` per line of a review (it pauses the allocation clock) and `exception.raised`. */
+async function announceReview(review: OwnedException, deps: AllocateDeps): Promise<void> {
+  const { orderId, raisedAt: occurredAt } = review;
+  const base = { schemaVersion: 1 as const, orderId, correlationId: orderId, occurredAt };
+  await deps.events.publish([
+    ...proposalsOf(review).map(
+      (p): CanonicalEvent<'substitution.proposed'> => ({
+        name: 'substitution.proposed',
+        detail: {
+          ...base,
+          idempotencyKey: idempotencyKey(orderId, 'substitution', `proposed:${p.lineNo}:${p.substituteSku}`),
+          lineNo: p.lineNo,
+          originalSku: p.originalSku,
+          substituteSku: p.substituteSku,
+          quantity: p.quantity,
+          marginPct: p.marginPct,
+          requiresApproval: true,
+          reasonCodes: [...p.approvalReasonCodes],
+        },
+      }),
+    ),
+    exceptionRaisedEvent(review, occurredAt),
+  ]);
+}
+
+/** `substitution.decided` for each proposal of a decided review, as the allocation applied it. */
+function decisionEvents(
+  review: OwnedException,
+  decided: { readonly approved: ReadonlySet<string> },
+  occurredAt: string,
+): CanonicalEvent<'substitution.decided'>[] {
+  const { resolution, orderId } = review;
+  if (!resolution) return [];
+  return proposalsOf(review).map((p) => ({
+    name: 'substitution.decided',
+    detail: {
+      schemaVersion: 1,
+      orderId,
+      correlationId: orderId,
+      occurredAt,
+      idempotencyKey: idempotencyKey(orderId, 'substitution', `decided:${p.lineNo}:${p.substituteSku}`),
+      lineNo: p.lineNo,
+      substituteSku: p.substituteSku,
+      decision: decided.approved.has(proposalKey(p)) ? 'approved' : 'rejected',
+      decidedBy: resolution.decidedBy,
+      reason: resolution.reason.slice(0, 500),
+    },
+  }));
 }
 
 /**
@@ -179,6 +366,7 @@ async function planWithSubstitutes(
   plan: ReturnType<typeof allocateSingleSite>,
   deps: AllocateDeps,
   listed: Map<string, Promise<CustomerSubstitutes>>,
+  review?: { readonly approved: ReadonlySet<string> },
 ): Promise<{
   plan: ReturnType<typeof allocateSingleSite>;
   applied: readonly AppliedSubstitution[];
@@ -216,6 +404,7 @@ async function planWithSubstitutes(
     preferredSiteId: order.requestedSiteId,
     approvedSubstitutes: list.approvedSubstitutes,
     catalogue: list.catalogue,
+    ...(review ? { review } : {}),
   });
   return {
     plan: result.plan,
@@ -227,6 +416,7 @@ async function planWithSubstitutes(
       quantity: p.quantity,
       unitPrice: p.unitPrice,
       value: p.value,
+      marginPct: p.marginPct,
       approvalReasonCodes: p.approvalReasonCodes,
     })),
     reasonCodes: result.reasonCodes,

@@ -530,7 +530,9 @@ export async function applyDecisionFallback(
     resolution = written.resolved ? fallback : written.existing?.resolution;
     if (!resolution) throw new ExceptionNotFound(exception.exceptionId);
   }
-  await settleCreditHold(exception, resolution, ladder, deps);
+  if (exception.type === 'credit-hold') await settleCreditHold(exception, resolution, ladder, deps);
+  // Another type's path applies the decision itself (a declined substitute: allocation plans without it).
+  else await deps.events.publish([resolvedEvent(exception, resolution)]);
   return creditOutput(resolution);
 }
 

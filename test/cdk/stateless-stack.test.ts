@@ -44,7 +44,10 @@ const render = (value: unknown) => renderer.render(value);
 const FUNCTIONS = {
   ErpOrderIngress: { handler: 'erp-order-ingress', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
   CheckCredit: { handler: 'check-credit', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
-  AllocateStock: { handler: 'allocate-stock', env: ['WMS_BASE_URL', 'ERP_BASE_URL'] },
+  AllocateStock: {
+    handler: 'allocate-stock',
+    env: ['WMS_BASE_URL', 'ERP_BASE_URL', 'EXCEPTIONS_TABLE_NAME'],
+  },
   ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
   RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME'] },
@@ -163,7 +166,13 @@ describe('IAM', () => {
       'CheckCredit',
       { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] },
     ],
-    ['AllocateStock', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
+    [
+      'AllocateStock',
+      {
+        [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        [EXCEPTIONS]: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      },
+    ],
     ['ReleaseToWarehouse', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     [
       'RaiseStepException',

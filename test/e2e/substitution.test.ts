@@ -100,15 +100,25 @@ describe('substitution at allocation', () => {
     expect(backorders).toEqual([]);
   });
 
-  it('backorders the line when the substitute is worth more than the standing approval covers', async () => {
+  it('asks the account manager when the substitute is worth more than the standing approval covers', async () => {
     // 14 x $185 = $2,590: over the $2,500 a standing approval covers (14 is what DC-EAST has left of the
-    // substitute after the first test: a line is only ever substituted whole).
-    const { record } = await send('SUB2', 'C-1001', 14, ['backordered', 'allocated', 'released']);
-    expect(reasonsOf(record)).toContain('SUBSTITUTE_NEEDS_APPROVAL:10:VALVE-3IN-RS');
-    expect((record.allocation as { substitutions?: unknown }).substitutions).toBeUndefined();
-    expect((record.allocation as { short: { sku: string }[] }).short.map((line) => line.sku)).toEqual([
-      'VALVE-3IN',
-    ]);
+    // substitute after the first test: a line is only ever substituted whole). Nothing is reserved while
+    // the customer is asked (test/e2e/substitute-approval.test.ts drives the answers).
+    const { orderId } = await send('SUB2', 'C-1001', 14, ['credit-approved']);
+    const table = cloud.tables.find((t) => t.resource.logicalId.startsWith('ExceptionsTable'))?.name ?? '';
+    const raised = await until('the substitute is raised for approval', async () => {
+      const { Item } = await cloud.dynamodb.documents.send(
+        new GetCommand({ TableName: table, Key: { pk: `EXC-${orderId}-SUBSTITUTE` } }),
+      );
+      return Item?.awaiting ? Item : undefined;
+    });
+    expect(raised).toMatchObject({
+      type: 'substitution',
+      ownerTeam: 'customer-service',
+      reasonCodes: ['SUBSTITUTE_NEEDS_APPROVAL', 'VALUE_ABOVE_APPROVAL_THRESHOLD'],
+    });
+    expect((await order(orderId))?.stage).toBe('credit-approved');
+    expect(sandbox.wms.reservations.filter((r) => r.orderReference === orderId)).toEqual([]);
   });
 
   it('backorders the line for a customer without a substitution record', async () => {

@@ -532,7 +532,11 @@ describe('standard single-site path, end to end', () => {
 
   it.each([
     ['CheckCreditFunctionArn', { decision: 'maybe', reasonCodes: [], hold: null }, 'UnknownCreditDecision'],
-    ['AllocateStockFunctionArn', { status: 'teleported', siteId: null }, 'UnknownAllocationStatus'],
+    [
+      'AllocateStockFunctionArn',
+      { status: 'teleported', siteId: null, approval: null },
+      'UnknownAllocationStatus',
+    ],
     [
       'ReleaseToWarehouseFunctionArn',
       { action: 'shrug', releaseAt: 'x', priority: 1 },

@@ -5,10 +5,11 @@ import type {
   InventoryPort,
   OrderRecord,
   OrderRepository,
+  OwnedException,
   StockSnapshot,
 } from '../../../lambdas/ports/index.ts';
 import { PartnerUnavailable, StockMovedDuringReservation } from '../../../lambdas/shared/errors.ts';
-import { allocateStock } from '../../../lambdas/use-cases/allocate-stock.ts';
+import { allocateStock, substituteReviewId } from '../../../lambdas/use-cases/allocate-stock.ts';
 
 /**
  * The race every distributor's WMS sees at peak: availability says 30 at the nearest site, another order
@@ -229,6 +230,7 @@ describe("allocation with the customer's approved substitutes", () => {
         quantity: 15,
         unitPrice: 185,
         value: 2775,
+        marginPct: expect.any(Number),
         approvalReasonCodes: ['VALUE_ABOVE_APPROVAL_THRESHOLD'],
       },
     ]);
@@ -242,5 +244,167 @@ describe("allocation with the customer's approved substitutes", () => {
 
     expect(w.lists).toEqual([]);
     expect(w.stock.asked).toHaveLength(1);
+  });
+
+  /** The single-site path's review: an exception store the allocation raises into and reads back. */
+  function reviewed(onHand: Record<string, number>, quantity = 15) {
+    const w = world(onHand, quantity);
+    const store = new Map<string, OwnedException>();
+    const annotations: unknown[] = [];
+    const deps = {
+      ...w.deps,
+      orders: {
+        ...w.deps.orders,
+        annotate: async (current: OrderRecord, patch: unknown) => {
+          annotations.push(patch);
+          return current;
+        },
+      } as unknown as OrderRepository,
+      exceptions: {
+        get: async (id: string) => store.get(id),
+        raiseIfAbsent: async (exception: OwnedException) => {
+          if (store.has(exception.exceptionId)) return { created: false };
+          store.set(exception.exceptionId, exception);
+          return { created: true };
+        },
+      },
+    };
+    const decide = (outcome: 'approve' | 'reject' | 'override', decidedBy = 'ops.customer-service') => {
+      const id = substituteReviewId('ERP-RACE-1');
+      const raised = store.get(id) as OwnedException;
+      store.set(id, {
+        ...raised,
+        state: 'resolved',
+        resolution: {
+          outcome,
+          closedAs: outcome === 'reject' ? 'rejected' : 'approved',
+          decidedBy,
+          decidedAt: '2026-12-03T16:00:00.000Z',
+          reason: 'customer answered',
+          tier: 1,
+        },
+      });
+    };
+    return { ...w, deps, store, annotations, decide };
+  }
+
+  it('under review, reserves nothing and raises one owned exception for the account manager', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+
+    const result = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+
+    expect(result).toEqual({
+      status: 'awaiting-substitute-approval',
+      siteId: null,
+      allocatedLines: 0,
+      shortLines: 1,
+      substituted: [],
+      approval: { exceptionId: 'EXC-ERP-RACE-1-SUBSTITUTE', slaSeconds: 4 * 3600 },
+    });
+    expect(w.stock.reservations).toEqual([]);
+    expect(w.current().stage).toBe('credit-approved');
+    const raised = w.store.get('EXC-ERP-RACE-1-SUBSTITUTE');
+    expect(raised).toMatchObject({
+      type: 'substitution',
+      ownerTeam: 'customer-service',
+      state: 'open',
+      slaDueAt: '2026-12-03T19:00:00.000Z',
+      reasonCodes: ['SUBSTITUTE_NEEDS_APPROVAL', 'VALUE_ABOVE_APPROVAL_THRESHOLD'],
+      context: {
+        ladder: 'substitution',
+        proposals: [expect.objectContaining({ lineNo: 10, substituteSku: 'VALVE-3IN-RS', quantity: 15 })],
+      },
+    });
+    expect(raised?.recommendedAction).toContain('line 10 VALVE-3IN → VALVE-3IN-RS × 15');
+    expect(w.annotations).toEqual([{ addExceptionId: 'EXC-ERP-RACE-1-SUBSTITUTE' }]);
+    expect(w.published.map((e) => e.name)).toEqual(['substitution.proposed', 'exception.raised']);
+    expect(w.published[0]?.detail).toMatchObject({
+      lineNo: 10,
+      substituteSku: 'VALVE-3IN-RS',
+      requiresApproval: true,
+      reasonCodes: ['VALUE_ABOVE_APPROVAL_THRESHOLD'],
+    });
+
+    // A retried step while the customer has not answered: the same wait, nothing raised or planned again;
+    // the announcement is repeated under the same keys (the first attempt may have failed before it).
+    const again = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    expect(again.status).toBe('awaiting-substitute-approval');
+    expect(w.published.slice(2).map((e) => e.detail.idempotencyKey)).toEqual(
+      w.published.slice(0, 2).map((e) => e.detail.idempotencyKey),
+    );
+    expect(w.annotations).toHaveLength(1);
+    expect(w.stock.asked).toHaveLength(2);
+  });
+
+  it('once approved, plans again and reserves the substitute, announcing the decision', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    w.decide('approve', 'pat.accounts');
+
+    const result = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+
+    expect(result).toMatchObject({
+      status: 'full',
+      substituted: ['10:VALVE-3IN->VALVE-3IN-RS'],
+      approval: null,
+    });
+    expect(w.stock.reservations).toEqual([
+      expect.objectContaining({ lines: [{ lineNo: 10, sku: 'VALVE-3IN-RS', quantity: 15 }] }),
+    ]);
+    expect(w.current().stage).toBe('allocated');
+    expect(w.current().allocation?.substitutions).toEqual([
+      expect.objectContaining({ lineNo: 10, substituteSku: 'VALVE-3IN-RS', unitPrice: 185 }),
+    ]);
+    expect(w.current().allocation?.substitutesAwaitingApproval).toBeUndefined();
+    expect(w.published.slice(2).map((e) => e.name)).toEqual(['substitution.decided', 'allocation.confirmed']);
+    expect(w.published[2]?.detail).toMatchObject({
+      lineNo: 10,
+      substituteSku: 'VALVE-3IN-RS',
+      decision: 'approved',
+      decidedBy: 'pat.accounts',
+    });
+  });
+
+  it('once rejected (or declined by the SLA fallback), backorders the ordered item and asks no one again', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    w.decide('reject', 'handoff:sla-fallback');
+
+    const result = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+
+    expect(result).toMatchObject({ status: 'backorder', substituted: [], approval: null });
+    expect(w.stock.reservations).toEqual([]);
+    expect(w.current().stage).toBe('backordered');
+    expect(w.current().allocation?.substitutesAwaitingApproval).toBeUndefined();
+    expect(w.reasons.at(-1)).toEqual(['NO_STOCK_AT_ANY_SITE']);
+    expect(w.published.slice(2).map((e) => e.name)).toEqual([
+      'substitution.decided',
+      'allocation.shortage',
+      'backorder.created',
+    ]);
+    expect(w.published[2]?.detail).toMatchObject({
+      decision: 'rejected',
+      decidedBy: 'handoff:sla-fallback',
+    });
+  });
+
+  it('an override approves as an approval does', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    w.decide('override');
+    const result = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    expect(result).toMatchObject({ status: 'full', substituted: ['10:VALVE-3IN->VALVE-3IN-RS'] });
+  });
+
+  it('once approved but the substitute has gone meanwhile, backorders the line', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    w.decide('approve');
+    (w.stock as unknown as { onHand: Record<string, number> }).onHand['VALVE-3IN-RS'] = 4;
+
+    const result = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+
+    expect(result).toMatchObject({ status: 'backorder', substituted: [] });
+    expect(w.published[2]?.detail).toMatchObject({ decision: 'approved' });
   });
 });
