@@ -136,7 +136,8 @@ export function summarise(run: SimulationRun): string {
       .map(([stage, n]) => `${stage} ${n.toLocaleString('en-US')}`)
       .join(', ')}.`,
     `Shortages: ${run.shortages.substituted.toLocaleString('en-US')} lines filled with an approved substitute, ` +
-      `${run.shortages.backordered.toLocaleString('en-US')} backordered (${run.shortages.awaitingApproval} of them with a substitute waiting for approval).`,
+      `${run.shortages.backordered.toLocaleString('en-US')} backordered; ${run.shortages.askedApproval} substitutes put to the customer (${run.shortages.approved} approved, ` +
+      `${run.shortages.declined} declined, ${run.shortages.unanswered} unanswered within the SLA), ${run.shortages.awaitingApproval} not asked (expedited and EDI lines backordered).`,
     `Warehouse: ${run.docks.counts.shipped.toLocaleString('en-US')} shipments, ${run.docks.counts.lateConfirmations} confirmed late, ` +
       `${run.docks.counts.missingConfirmations} confirmations lost (${run.docks.counts.resent} resent on request).`,
     `Operators: ${run.operators.decisions.length.toLocaleString('en-US')} decisions, ${run.operators.backlog} waiting at the end, ` +

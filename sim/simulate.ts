@@ -70,8 +70,14 @@ export interface SimulationRun {
 export interface Shortages {
   /** Lines reserved as the customer's approved substitute. */
   substituted: number;
-  /** Lines whose substitute waits for a person's approval (they are backordered meanwhile). */
+  /** Lines of paths that do not wait for a person whose substitute needed approval (backordered). */
   awaitingApproval: number;
+  /** Substitutes put to the customer's account manager (substitution.proposed needing approval). */
+  askedApproval: number;
+  /** Of those: approved, declined by a person, declined by the SLA fallback; the rest are still open. */
+  approved: number;
+  declined: number;
+  unanswered: number;
   /** Lines announced as backordered (backorder.created). */
   backordered: number;
 }
@@ -345,7 +351,15 @@ async function gatherFacts(
   const sent = workload.arrivals.map((a) => a.orderId);
 
   const orders = new Map<string, OrderFact>();
-  const shortages = { substituted: 0, awaitingApproval: 0, backordered: 0 };
+  const shortages = {
+    substituted: 0,
+    awaitingApproval: 0,
+    backordered: 0,
+    askedApproval: 0,
+    approved: 0,
+    declined: 0,
+    unanswered: 0,
+  };
   await batchGet(
     world,
     ordersTable,
@@ -407,6 +421,18 @@ async function gatherFacts(
   for (const { item, dueAt } of sandbox.vendor.asns.upcoming()) {
     if (!waiting.has(item.buyerReference))
       waiting.set(item.buyerReference, `the vendor's ship notice due ${new Date(dueAt).toISOString()}`);
+  }
+  const decisions = new Map<string, { decision: string; decidedBy: string }>();
+  for (const e of events) {
+    const d = e.detail as { orderId: string; lineNo?: number; requiresApproval?: boolean };
+    if (e['detail-type'] === 'substitution.proposed.v1' && d.requiresApproval) shortages.askedApproval += 1;
+    if (e['detail-type'] === 'substitution.decided.v1')
+      decisions.set(`${d.orderId}:${d.lineNo}`, e.detail as { decision: string; decidedBy: string });
+  }
+  for (const { decision, decidedBy } of decisions.values()) {
+    if (decision === 'approved') shortages.approved += 1;
+    else if (decidedBy === 'handoff:sla-fallback') shortages.unanswered += 1;
+    else shortages.declined += 1;
   }
   const backorderKeys = new Map<string, string>();
   for (const e of events) {

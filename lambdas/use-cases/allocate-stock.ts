@@ -92,6 +92,7 @@ export async function allocateStock(
   // Raised and not yet decided (a retried step, or a redelivered start): the path waits on it again, and it
   // is announced again under the same keys in case the first attempt failed before it was.
   if (review && !review.resolution) {
+    await linkReview(record, review, deps);
     await announceReview(review, deps);
     return awaitingReview(review, record);
   }
@@ -299,11 +300,15 @@ async function raiseReview(
     ],
   };
   await reviews.raiseIfAbsent(exception);
-  if (!(record.exceptionIds ?? []).includes(exception.exceptionId)) {
-    await deps.orders.annotate(record, { addExceptionId: exception.exceptionId });
-  }
+  await linkReview(record, exception, deps);
   await announceReview(exception, deps);
   return awaitingReview(exception, record);
+}
+
+/** The review is listed on its order, once (a retry after a lost version race links it then). */
+async function linkReview(record: OrderRecord, review: OwnedException, deps: AllocateDeps): Promise<void> {
+  if ((record.exceptionIds ?? []).includes(review.exceptionId)) return;
+  await deps.orders.annotate(record, { addExceptionId: review.exceptionId });
 }
 
 /** `substitution.proposed` per line of a review (it pauses the allocation clock) and `exception.raised`. */

@@ -165,11 +165,24 @@ describe("allocation with the customer's approved substitutes", () => {
     } as unknown as OrderRecord;
     const reasons: string[][] = [];
     const lists: string[][] = [];
+    const annotations: unknown[] = [];
     const deps = {
       ...base.deps,
       inventory: stock,
       orders: {
         get: async () => record,
+        annotate: async (current: OrderRecord, patch: { addExceptionId?: string }) => {
+          annotations.push(patch);
+          record = {
+            ...current,
+            exceptionIds: [
+              ...(current.exceptionIds ?? []),
+              ...(patch.addExceptionId ? [patch.addExceptionId] : []),
+            ],
+            version: current.version + 1,
+          } as OrderRecord;
+          return record;
+        },
         transition: async (current: OrderRecord, to: string, reasonCodes: readonly string[], patch = {}) => {
           reasons.push([...reasonCodes]);
           record = { ...current, ...patch, stage: to, version: current.version + 1 } as OrderRecord;
@@ -188,7 +201,7 @@ describe("allocation with the customer's approved substitutes", () => {
         },
       },
     };
-    return { deps, stock, reasons, lists, published: base.published, current: () => record };
+    return { deps, stock, reasons, lists, annotations, published: base.published, current: () => record };
   }
 
   it('reserves the substitute for the short line, records what it charges, and backorders nothing', async () => {
@@ -250,16 +263,8 @@ describe("allocation with the customer's approved substitutes", () => {
   function reviewed(onHand: Record<string, number>, quantity = 15) {
     const w = world(onHand, quantity);
     const store = new Map<string, OwnedException>();
-    const annotations: unknown[] = [];
     const deps = {
       ...w.deps,
-      orders: {
-        ...w.deps.orders,
-        annotate: async (current: OrderRecord, patch: unknown) => {
-          annotations.push(patch);
-          return current;
-        },
-      } as unknown as OrderRepository,
       exceptions: {
         get: async (id: string) => store.get(id),
         raiseIfAbsent: async (exception: OwnedException) => {
@@ -285,7 +290,7 @@ describe("allocation with the customer's approved substitutes", () => {
         },
       });
     };
-    return { ...w, deps, store, annotations, decide };
+    return { ...w, deps, store, decide };
   }
 
   it('under review, reserves nothing and raises one owned exception for the account manager', async () => {
@@ -334,6 +339,25 @@ describe("allocation with the customer's approved substitutes", () => {
     );
     expect(w.annotations).toHaveLength(1);
     expect(w.stock.asked).toHaveLength(2);
+  });
+
+  it('links the review to its order on the retry when the first attempt lost the version race', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    const orders = w.deps.orders as unknown as { annotate: (...args: unknown[]) => Promise<unknown> };
+    const annotate = orders.annotate;
+    orders.annotate = async () => {
+      orders.annotate = annotate;
+      throw new Error('ConcurrentOrderUpdate');
+    };
+    await expect(allocateStock('ERP-RACE-1', w.deps, { review: true })).rejects.toThrow(
+      'ConcurrentOrderUpdate',
+    );
+    expect(w.store.has('EXC-ERP-RACE-1-SUBSTITUTE')).toBe(true);
+
+    const retried = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    expect(retried.status).toBe('awaiting-substitute-approval');
+    expect(w.current().exceptionIds).toEqual(['EXC-ERP-RACE-1-SUBSTITUTE']);
+    expect(w.published.map((e) => e.name)).toEqual(['substitution.proposed', 'exception.raised']);
   });
 
   it('once approved, plans again and reserves the substitute, announcing the decision', async () => {
