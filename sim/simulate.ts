@@ -422,13 +422,21 @@ async function gatherFacts(
     if (!waiting.has(item.buyerReference))
       waiting.set(item.buyerReference, `the vendor's ship notice due ${new Date(dueAt).toISOString()}`);
   }
+  // By idempotency key: a retried step announces a proposal or a decision again under the same key.
+  const asked = new Set<string>();
   const decisions = new Map<string, { decision: string; decidedBy: string }>();
   for (const e of events) {
-    const d = e.detail as { orderId: string; lineNo?: number; requiresApproval?: boolean };
-    if (e['detail-type'] === 'substitution.proposed.v1' && d.requiresApproval) shortages.askedApproval += 1;
+    const d = e.detail as {
+      orderId: string;
+      lineNo?: number;
+      requiresApproval?: boolean;
+      idempotencyKey: string;
+    };
+    if (e['detail-type'] === 'substitution.proposed.v1' && d.requiresApproval) asked.add(d.idempotencyKey);
     if (e['detail-type'] === 'substitution.decided.v1')
       decisions.set(`${d.orderId}:${d.lineNo}`, e.detail as { decision: string; decidedBy: string });
   }
+  shortages.askedApproval = asked.size;
   for (const { decision, decidedBy } of decisions.values()) {
     if (decision === 'approved') shortages.approved += 1;
     else if (decidedBy === 'handoff:sla-fallback') shortages.unanswered += 1;

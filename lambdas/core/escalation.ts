@@ -28,6 +28,9 @@ export interface EscalationLadder {
   readonly fallback: EscalationFallback;
 }
 
+/** Who decides when the last tier's SLA runs out: the ladder's fallback, recorded as this actor. */
+export const FALLBACK_ACTOR = 'handoff:sla-fallback';
+
 export class InvalidEscalationInput extends InvalidInputError {
   override name = 'InvalidEscalationInput';
 }

@@ -66,12 +66,15 @@ export function meaningOf(
   if (decision === 'override') {
     return { closedAs: 'overridden', auditAction: 'overridden', outcome: 'override' };
   }
+  // A substitute review's path always asks for its decision (AwaitSubstituteApproval answers at once when
+  // the decision came first): decided before the task registered, it is still an approval or a rejection.
+  const waiting = taskWaiting || type === 'substitution';
   if (decision === 'reject') {
-    return taskWaiting
+    return waiting
       ? { closedAs: 'rejected', auditAction: 'rejected', outcome: 'reject' }
       : { closedAs: 'cancelled', auditAction: 'cancelled', outcome: 'reject' };
   }
-  return taskWaiting
+  return waiting
     ? { closedAs: 'approved', auditAction: 'approved', outcome: 'approve' }
     : { closedAs: 'resolved', auditAction: 'resolved', outcome: 'approve' };
 }

@@ -779,17 +779,36 @@ export function applyChange(
     }
     case 'pause': {
       if (!base.target.pausesForCustomer) return base;
-      if (base.pauses.some((p) => p.from === change.at)) return base;
+      if (base.pauses.some((p) => p.from === change.at && !isEarlyResume(p))) return base;
+      // Its resume was tracked first: the pause runs from now to that resume, as if tracked in order.
+      const early = base.pauses.findIndex((p) => isEarlyResume(p) && ms(p.from) >= ms(change.at));
+      if (early !== -1) {
+        const pauses = base.pauses.map((p, i) =>
+          i === early ? { from: change.at, to: p.from, reason: change.reason } : p,
+        );
+        return { ...base, pauses };
+      }
       return { ...base, pauses: [...base.pauses, { from: change.at, reason: change.reason }] };
     }
     case 'resume': {
+      if (!base.target.pausesForCustomer) return base;
       const open = base.pauses.findIndex((p) => p.to === undefined && ms(p.from) <= ms(change.at));
-      if (open === -1) return base;
-      const pauses = base.pauses.map((p, i) => (i === open ? { ...p, to: change.at } : p));
-      return { ...base, pauses };
+      if (open !== -1) {
+        const pauses = base.pauses.map((p, i) => (i === open ? { ...p, to: change.at } : p));
+        return { ...base, pauses };
+      }
+      // No pause to close yet (the pause's event is late): kept as an empty range, which the pause closes
+      // at this instant when it comes. Counted as nothing meanwhile.
+      if (base.pauses.some((p) => p.from === change.at && p.to === change.at)) return base;
+      const marker = { from: change.at, to: change.at, reason: `${EARLY_RESUME}${change.reason}` };
+      return { ...base, pauses: [...base.pauses, marker] };
     }
   }
 }
+
+/** The reason prefix of a resume tracked before its pause (an empty range waiting for the pause). */
+const EARLY_RESUME = 'resumed before its pause was tracked: ';
+const isEarlyResume = (p: ClockPause) => p.to === p.from && p.reason.startsWith(EARLY_RESUME);
 
 /** Cancels a clock that had not stopped by `at` (the order was rejected or closed then). */
 export function cancelClock(clock: SlaClock, at: string): SlaClock {

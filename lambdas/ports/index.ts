@@ -76,6 +76,8 @@ export interface OrderRecord {
     substitutions?: readonly AppliedSubstitution[];
     /** Substitutes proposed for short lines that wait for a person's approval (the lines stay backordered). */
     substitutesAwaitingApproval?: readonly AwaitingSubstitute[];
+    /** The plan's reason codes, announced with the shortage (and again on a retried announcement). */
+    reasonCodes?: readonly string[];
   };
   readonly release?: {
     action: 'release' | 'defer';

@@ -4,7 +4,7 @@ import {
   proposalKey,
   substituteShortLines,
 } from '../core/allocation-substitution.ts';
-import { SUBSTITUTE_APPROVAL_LADDER, slaSeconds, tierPriority } from '../core/escalation.ts';
+import { FALLBACK_ACTOR, SUBSTITUTE_APPROVAL_LADDER, slaSeconds, tierPriority } from '../core/escalation.ts';
 import type {
   AwaitingSubstitute,
   CanonicalEvent,
@@ -20,7 +20,7 @@ import type {
   SubstitutionSourcePort,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
-import { idempotencyKey } from '../shared/ids.ts';
+import { idempotencyKey, sha256 } from '../shared/ids.ts';
 import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface AllocateDeps {
@@ -43,8 +43,14 @@ export interface AllocateOptions {
   readonly review?: boolean;
 }
 
-/** The one substitute review of an order (all its proposals that need approval are decided together). */
-export const substituteReviewId = (orderId: string) => `EXC-${orderId}-SUBSTITUTE`;
+/**
+ * The one substitute review of an order (all its proposals that need approval are decided together). An
+ * exception id holds 80 characters: a longer order id is hashed, as the SLA breach ids are.
+ */
+export function substituteReviewId(orderId: string): string {
+  const readable = `EXC-${orderId}-SUBSTITUTE`;
+  return readable.length <= 80 ? readable : `EXC-SUB-${sha256(orderId).slice(0, 24)}`;
+}
 
 /** Plans tried against fresh availability when reservations keep losing the race for stock. */
 const MAX_PLANS = 3;
@@ -72,6 +78,15 @@ export async function allocateStock(
   const record = await deps.orders.get(orderId);
   if (!record) throw new OrderNotFound(orderId);
   if (record.allocation && record.stage !== 'credit-approved') {
+    // A retry after the order was allocated (the publish may have failed after the write): announce again
+    // under the same keys while the path has not moved on; consumers drop what they already have.
+    if (record.stage === 'allocated' || record.stage === 'backordered') {
+      const reviewed = options.review ? await deps.exceptions?.get(substituteReviewId(orderId)) : undefined;
+      await deps.events.publish([
+        ...(reviewed?.resolution ? decisionEvents(reviewed, reviewOutcome(reviewed)) : []),
+        ...allocationEvents(record, record.allocation, deps.clock.now().toISOString()),
+      ]);
+    }
     return {
       status: record.allocation.status,
       siteId: record.allocation.siteId,
@@ -137,72 +152,29 @@ export async function allocateStock(
   }
   const logistics = snapshot.logistics.find((site) => site.siteId === plan.siteId);
   const transitDays = logistics?.transitDays[order.serviceLevel];
+  const allocation: NonNullable<OrderRecord['allocation']> = {
+    status: plan.status,
+    siteId: plan.siteId,
+    allocated: plan.allocated,
+    short: plan.short,
+    reasonCodes: plan.reasonCodes,
+    ...(reservationId ? { reservationId } : {}),
+    ...(logistics ? { cutoffHourUtc: logistics.cutoffHourUtc } : {}),
+    ...(transitDays !== undefined ? { transitDays } : {}),
+    ...(substitution.applied.length > 0 ? { substitutions: substitution.applied } : {}),
+    ...(substitution.awaiting.length > 0 ? { substitutesAwaitingApproval: substitution.awaiting } : {}),
+  };
   await deps.orders.transition(
     record,
     plan.status === 'backorder' ? 'backordered' : 'allocated',
-    [...plan.reasonCodes, ...substitution.reasonCodes],
-    {
-      allocation: {
-        status: plan.status,
-        siteId: plan.siteId,
-        allocated: plan.allocated,
-        short: plan.short,
-        ...(reservationId ? { reservationId } : {}),
-        ...(logistics ? { cutoffHourUtc: logistics.cutoffHourUtc } : {}),
-        ...(transitDays !== undefined ? { transitDays } : {}),
-        ...(substitution.applied.length > 0 ? { substitutions: substitution.applied } : {}),
-        ...(substitution.awaiting.length > 0 ? { substitutesAwaitingApproval: substitution.awaiting } : {}),
-      },
-    },
+    [...plan.reasonCodes, ...substitution.reasonCodes, ...(review ? reviewReasonCodes(review) : [])],
+    { allocation },
   );
-
-  const occurredAt = deps.clock.now().toISOString();
-  const base = { schemaVersion: 1 as const, orderId, correlationId: orderId, occurredAt };
-  const events: CanonicalEvent[] = [];
-  if (plan.allocated.length > 0 && plan.siteId && reservationId) {
-    events.push({
-      name: 'allocation.confirmed',
-      detail: {
-        ...base,
-        idempotencyKey: idempotencyKey(orderId, 'allocation', 'confirmed'),
-        siteId: plan.siteId,
-        lines: plan.allocated,
-        partial: plan.status === 'partial',
-        reservationId,
-      },
-    });
-  }
-  if (plan.short.length > 0) {
-    events.push({
-      name: 'allocation.shortage',
-      detail: {
-        ...base,
-        idempotencyKey: idempotencyKey(orderId, 'allocation', 'shortage'),
-        siteId: plan.siteId,
-        shortLines: plan.short,
-        terms: order.customer.terms.fulfilment,
-        reasonCodes: plan.reasonCodes,
-      },
-    });
-    events.push({
-      name: 'backorder.created',
-      detail: {
-        ...base,
-        idempotencyKey: idempotencyKey(orderId, 'backorder', 'created'),
-        // What is not reserved now is backordered: the shortfall under ship-partial terms, the whole line
-        // under ship-complete (nothing is reserved until the order can ship complete).
-        lines: plan.short.map((line) => ({
-          lineNo: line.lineNo,
-          sku: line.sku,
-          quantity:
-            line.requested -
-            plan.allocated.filter((a) => a.lineNo === line.lineNo).reduce((sum, a) => sum + a.quantity, 0),
-        })),
-      },
-    });
-  }
   // The decision first: it resumes the allocation clock that the allocation's own events then stop.
-  if (review?.resolution && decided) events.unshift(...decisionEvents(review, decided, occurredAt));
+  const events: CanonicalEvent[] = [
+    ...(review?.resolution && decided ? decisionEvents(review, decided) : []),
+    ...allocationEvents(record, allocation, deps.clock.now().toISOString()),
+  ];
   if (events.length > 0) await deps.events.publish(events);
   return {
     status: plan.status,
@@ -212,6 +184,76 @@ export async function allocateStock(
     substituted: substitution.applied.map((s) => `${s.lineNo}:${s.originalSku}->${s.substituteSku}`),
     approval: null,
   };
+}
+
+/** What an allocation announces: confirmation of what was reserved, the shortage and its backorder. */
+function allocationEvents(
+  record: OrderRecord,
+  allocation: NonNullable<OrderRecord['allocation']>,
+  occurredAt: string,
+): CanonicalEvent[] {
+  const { orderId, order } = record;
+  const base = { schemaVersion: 1 as const, orderId, correlationId: orderId, occurredAt };
+  const events: CanonicalEvent[] = [];
+  if (allocation.allocated.length > 0 && allocation.siteId && allocation.reservationId) {
+    events.push({
+      name: 'allocation.confirmed',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'allocation', 'confirmed'),
+        siteId: allocation.siteId,
+        lines: [...allocation.allocated],
+        partial: allocation.status === 'partial',
+        reservationId: allocation.reservationId,
+      },
+    });
+  }
+  if (allocation.short.length > 0) {
+    events.push({
+      name: 'allocation.shortage',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'allocation', 'shortage'),
+        siteId: allocation.siteId,
+        shortLines: [...allocation.short],
+        terms: order.customer.terms.fulfilment,
+        reasonCodes: [...(allocation.reasonCodes ?? [])],
+      },
+    });
+    events.push({
+      name: 'backorder.created',
+      detail: {
+        ...base,
+        idempotencyKey: idempotencyKey(orderId, 'backorder', 'created'),
+        // What is not reserved now is backordered: the shortfall under ship-partial terms, the whole line
+        // under ship-complete (nothing is reserved until the order can ship complete).
+        lines: allocation.short.map((line) => ({
+          lineNo: line.lineNo,
+          sku: line.sku,
+          quantity:
+            line.requested -
+            allocation.allocated
+              .filter((a) => a.lineNo === line.lineNo)
+              .reduce((sum, a) => sum + a.quantity, 0),
+        })),
+      },
+    });
+  }
+  return events;
+}
+
+/** On the order's stage entry: what became of each substitute the customer was asked about. */
+function reviewReasonCodes(review: OwnedException): string[] {
+  const { resolution } = review;
+  if (!resolution) return [];
+  const { approved } = reviewOutcome(review);
+  return proposalsOf(review).map((p) =>
+    approved.has(proposalKey(p))
+      ? `SUBSTITUTE_APPROVED:${p.lineNo}`
+      : resolution.decidedBy === FALLBACK_ACTOR
+        ? `SUBSTITUTE_UNANSWERED:${p.lineNo}`
+        : `SUBSTITUTE_DECLINED:${p.lineNo}`,
+  );
 }
 
 /** The proposals a review covers, as raised (`context.proposals`). */
@@ -249,7 +291,7 @@ function awaitingReview(review: OwnedException, record: OrderRecord): Allocation
 async function raiseReview(
   record: OrderRecord,
   awaiting: readonly AwaitingSubstitute[],
-  reviews: Pick<ExceptionRepository, 'raiseIfAbsent'>,
+  reviews: Pick<ExceptionRepository, 'get' | 'raiseIfAbsent'>,
   deps: AllocateDeps,
 ): Promise<AllocationStepResult> {
   const { orderId, order } = record;
@@ -299,10 +341,14 @@ async function raiseReview(
       },
     ],
   };
-  await reviews.raiseIfAbsent(exception);
-  await linkReview(record, exception, deps);
-  await announceReview(exception, deps);
-  return awaitingReview(exception, record);
+  const { created } = await reviews.raiseIfAbsent(exception);
+  // Another attempt raised it first (an overlapping retry): announce and wait on the stored one, so the
+  // proposal is announced at one instant only.
+  const stored = created ? exception : ((await reviews.get(exception.exceptionId)) ?? exception);
+  await linkReview(record, stored, deps);
+  if (stored.resolution) return awaitingReview(stored, record);
+  await announceReview(stored, deps);
+  return awaitingReview(stored, record);
 }
 
 /** The review is listed on its order, once (a retry after a lost version race links it then). */
@@ -321,7 +367,7 @@ async function announceReview(review: OwnedException, deps: AllocateDeps): Promi
         name: 'substitution.proposed',
         detail: {
           ...base,
-          idempotencyKey: idempotencyKey(orderId, 'substitution', `proposed:${p.lineNo}:${p.substituteSku}`),
+          idempotencyKey: idempotencyKey(orderId, 'substitution', `proposed:${p.lineNo}`),
           lineNo: p.lineNo,
           originalSku: p.originalSku,
           substituteSku: p.substituteSku,
@@ -340,7 +386,6 @@ async function announceReview(review: OwnedException, deps: AllocateDeps): Promi
 function decisionEvents(
   review: OwnedException,
   decided: { readonly approved: ReadonlySet<string> },
-  occurredAt: string,
 ): CanonicalEvent<'substitution.decided'>[] {
   const { resolution, orderId } = review;
   if (!resolution) return [];
@@ -350,8 +395,10 @@ function decisionEvents(
       schemaVersion: 1,
       orderId,
       correlationId: orderId,
-      occurredAt,
-      idempotencyKey: idempotencyKey(orderId, 'substitution', `decided:${p.lineNo}:${p.substituteSku}`),
+      // When the customer's answer was recorded: the allocation clock's pause ends then, not at re-planning.
+      occurredAt: resolution.decidedAt,
+      // One proposal per line: the line number keys it (a SKU may hold characters a key may not).
+      idempotencyKey: idempotencyKey(orderId, 'substitution', `decided:${p.lineNo}`),
       lineNo: p.lineNo,
       substituteSku: p.substituteSku,
       decision: decided.approved.has(proposalKey(p)) ? 'approved' : 'rejected',

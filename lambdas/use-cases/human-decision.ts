@@ -1,6 +1,13 @@
 import { textFindings } from '../../contracts/text.ts';
 import type { ExceptionType } from '../../contracts/vocabulary.ts';
-import { type EscalationLadder, ladderFor, slaSeconds, tierOf, tierPriority } from '../core/escalation.ts';
+import {
+  type EscalationLadder,
+  FALLBACK_ACTOR,
+  ladderFor,
+  slaSeconds,
+  tierOf,
+  tierPriority,
+} from '../core/escalation.ts';
 import {
   closureOf,
   decisionOf,
@@ -114,8 +121,6 @@ export interface DecisionResult {
   readonly replayed: boolean;
   readonly next: NextStep;
 }
-
-const FALLBACK_ACTOR = 'handoff:sla-fallback';
 
 /** The fields of a decision; anything else (a typo such as `resaon`) is refused rather than ignored. */
 const DECISION_FIELDS = ['exceptionId', 'outcome', 'decidedBy', 'reason'] as const;
@@ -441,6 +446,12 @@ async function nextStep(
     return {
       kind: 'workflow-gone',
       message: `no workflow was waiting any more (its task was already answered, timed out or ended); the decision on order ${orderId} is recorded, and a task that asks later gets it`,
+    };
+  }
+  if (type === 'substitution') {
+    return {
+      kind: 'acknowledged',
+      message: `substitute ${decision === 'reject' ? 'declined' : 'approved'} for order ${orderId}; no workflow task was waiting yet, the path gets the decision when it asks`,
     };
   }
   if (type === 'credit-hold') {

@@ -103,10 +103,9 @@ async function trackOnce(
     }
     const key = clockKey(change.stage, change.instance);
     const existing = current(key);
-    // A resume for a stage that never started here creates nothing. A pause creates the clock: the events
-    // that pause (release.deferred, substitution.proposed) follow their stage's start in every path, and
-    // may be tracked before it when both happen at one instant.
-    if (!existing && change.action === 'resume') continue;
+    // A pause or a resume creates the clock: the events that pause and resume (release.deferred,
+    // substitution.proposed and .decided) follow their stage's start in every path, and may be tracked
+    // before it (or a resume before its pause) when delivery is out of order.
     if (!existing && change.action === 'stop' && !isLateStopWorthKeeping(change, stored)) continue;
     // A clock keeps the target it started with: the order is read only to start a new one.
     let target = existing?.target;
@@ -119,6 +118,8 @@ async function trackOnce(
       });
     }
     let next = applyChange(existing, change, { orderId, target });
+    // A resume that neither closed nor awaits a pause (a stage that does not pause) makes no clock.
+    if (!existing && change.action === 'resume' && next.pauses.length === 0) continue;
     // A clock first created after the order closed (its closing tracked before this event, at the same
     // instant or out of order) is cancelled as the closing would have cancelled it.
     const ended = !existing && order ? endedAt(order) : undefined;

@@ -186,7 +186,7 @@ describe('a substitute that needs approval', () => {
     expect(fault.hits).toBe(1);
     expect(execution.statesEntered.slice(-4)).toEqual([
       'AwaitSubstituteApproval',
-      'TagAllocationFailure',
+      'TagSubstituteReviewFailure',
       'RaiseOwnedStepException',
       'ParkedAsOwnedException',
     ]);
@@ -209,7 +209,7 @@ describe('a substitute that needs approval', () => {
     expect(fault.hits).toBe(1);
     expect(execution.statesEntered.slice(-4)).toEqual([
       'ApplySubstituteFallback',
-      'TagAllocationFailure',
+      'TagSubstituteReviewFailure',
       'RaiseOwnedStepException',
       'ParkedAsOwnedException',
     ]);

@@ -131,6 +131,34 @@ describe('substituteShortLines', () => {
     expect(result.reasonCodes).toEqual(['SUBSTITUTE_NEEDS_APPROVAL:10:VALVE-3IN-RS']);
   });
 
+  it('after a review, applies an approved proposal and declines the rest: nothing awaits a second review', () => {
+    const gate = { ...GATE, quantity: 15 };
+    const sites = [site('DC-EAST', 1, { 'VALVE-3IN': 4, 'VALVE-3IN-RS': 30, 'WIDGET-100': 100 })];
+    const approved = substituteShortLines({
+      ...input(sites, {}, [gate, HANGER]),
+      review: { approved: new Set(['10:VALVE-3IN-RS']) },
+    });
+    expect(approved.awaitingApproval).toEqual([]);
+    expect(approved.applied).toEqual([
+      expect.objectContaining({ lineNo: 10, substituteSku: 'VALVE-3IN-RS', quantity: 15 }),
+    ]);
+    expect(approved.reasonCodes).toEqual(['SUBSTITUTED:10:VALVE-3IN-RS']);
+
+    const declined = substituteShortLines({
+      ...input(sites, {}, [gate, HANGER]),
+      review: { approved: new Set() },
+    });
+    expect(declined.awaitingApproval).toEqual([]);
+    expect(declined.applied).toEqual([]);
+    expect(declined.reasonCodes).toEqual([]);
+    // An approval names the substitute: it does not approve another one for the same line.
+    const other = substituteShortLines({
+      ...input(sites, {}, [gate, HANGER]),
+      review: { approved: new Set(['10:VALVE-3IN-OTHER']) },
+    });
+    expect(other.applied).toEqual([]);
+  });
+
   it('holds an entry the customer wants to confirm each time, and skips one it withdrew or that would sell below the minimum margin', () => {
     const sites = [
       site('DC-EAST', 1, { 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30, 'VALVE-3IN-CHEAP': 30, 'WIDGET-100': 100 }),

@@ -28,7 +28,17 @@ describe('what a decision means per exception type', () => {
     }
   });
 
-  it.each(EXCEPTION_TYPES.filter((t) => t !== 'credit-hold'))(
+  it('a substitute review is approved or rejected even when decided before its task asked', () => {
+    for (const waiting of [true, false]) {
+      expect(EXCEPTION_DECISIONS.map((d) => meaningOf('substitution', d, waiting).closedAs)).toEqual([
+        'approved',
+        'rejected',
+        'overridden',
+      ]);
+    }
+  });
+
+  it.each(EXCEPTION_TYPES.filter((t) => t !== 'credit-hold' && t !== 'substitution'))(
     '%s: approved/rejected with a waiting task, resolved/cancelled without; override either way',
     (type) => {
       expect(EXCEPTION_DECISIONS.map((d) => meaningOf(type, d, true).closedAs)).toEqual([

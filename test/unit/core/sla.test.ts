@@ -411,6 +411,63 @@ describe('clocks from canonical events', () => {
     expect(elapsedSeconds(forward as SlaClock, CENTRAL, new Date('2026-12-03T12:00:00Z'))).toBe(30 * 60);
   });
 
+  it('gives the same clock when the resume is tracked before its pause (a late proposal delivery)', () => {
+    const start = {
+      action: 'start',
+      stage: 'credit-to-allocation',
+      instance: '',
+      at: '2026-12-03T10:00:00.000Z',
+    } as const;
+    const pause = {
+      action: 'pause',
+      stage: 'credit-to-allocation',
+      instance: '',
+      at: '2026-12-03T10:10:00.000Z',
+      reason: "awaiting the customer's decision on a substitute for line 10",
+    } as const;
+    const resume = {
+      action: 'resume',
+      stage: 'credit-to-allocation',
+      instance: '',
+      at: '2026-12-03T14:10:00.000Z',
+      reason: 'substitute for line 10 decided',
+    } as const;
+    const stop = {
+      action: 'stop',
+      stage: 'credit-to-allocation',
+      instance: '',
+      at: '2026-12-03T14:20:00.000Z',
+    } as const;
+    const run = (order: readonly (typeof start | typeof pause | typeof resume | typeof stop)[]) =>
+      order.reduce<SlaClock | undefined>((c, change) => applyChange(c, change, seed), undefined) as SlaClock;
+    const inOrder = run([start, pause, resume, stop]);
+    const resumeFirst = run([start, resume, pause, stop]);
+    expect(resumeFirst).toEqual(inOrder);
+    expect(run([resume, stop, start, resume, pause, pause])).toEqual(inOrder);
+    // Only the 10 minutes before the proposal and the 10 after the decision count.
+    expect(elapsedSeconds(inOrder, CENTRAL, new Date('2026-12-03T15:00:00Z'))).toBe(20 * 60);
+    // Meanwhile the early resume counts as nothing: the clock runs until its pause comes.
+    const waiting = run([start, resume]);
+    expect(clockState(waiting)).toBe('running');
+    expect(elapsedSeconds(waiting, CENTRAL, new Date('2026-12-03T10:30:00Z'))).toBe(30 * 60);
+  });
+
+  it('keeps no early resume on a stage that does not pause', () => {
+    const strict = { ...seed, target: { ...seed.target, pausesForCustomer: false } };
+    const resumed = applyChange(
+      undefined,
+      {
+        action: 'resume',
+        stage: 'credit-to-allocation',
+        instance: '',
+        at: '2026-12-03T10:40:00.000Z',
+        reason: 'd',
+      },
+      strict,
+    );
+    expect(resumed.pauses).toEqual([]);
+  });
+
   it('pauses allocation→release while a future-dated order waits for its release window', () => {
     const deferred = clockChanges({ name: 'release.deferred', detail: at('2026-12-03T10:30:00.000Z') });
     expect(deferred).toEqual([

@@ -380,6 +380,11 @@ describe("allocation with the customer's approved substitutes", () => {
       expect.objectContaining({ lineNo: 10, substituteSku: 'VALVE-3IN-RS', unitPrice: 185 }),
     ]);
     expect(w.current().allocation?.substitutesAwaitingApproval).toBeUndefined();
+    expect(w.reasons.at(-1)).toEqual([
+      'NEAREST_FULL_SITE',
+      'SUBSTITUTED:10:VALVE-3IN-RS',
+      'SUBSTITUTE_APPROVED:10',
+    ]);
     expect(w.published.slice(2).map((e) => e.name)).toEqual(['substitution.decided', 'allocation.confirmed']);
     expect(w.published[2]?.detail).toMatchObject({
       lineNo: 10,
@@ -400,7 +405,7 @@ describe("allocation with the customer's approved substitutes", () => {
     expect(w.stock.reservations).toEqual([]);
     expect(w.current().stage).toBe('backordered');
     expect(w.current().allocation?.substitutesAwaitingApproval).toBeUndefined();
-    expect(w.reasons.at(-1)).toEqual(['NO_STOCK_AT_ANY_SITE']);
+    expect(w.reasons.at(-1)).toEqual(['NO_STOCK_AT_ANY_SITE', 'SUBSTITUTE_UNANSWERED:10']);
     expect(w.published.slice(2).map((e) => e.name)).toEqual([
       'substitution.decided',
       'allocation.shortage',
@@ -410,6 +415,38 @@ describe("allocation with the customer's approved substitutes", () => {
       decision: 'rejected',
       decidedBy: 'handoff:sla-fallback',
     });
+  });
+
+  it('a retry after the announcement failed announces the decision and the allocation again', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    await allocateStock('ERP-RACE-1', w.deps, { review: true });
+    w.decide('approve', 'pat.accounts');
+    const events = w.deps.events as { publish: (e: readonly CanonicalEvent[]) => Promise<void> };
+    const publish = events.publish;
+    events.publish = async () => {
+      events.publish = publish;
+      throw new Error('EventPublishFailed');
+    };
+    await expect(allocateStock('ERP-RACE-1', w.deps, { review: true })).rejects.toThrow('EventPublishFailed');
+    expect(w.current().stage).toBe('allocated');
+
+    const retried = await allocateStock('ERP-RACE-1', w.deps, { review: true });
+
+    expect(retried).toMatchObject({ status: 'full', substituted: ['10:VALVE-3IN->VALVE-3IN-RS'] });
+    expect(w.stock.reservations).toHaveLength(1);
+    expect(w.published.slice(2).map((e) => [e.name, e.detail.idempotencyKey])).toEqual([
+      ['substitution.decided', 'ERP-RACE-1:substitution:decided:10'],
+      ['allocation.confirmed', 'ERP-RACE-1:allocation:confirmed'],
+    ]);
+    // The decision is dated when it was made, not when the allocation was retried.
+    expect(w.published[2]?.detail.occurredAt).toBe('2026-12-03T16:00:00.000Z');
+  });
+
+  it('names the review after its order, hashed when that would pass the 80 characters an id holds', () => {
+    expect(substituteReviewId('ERP-SO-1')).toBe('EXC-ERP-SO-1-SUBSTITUTE');
+    const long = `ERP-${'7'.repeat(76)}`;
+    expect(substituteReviewId(long)).toMatch(/^EXC-SUB-[0-9a-f]{24}$/);
+    expect(substituteReviewId(long)).not.toBe(substituteReviewId(`${long.slice(0, -1)}8`));
   });
 
   it('an override approves as an approval does', async () => {
