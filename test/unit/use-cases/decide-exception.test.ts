@@ -171,7 +171,6 @@ const NO_TASK_TYPES: readonly ExceptionType[] = [
   'sla-breach',
   'validation',
   'shortage',
-  'substitution',
   'address',
   'carrier-failure',
 ];
@@ -220,6 +219,27 @@ describe('a decision on an exception no workflow waits on', () => {
     ]);
     expect(callbacks.answers).toEqual([]);
   });
+
+  it.each([
+    ['approve', 'approved', 'approved'],
+    ['reject', 'rejected', 'declined'],
+  ])(
+    'substitution decided before its path asked (%s): closed as %s, and the path gets it when it asks',
+    async (outcome, closedAs, word) => {
+      const { exceptionId, orderId } = raise('substitution');
+      const result = await decideException(decision(exceptionId, outcome), deps);
+      expect(result).toMatchObject({
+        type: 'substitution',
+        closedAs,
+        resumed: 'no-task',
+        next: {
+          kind: 'acknowledged',
+          message: `substitute ${word} for order ${orderId}; no workflow task was waiting yet, the path gets the decision when it asks`,
+        },
+      });
+      expect(callbacks.answers).toEqual([]);
+    },
+  );
 
   it('says the order stays parked when a failed step parked it, and does not move it', async () => {
     orders.put('ERP-4500012345', 'exception');
