@@ -231,6 +231,20 @@ async function answerTask(
 }
 
 /**
+ * A decision recorded before its task asked is answered at once; a credit decision is applied to its order
+ * first (idempotent: the decision's own call may be applying it at this moment), so the path never resumes
+ * onto an order still at credit-hold.
+ */
+async function applyBeforeResuming(
+  exception: OwnedException,
+  resolution: ExceptionResolution,
+  deps: DecisionDeps,
+): Promise<void> {
+  if (exception.type !== 'credit-hold') return;
+  await settleCreditHold(exception, resolution, ladderFor(exception.type, exception.context.ladder), deps);
+}
+
+/**
  * The callback task's function: the tier now deciding owns the exception, with its SLA, and the token is
  * kept to answer. From tier 2 on this is an escalation, announced as such. An exception decided while no
  * task was waiting (between a timeout and the next tier) is answered at once.
@@ -243,6 +257,7 @@ export async function awaitHumanDecision(
   const taskToken = requireText('taskToken', input.taskToken, 8192);
   const exception = await load(exceptionId, deps);
   if (exception.resolution) {
+    await applyBeforeResuming(exception, exception.resolution, deps);
     await answerTask(exception, exception.resolution, taskToken, deps);
     return { status: 'already-decided', tier: exception.resolution.tier };
   }
@@ -273,7 +288,10 @@ export async function awaitHumanDecision(
   if (!updated) {
     // Decided between the read and the write: answer with that decision.
     const decided = await load(exceptionId, deps);
-    if (decided.resolution) await answerTask(decided, decided.resolution, taskToken, deps);
+    if (decided.resolution) {
+      await applyBeforeResuming(decided, decided.resolution, deps);
+      await answerTask(decided, decided.resolution, taskToken, deps);
+    }
     return { status: 'already-decided', tier: decided.resolution?.tier ?? tier.tier };
   }
   if (escalated) {

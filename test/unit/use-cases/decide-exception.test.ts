@@ -14,6 +14,7 @@ import type {
 import { ConcurrentOrderUpdate } from '../../../lambdas/shared/errors.ts';
 import {
   applyDecisionFallback,
+  awaitHumanDecision,
   type DecisionDeps,
   type DecisionInput,
   decideException,
@@ -561,5 +562,41 @@ describe('the hostile decision corpus (test/fixtures/hostile/decide-exception.ts
     }
     expect(exceptions.items.get(exceptionId)).toEqual(before);
     expect(events.all).toEqual([]);
+  });
+});
+
+describe('a decision recorded before its task asked', () => {
+  // The decision's own call records it, then moves the order; the task, asking in between, must not resume
+  // the path onto an order still at credit-hold (multi-site-split.test.ts timed out on CI that way).
+  it('moves the held order before answering the task with the decision', async () => {
+    const { exceptionId, orderId } = raise('credit-hold');
+    orders.put(orderId, 'credit-hold');
+    const stored = exceptions.items.get(exceptionId) as OwnedException;
+    exceptions.items.set(exceptionId, {
+      ...stored,
+      state: 'resolved',
+      resolution: {
+        outcome: 'release',
+        closedAs: 'approved',
+        decidedBy: 'jo.finance',
+        decidedAt: NOW.toISOString(),
+        reason: 'Paid on account this morning.',
+        tier: 1,
+      },
+    });
+    let stageWhenAnswered: string | undefined;
+    const succeed = callbacks.succeed.bind(callbacks);
+    callbacks.succeed = async (token, output) => {
+      stageWhenAnswered = (await orders.get(orderId))?.stage;
+      return succeed(token, output);
+    };
+
+    const result = await awaitHumanDecision({ orderId, exceptionId, tier: 1, taskToken: 'T-1' }, deps);
+
+    expect(result).toEqual({ status: 'already-decided', tier: 1 });
+    expect(stageWhenAnswered).toBe('credit-approved');
+    expect(callbacks.answers).toEqual([
+      { kind: 'succeed', taskToken: 'T-1', output: { outcome: 'release', decidedBy: 'jo.finance', tier: 1 } },
+    ]);
   });
 });
