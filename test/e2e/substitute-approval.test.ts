@@ -53,10 +53,8 @@ const eventsAbout = (orderId: string) =>
   );
 const namesAbout = (orderId: string) => eventsAbout(orderId).map((e) => e.event['detail-type']);
 
-/** Sends 14 gate valves for C-1001 and waits until the path waits on the account manager. */
-async function awaitingApproval(
-  runId: string,
-): Promise<{ orderId: string; exceptionId: string; execution: LocalExecution }> {
+/** Sends C-1001's sales order for 14 gate valves ($2,590, over the standing approval); returns its id. */
+async function sendValves(runId: string): Promise<string> {
   const body = structuredClone(sampleOrders(clock.now(), runId)[0]?.body ?? {}) as Record<string, unknown>;
   const [first] = body.Items as Record<string, unknown>[];
   body.SoldToParty = 'C-1001';
@@ -67,7 +65,14 @@ async function awaitingApproval(
       MessageBody: JSON.stringify(body),
     }),
   );
-  const orderId = `ERP-${runId}-1`;
+  return `ERP-${runId}-1`;
+}
+
+/** Sends the valves and waits until the path waits on the account manager. */
+async function awaitingApproval(
+  runId: string,
+): Promise<{ orderId: string; exceptionId: string; execution: LocalExecution }> {
+  const orderId = await sendValves(runId);
   const exceptionId = `EXC-${orderId}-SUBSTITUTE`;
   const execution = await until('the path waits on the account manager', () =>
     [...cloud.sfn.executions.values()].find(
@@ -168,18 +173,9 @@ describe('a substitute that needs approval', () => {
       errorType: 'ExceptionNotFound',
       times: 1,
     });
-    const body = structuredClone(sampleOrders(clock.now(), 'SA3')[0]?.body ?? {}) as Record<string, unknown>;
-    const [first] = body.Items as Record<string, unknown>[];
-    body.SoldToParty = 'C-1001';
-    body.Items = [{ ...first, Material: 'VALVE-3IN', Quantity: '14', NetPrice: '185.00', Cost: '121.00' }];
-    await world.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: queueNamed(cloud, 'ErpIngressQueue').url,
-        MessageBody: JSON.stringify(body),
-      }),
-    );
+    const orderId = await sendValves('SA3');
     const execution = await until('the path runs', () =>
-      [...cloud.sfn.executions.values()].find((e) => e.name === 'ERP-SA3-1'),
+      [...cloud.sfn.executions.values()].find((e) => e.name === orderId),
     );
     expect(await finished(execution)).toBe('SUCCEEDED');
     fault.clear();
@@ -190,7 +186,7 @@ describe('a substitute that needs approval', () => {
       'RaiseOwnedStepException',
       'ParkedAsOwnedException',
     ]);
-    expect((await order('ERP-SA3-1'))?.stage).toBe('exception');
+    expect((await order(orderId))?.stage).toBe('exception');
   });
 
   it('parks the order as an owned exception when the SLA fallback itself fails', async () => {
