@@ -79,7 +79,7 @@ export interface Scorecard {
   readonly generatedAt: string;
   /** Orders received in the window (the denominator of per-order rates). */
   readonly orders: number;
-  /** Events read from the process log for the window. */
+  /** Distinct business events of the window in the process log (a fact announced twice counts once). */
   readonly events: number;
 
   /** Order-to-release cycle time: order.received (occurredAt) → first warehouse.released. */

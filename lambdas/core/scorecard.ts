@@ -35,11 +35,14 @@ import { isOneOf, OWNER_TEAMS, SLA_STAGES, type SlaStage } from './vocabulary.ts
  * - Events are de-duplicated by `id` (a redelivery), then sorted by occurredAt (then publishedAt, then id),
  *   so arrival order never matters. Events whose occurredAt is not an instant are dropped.
  * - An entity announced twice under different event ids (a retried publish) counts once, the earliest:
- *   one order.received per order, one shipment.confirmed per order+shipmentId, one invoice.issued per
- *   invoiceId, one allocation.confirmed per reservationId, one exception.raised/resolved per exceptionId,
- *   one inventory.received per receiptId.
+ *   one order.received and one order.accepted per order (a redelivered sales order may announce both
+ *   again), one shipment.confirmed per order+shipmentId, one invoice.issued per invoiceId, one
+ *   allocation.confirmed per reservationId, one exception.raised/resolved per exceptionId, one
+ *   inventory.received per receiptId.
  * - `asOf` = the earlier of window.to and options.now: events at or after it are ignored. `generatedAt` is
- *   options.now, else window.to. `events` counts the distinct event ids that occurred in [from, asOf).
+ *   options.now, else window.to. `events` counts the distinct business events that occurred in [from,
+ *   asOf): after the rule above, so a fact announced twice counts once and the figure does not depend on
+ *   whether a redelivery overtook the first delivery.
  *
  * Scope
  * - Orders of the window: order.received with from ≤ occurredAt < asOf. Order-scoped measures (cycle
@@ -297,6 +300,7 @@ function naturalKey(event: ProcessEvent): string | undefined {
   };
   switch (event.name) {
     case 'order.received':
+    case 'order.accepted':
       return `${event.name}|${event.orderId}`;
     case 'shipment.confirmed': {
       const shipment = str(event, 'shipmentId');
@@ -973,9 +977,7 @@ export function computeScorecard(
     window,
     generatedAt: options.now ?? window.to,
     orders: orders.length,
-    events: new Set(
-      events.filter((e) => ms(e.occurredAt) >= fromMs && ms(e.occurredAt) < asOfMs).map((e) => e.id),
-    ).size,
+    events: log.filter((e) => e.at >= fromMs).length,
     orderToRelease: orderToRelease(orders),
     allocation: {
       accuracy: allocationAccuracy(orders),
