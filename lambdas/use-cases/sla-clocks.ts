@@ -1,4 +1,4 @@
-import { OWNER_TEAMS, type OwnerTeam, type SlaStage } from '../../contracts/vocabulary.ts';
+import { type OrderStage, OWNER_TEAMS, type OwnerTeam, type SlaStage } from '../../contracts/vocabulary.ts';
 import {
   alarmsDue,
   applyChange,
@@ -345,6 +345,18 @@ const ACTIONS: Record<SlaStage, (orderId: string, instance: string) => string> =
     `Post the invoice for shipment ${shipment || '(unknown)'} of order ${id}: check the ERP invoice interface.`,
 };
 
+/**
+ * Where the order stood as this instant began: a move at the same instant (the invoice posted as the
+ * detector runs, the late confirmation whose arrival started an overdue clock) is left out, so the breach
+ * names the same stage whichever of the two was handled first.
+ */
+function stageBefore(order: OrderRecord, now: Date): OrderStage {
+  const instant = now.getTime();
+  let stage: OrderStage | undefined;
+  for (const entry of order.stageHistory) if (Date.parse(entry.at) < instant) stage = entry.stage;
+  return stage ?? order.stageHistory[0]?.stage ?? order.stage;
+}
+
 async function breachException(
   clock: SlaClock,
   overrunSeconds: number,
@@ -361,7 +373,7 @@ async function breachException(
     ownerTeam: clock.target.ownerTeam,
     priority: 'high',
     state: 'open',
-    stage: order?.stage ?? 'received',
+    stage: order ? stageBefore(order, now) : 'received',
     orderId: clock.orderId,
     correlationId: clock.orderId,
     raisedAt: occurredAt,

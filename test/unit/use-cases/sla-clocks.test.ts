@@ -443,6 +443,24 @@ describe('the detector', () => {
     expect(store.get('ERP-1', 'capture-to-accept')?.dueAt).toBeUndefined();
   });
 
+  it('names the stage the order held as the instant began, not a move at the breach instant', async () => {
+    orders.add('ERP-1', {}, [
+      { stage: 'received', at: '2026-12-03T10:00:00.000Z' },
+      { stage: 'exception', at: '2026-12-03T10:05:00.000Z' },
+    ]);
+    const raisedAt = '2026-12-03T10:17:00.000Z';
+    at(raisedAt);
+    const record = orders.records.get('ERP-1') as OrderRecord;
+    // The order moves at the very instant the detector runs; whichever lands first, the stage is the same.
+    orders.records.set('ERP-1', {
+      ...record,
+      stage: 'accepted',
+      stageHistory: [...record.stageHistory, { stage: 'accepted', at: raisedAt, reasonCodes: [] }],
+    });
+    expect((await detectSlaAlarms(deps)).raised).toEqual(['ERP-1:capture-to-accept:breach']);
+    expect([...exceptions.items.values()][0]?.stage).toBe('exception');
+  });
+
   it('raises each alarm once when the detector runs twice', async () => {
     at('2026-12-03T10:12:00.000Z');
     await detectSlaAlarms(deps);
