@@ -64,6 +64,11 @@ export const DEFAULT_STAFFING: StaffingPlan = {
 
 interface QueuedException {
   readonly exceptionId: string;
+  /**
+   * The case's identity for ordering and draws: its id, except for a dead letter's, which hashes the SQS
+   * message id (random, as on AWS); that case is known by what failed instead (order, queue, instant).
+   */
+  readonly caseKey: string;
   readonly type: string;
   readonly team: Team;
   readonly orderId: string;
@@ -146,15 +151,13 @@ export class ExceptionOperators {
       while (free.length < people) free.push(0);
       this.freeAt.set(team, free);
       queue.sort(
-        (a, b) =>
-          b.priority - a.priority || a.raisedAt - b.raisedAt || a.exceptionId.localeCompare(b.exceptionId),
+        (a, b) => b.priority - a.priority || a.raisedAt - b.raisedAt || a.caseKey.localeCompare(b.caseKey),
       );
       for (let person = 0; person < people && queue.length > 0; person++) {
         if ((free[person] ?? 0) > now) continue;
         const item = queue.shift() as QueuedException;
         const mean = this.plan.handleMinutes[item.type] ?? 10;
-        const doneAt =
-          Math.max(now, item.raisedAt) + this.rngFor(item.exceptionId).logNormal(mean, 0.6) * MINUTE;
+        const doneAt = Math.max(now, item.raisedAt) + this.rngFor(item.caseKey).logNormal(mean, 0.6) * MINUTE;
         free[person] = doneAt;
         this.inHand.push({ item, doneAt });
       }
@@ -178,6 +181,9 @@ export class ExceptionOperators {
       };
       const item: QueuedException = {
         exceptionId: detail.exceptionId,
+        caseKey: detail.exceptionId.startsWith('EXC-DLQ-')
+          ? `DLQ|${detail.orderId}|${(detail.reasonCodes ?? []).join(',')}|${detail.occurredAt}`
+          : detail.exceptionId,
         type: detail.type,
         team: detail.ownerTeam,
         orderId: detail.orderId,
@@ -211,7 +217,7 @@ export class ExceptionOperators {
     let outcome: 'approve' | 'reject' | 'left-open';
     let reason: string;
     if (item.type === 'credit-hold') {
-      const release = this.rngFor(`${item.exceptionId}|decision`).chance(this.plan.creditApprovalRate);
+      const release = this.rngFor(`${item.caseKey}|decision`).chance(this.plan.creditApprovalRate);
       outcome = release ? 'approve' : 'reject';
       reason = release ? 'payment history reviewed; releasing' : 'exposure too high; customer to prepay';
     } else if (
@@ -224,7 +230,7 @@ export class ExceptionOperators {
       reason = '';
     } else if (item.type === 'substitution') {
       // The account manager has the customer's answer on the substitute by the time the case is worked.
-      const accept = this.rngFor(`${item.exceptionId}|decision`).chance(this.plan.substituteApprovalRate);
+      const accept = this.rngFor(`${item.caseKey}|decision`).chance(this.plan.substituteApprovalRate);
       outcome = accept ? 'approve' : 'reject';
       reason = accept
         ? 'customer approved the substitute by phone'
