@@ -96,6 +96,11 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
         emulator: run.emulator,
         stages: Object.fromEntries(run.stages),
         shortages: run.shortages,
+        reservations: {
+          decided: run.world.gate.decided,
+          batches: run.world.gate.batches,
+          forced: run.world.gate.forced,
+        },
         transitionsPerPath: Object.fromEntries(run.transitionsPerPath),
         costPer1000Orders: cost.per1000Orders,
         invariants: run.invariants,
@@ -140,6 +145,11 @@ export function summarise(run: SimulationRun): string {
       `${run.shortages.declined} declined, ${run.shortages.unanswered} unanswered within the SLA), ${run.shortages.awaitingApproval} not asked (expedited and EDI lines backordered).`,
     `Warehouse: ${run.docks.counts.shipped.toLocaleString('en-US')} shipments, ${run.docks.counts.lateConfirmations} confirmed late, ` +
       `${run.docks.counts.missingConfirmations} confirmations lost (${run.docks.counts.resent} resent on request).`,
+    `Stock reservations: ${run.world.gate.decided.toLocaleString('en-US')} decided in ${run.world.gate.batches.toLocaleString('en-US')} batches, ` +
+      'each once its instant was quiet and in a fixed order, so the seed decides who gets scarce stock' +
+      (run.world.gate.forced
+        ? `; ${run.world.gate.forced} batches were decided by the real-time limit instead, so this run may not repeat exactly.`
+        : '.'),
     `Operators: ${run.operators.decisions.length.toLocaleString('en-US')} decisions, ${run.operators.backlog} waiting at the end, ` +
       `${run.operators.leftOpen.size} parked orders left for a redrive.`,
     `Faults injected: ${run.faults.profile.name}; duplicates ${(run.faults.injected.duplicateDeliveries + run.faults.feedDuplicates()).toLocaleString('en-US')}, ` +

@@ -177,13 +177,17 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       // virtual week reads as a week to the domain rules too.
       const original = systemClock.now;
       systemClock.now = () => clock.now();
+      // Partner call timeouts too: a partner slowed in virtual time times out in virtual time, and a call
+      // that takes real time (a loaded machine) cannot time out while the instant stands still.
+      systemClock.sleep = (ms, signal) => clock.sleep(ms, signal);
       stopping.push(() => {
         systemClock.now = original;
+        delete systemClock.sleep;
       });
       if (clock instanceof VirtualClock) {
         // A jump over many timers (a week of one-minute schedules) lets each wake-up's invocations finish
         // before the next instant: no handler sees its own timeout pass while it waits on real I/O.
-        clock.settle = () => untilNoInvocationInFlight(lambda);
+        clock.settle = () => untilNoInvocationInFlight(lambda, clock);
         stopping.push(() => {
           clock.settle = undefined;
         });
@@ -358,10 +362,17 @@ function wireCloudWatch(
   return cloudwatch;
 }
 
-/** Waits (real time, at most `limitMs`) until no Lambda invocation is in flight. */
-async function untilNoInvocationInFlight(lambda: LambdaRuntime, limitMs = 30_000): Promise<void> {
+/**
+ * Waits (real time, at most `limitMs`) until no Lambda invocation is in flight, apart from those asleep on the
+ * virtual clock (they go on when time reaches them); requests held at an instant gate are waited for.
+ */
+async function untilNoInvocationInFlight(
+  lambda: LambdaRuntime,
+  clock: VirtualClock,
+  limitMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while (lambda.inFlight > 0 && Date.now() < deadline) {
+  while ((lambda.inFlight > clock.asleep || clock.held > 0) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

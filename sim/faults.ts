@@ -81,9 +81,8 @@ export const DEFAULT_PROFILE: FaultProfile = {
     'all of: adapter errors, duplicates, WMS latency, a carrier outage, poison pills, a burst, the redrive drill',
   adapterErrors: FAULT_PROFILES['adapter-errors']?.adapterErrors,
   duplicates: FAULT_PROFILES.duplicates?.duplicates,
-  // Twenty minutes, not an hour: every slowed call costs real seconds (the partner client's real timeout),
-  // and the week has to run in minutes.
-  wmsLatency: { ms: 5000, share: 0.5, from: PEAK + HOUR, to: PEAK + HOUR + 20 * MINUTE },
+  // The whole hour: a slowed call is slow in virtual time and costs the run no real time.
+  wmsLatency: FAULT_PROFILES['wms-latency']?.wmsLatency,
   carrierOutage: FAULT_PROFILES['carrier-outage']?.carrierOutage,
   poisonPill: { every: 1000 },
   burst: FAULT_PROFILES.burst?.burst,

@@ -187,6 +187,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
     let sent = 0;
     for (let t = workload.start + step; t <= end; t += t >= workload.end ? tailStep : step) {
       await world.clock.advanceTo(t);
+      // This instant's arrivals, receipts and decisions go in before any of its reservations is decided.
+      world.gate.paused = true;
       faults.tick(t);
       const due: Workload['arrivals'][number][] = [];
       while (
@@ -209,6 +211,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
       await sources.send(due);
       sent += due.length;
       await world.feeds.pump();
+      world.gate.paused = false;
       await untilSettled(world);
       // The drill, two hours after the last arrival: the defect behind the poison pills is fixed, then the
       // dead letters go back with `handoff dlq redrive`; the tail lets their orders finish.
@@ -217,10 +220,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
         drill.deadLetters = deadLetterMessages(world);
         faults.fixDefect();
         const out: string[] = [];
+        // Every redriven message goes back before any of their reservations is decided.
+        world.gate.paused = true;
         await runCli(['--json', 'dlq', 'redrive', '--by', 'ops.integration'], {
           ...options.cli,
           out: { ...options.cli.out, write: (text: string) => out.push(text) },
         });
+        world.gate.paused = false;
         drill.redriven = redrivenCount(out.join('\n'));
         await untilSettled(world);
       }

@@ -7,6 +7,7 @@ import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { VirtualClock } from '../local/clock/clock.ts';
+import { type InstantActivity, InstantGate } from '../local/clock/instant-gate.ts';
 import { type LocalCloud, startLocalCloud } from '../local/cloud.ts';
 import { freePort } from '../local/dynamodb/dynamodb-local.ts';
 import { PartnerFeeds } from '../local/partners/feeds.ts';
@@ -20,6 +21,8 @@ const MINUTE = 60_000;
 /** A running simulated world: the partner sandboxes and the local cloud, both on one virtual clock. */
 export interface SimWorld {
   readonly clock: VirtualClock;
+  /** Where the WMS's stock reservations of one instant wait to be decided in a fixed order. */
+  readonly gate: InstantGate;
   readonly sandbox: PartnerSandbox;
   readonly cloud: LocalCloud;
   readonly feeds: PartnerFeeds;
@@ -42,7 +45,9 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
   // Timers due within a virtual second wake together (the shortest task timeout is 15 s): a week of jittered
   // retries and cut-offs does not queue one invocation's real time behind another's.
   clock.wakeWindowMs = 1000;
-  const sandbox = new PartnerSandbox({ clock, seed: options.seed });
+  // A partner the fault profile slows answers in virtual time: the call is asleep on the clock (not holding
+  // the instant up), and the caller's timeout, on the same clock, fires when time reaches it.
+  const sandbox = new PartnerSandbox({ clock, seed: options.seed, sleep: (ms) => clock.sleepInFlight(ms) });
   await sandbox.start();
   seedWorld(sandbox, workload);
   const outdir = mkdtempSync(join(tmpdir(), 'handoff-sim-'));
@@ -71,6 +76,22 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
     await sandbox.stop();
     throw error;
   }
+  // Stock reservations of one instant are decided together, in a fixed order, once the instant's other work
+  // is done: which order gets the last units is the seed's, not the event loop's.
+  const gate = new InstantGate(clock, instantActivity(cloud, clock));
+  sandbox.gate = gate;
+  if (process.env.HANDOFF_SIM_DEBUG) {
+    gate.onForced = () =>
+      console.error(
+        'gate forced at',
+        clock.now().toISOString(),
+        { paused: gate.paused, inFlight: cloud.lambda.inFlight, asleep: clock.asleep, held: clock.held },
+        cloud.sqs.mappings.map((m) => {
+          const q = cloud.sqs.byArn(m.queueArn);
+          return q ? `${q.name}=${cloud.sqs.waiting(q.name)}` : '';
+        }),
+      );
+  }
   const feeds = new PartnerFeeds(cloud, sandbox);
   const ingress = [...cloud.sqs.queues.values()].find((q) =>
     q.resource.logicalId.startsWith('ErpIngressQueue'),
@@ -83,6 +104,7 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
   });
   return {
     clock,
+    gate,
     sandbox,
     cloud,
     feeds,
@@ -172,25 +194,15 @@ export class OrderSources {
  * runs when time reaches it.
  */
 export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<void> {
-  const { cloud } = world;
-  const transitions = transitionCounter(cloud);
-  const consumed = cloud.sqs.mappings
-    .map((m) => cloud.sqs.byArn(m.queueArn))
-    .filter((q): q is LocalQueue => !!q);
+  const { cloud, clock } = world;
+  const instant = instantActivity(cloud, clock);
   const deadline = Date.now() + limitMs;
   let quiet = 0;
   let last = -1;
   while (Date.now() < deadline) {
-    const activity =
-      cloud.lambda.invocations.length +
-      cloud.sfn.executions.size +
-      transitions.count +
-      // A delivery waiting out a retry backoff on the virtual clock stays constant, so it reads as quiet.
-      cloud.events.deliveriesInFlight * 1_000_003 +
-      (cloud.events.archives[0]?.events.length ?? 0);
-    // In-flight messages a function holds show as invocations; the rest wait out a visibility timeout
-    // (real time) and come back in a later step.
-    const busy = cloud.lambda.inFlight > 0 || consumed.some((q) => cloud.sqs.waiting(q.name) > 0);
+    const activity = instant.activity();
+    // Requests held at the gate are decided at this instant: not settled until they are.
+    const busy = instant.busy() || clock.held > 0;
     if (!busy && activity === last) {
       quiet += 1;
       // Three quiet looks a few milliseconds apart: a workflow between two states starts no invocation.
@@ -200,12 +212,34 @@ export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   if (process.env.HANDOFF_SIM_DEBUG) {
-    console.error(
-      'not settled',
-      cloud.lambda.inFlight,
-      consumed.map((q) => `${q.name}=${cloud.sqs.pending(q.name)}`),
-    );
+    console.error('not settled', cloud.lambda.inFlight, clock.asleep, clock.held);
   }
+}
+
+/**
+ * What tells that an instant's work is done: no invocation running except those asleep on the clock or
+ * held at the gate, no message waiting in a queue a function consumes, and (over a few looks) nothing new:
+ * no invocation, execution, state, delivery or archived event.
+ */
+export function instantActivity(cloud: LocalCloud, clock: VirtualClock): InstantActivity {
+  const transitions = transitionCounter(cloud);
+  const consumed = cloud.sqs.mappings
+    .map((m) => cloud.sqs.byArn(m.queueArn))
+    .filter((q): q is LocalQueue => !!q);
+  return {
+    // In-flight messages a function holds show as invocations; the rest wait out a visibility timeout
+    // (real time) and come back in a later step.
+    busy: () =>
+      cloud.lambda.inFlight > clock.asleep + clock.held ||
+      consumed.some((q) => cloud.sqs.waiting(q.name) > 0),
+    activity: () =>
+      cloud.lambda.invocations.length +
+      cloud.sfn.executions.size +
+      transitions.count +
+      // A delivery waiting out a retry backoff on the virtual clock stays constant, so it reads as quiet.
+      cloud.events.deliveriesInFlight * 1_000_003 +
+      (cloud.events.archives[0]?.events.length ?? 0),
+  };
 }
 
 export { MINUTE };

@@ -28,6 +28,11 @@ export type * from './sla.ts';
 
 export interface Clock {
   now(): Date;
+  /**
+   * Resolves after `ms` of this clock's time, or rejects when `signal` aborts. Partner call timeouts wait
+   * on it: real time on AWS, the cloud's own time in the local cloud.
+   */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface StageHistoryEntry {

@@ -38,7 +38,8 @@ export const realClock: LocalClock = {
 
 /**
  * Virtual time: `now()` moves only when `advance()`/`advanceTo()` is called. Due sleepers are woken in time
- * order, each seeing `now()` at its own wake-up time (those due at the same instant together, then settled once), and a sleeper that sleeps again within
+ * order, each seeing `now()` at its own wake-up time (those due at the same instant, or within
+ * `wakeWindowMs`, together at the latest of them, then settled once), and a sleeper that sleeps again within
  * the advanced span is woken again: a `rate()` schedule ticks every period of a long jump. Await the
  * returned promise to know the jump is done. Deterministic for simulation.
  */
@@ -56,14 +57,32 @@ export class VirtualClock implements LocalClock {
   /**
    * Sleepers due within this span of the earliest due one wake together before one settle (0: those due at
    * the same instant). A simulation widens it to a second or so, well inside the shortest task timeout, so
-   * jittered retries do not queue behind each other's real time; work woken early in a span may see `now()`
-   * move by up to this much while it runs.
+   * jittered retries do not queue behind each other's real time; every sleeper of a span wakes at its end,
+   * up to this much after its own time.
    */
   wakeWindowMs = 0;
+
+  /**
+   * In-flight work asleep on this clock (a partner's slow answer the simulation delays in virtual time):
+   * done for this instant, so a settle does not wait for it; it goes on when time reaches its wake-up.
+   */
+  asleep = 0;
+  /** In-flight work held at an instant gate ({@link InstantGate}): released at this instant, so a settle waits. */
+  held = 0;
 
   constructor(start: Date) {
     this.current = start.getTime();
     this.target = this.current;
+  }
+
+  /** Sleeps `ms` on this clock as in-flight work that is done for this instant (see `asleep`). */
+  async sleepInFlight(ms: number, signal?: AbortSignal): Promise<void> {
+    this.asleep += 1;
+    try {
+      await this.sleep(ms, signal);
+    } finally {
+      this.asleep -= 1;
+    }
   }
 
   now(): Date {
@@ -115,9 +134,14 @@ export class VirtualClock implements LocalClock {
       // jittered retries of a partner's bad minute) runs together, as it would on AWS, instead of one
       // invocation's real time after the other's at a frozen instant.
       const last = Math.min(this.target, next.at + this.wakeWindowMs);
-      for (let due = this.sleepers[0]; due && due.at <= last; due = this.sleepers[0]) {
-        this.sleepers.shift();
-        this.current = Math.max(this.current, due.at);
+      // The span is the sleepers due in it now; all of them see its latest wake-up, and what they start
+      // sleeps from there and wakes in a later span. So what each does next is dated the same in every run,
+      // however far the others had got in real time.
+      const span: { at: number; resolve: () => void }[] = [];
+      while (this.sleepers[0] && this.sleepers[0].at <= last)
+        span.push(this.sleepers.shift() as (typeof span)[0]);
+      this.current = Math.max(this.current, span.at(-1)?.at ?? next.at);
+      for (const due of span) {
         due.resolve();
         // Let the woken continuation run (and perhaps sleep again) before the next one wakes.
         await new Promise((resolve) => setImmediate(resolve));

@@ -117,6 +117,11 @@ export interface Route {
   readonly pattern: string;
   /** A side effect: with an Idempotency-Key, a retry replays the first answer instead of acting twice. */
   readonly idempotent?: boolean;
+  /**
+   * Contended: requests of one instant must be decided in one fixed order (stock reservations). Behind a
+   * sandbox `gate` they are held and decided together in key order; without one, in arrival order.
+   */
+  readonly ordered?: boolean;
   readonly handle: (request: SandboxRequest) => SandboxResponse;
 }
 
@@ -396,7 +401,7 @@ export interface FaultKnobs {
    * key exists for (the retry replays the committed answer). @default false
    */
   readonly failAfterCommit?: boolean;
-  /** Added before the partner answers, in real milliseconds. @default 0 */
+  /** Added before the partner's answer goes back, in real milliseconds (the work itself is done as the request arrives). @default 0 */
   readonly latencyMs?: number;
   /** Share of requests the added latency applies to, drawn from a seeded stream. @default 1 */
   readonly latencyRate?: number;

@@ -81,6 +81,11 @@ export class PartnerSandbox {
   readonly credentials = new Map<PartnerName, PartnerCredential>();
   /** Replaceable, e.g. by the local cloud's virtual clock. */
   clock: SandboxClock;
+  /**
+   * Where `ordered` routes wait to be decided in key order with the other requests of their instant (a
+   * simulation sets an InstantGate); absent, they are decided as they arrive.
+   */
+  gate: { hold<T>(key: string, run: () => T): Promise<T> } | undefined;
   baseUrl = '';
   private readonly idempotency: IdempotencyStore;
   private readonly random: RandomStreams;
@@ -206,15 +211,21 @@ export class PartnerSandbox {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let response: SandboxResponse;
+    const delay = { ms: 0 };
     try {
-      response = await this.dispatch(req);
+      response = await this.dispatch(req, delay);
     } catch (error) {
       response = problem(500, 'sandbox_error', error instanceof Error ? error.message : String(error));
     }
+    // The partner did its work as the request arrived; only its answer is slow. A caller that gives up
+    // first leaves the effect in place (what an idempotency key is for), and the effect lands at the instant
+    // the request came in, not at whatever instant a real-time delay ends on a virtual clock.
+    if (delay.ms > 0) await this.sleep(delay.ms);
     this.reply(res, response);
   }
 
-  private async dispatch(req: IncomingMessage): Promise<SandboxResponse> {
+  /** Answers one request; `delay.ms` is set to the latency its answer is held back by (fault knobs). */
+  private async dispatch(req: IncomingMessage, delay: { ms: number }): Promise<SandboxResponse> {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -260,10 +271,9 @@ export class PartnerSandbox {
     const attempt = this.attemptOf(`${route}${url.search}|${idempotencyKey ?? rawBody}`);
     const draw = (stream: string, n = 0) => this.random.draw(`${partner.name}:${stream}`, `${attempt}|${n}`);
     const delayed = knobs.latencyRate === undefined || draw('latency-share') < knobs.latencyRate;
-    const latency =
+    delay.ms =
       (delayed ? (knobs.latencyMs ?? 0) : 0) +
       (knobs.latencyJitterMs ? Math.floor(draw('latency') * knobs.latencyJitterMs) : 0);
-    if (latency > 0) await this.sleep(latency);
     let injected: number | undefined;
     if ((knobs.errorRate ?? 0) > 0) {
       if (draw('errors') < (knobs.errorRate ?? 0)) {
@@ -300,21 +310,35 @@ export class PartnerSandbox {
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     };
     const keyed = match.route.idempotent === true && idempotencyKey !== undefined;
-    if (keyed) {
-      const seen = this.idempotency.check(partner.name, idempotencyKey, request);
-      if (seen.kind !== 'new') return seen.response;
-    }
-    let response: SandboxResponse;
-    try {
-      response = match.route.handle(request);
-    } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      response = error.response;
-    }
-    if (keyed && response.status >= 200 && response.status < 300) {
-      this.idempotency.remember(partner.name, idempotencyKey, request, response);
-    }
-    return injected !== undefined ? injectedError(injected) : response;
+    const handler = match.route;
+    // A replay of an earlier answer is not this request's work, so an injected fault does not replace it.
+    let replayed = false;
+    const decide = (): SandboxResponse => {
+      if (keyed) {
+        const seen = this.idempotency.check(partner.name, idempotencyKey, request);
+        if (seen.kind !== 'new') {
+          replayed = true;
+          return seen.response;
+        }
+      }
+      let answer: SandboxResponse;
+      try {
+        answer = handler.handle(request);
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error;
+        answer = error.response;
+      }
+      if (keyed && answer.status >= 200 && answer.status < 300) {
+        this.idempotency.remember(partner.name, idempotencyKey, request, answer);
+      }
+      return answer;
+    };
+    // Held requests are decided by their own content, so a retry held beside its first attempt replays it.
+    const response =
+      handler.ordered && this.gate
+        ? await this.gate.hold(`${idempotencyKey ?? ''}|${rawBody}`, decide)
+        : decide();
+    return injected !== undefined && !replayed ? injectedError(injected) : response;
   }
 
   private reply(res: ServerResponse, response: SandboxResponse): void {

@@ -153,6 +153,8 @@ export class WmsSandbox implements SandboxPartner {
       method: 'POST',
       pattern: '/wms/reservations',
       idempotent: true,
+      // Two orders of one minute after the last units: who gets them must not depend on arrival order.
+      ordered: true,
       handle: ({ body }) => {
         const reservation = this.reserve(validBody('WMS reservation request', ReservationRequest, body));
         return json(201, {

@@ -92,10 +92,13 @@ describe.concurrent.each(Object.keys(FAULT_PROFILES))('fault profile %s', (name)
   });
 });
 
-it.concurrent('same seed, same scorecard: two runs of one seed agree on every figure', async ({ expect }) => {
+it.concurrent('same seed, same scorecard: two runs of one seed with every fault agree on every figure', async ({
+  expect,
+}) => {
+  // Run side by side, so the two processes' event loops interleave differently: the figures must not care.
   const [first, second] = await Promise.all([
-    simulateDay('none', 5, 'seed-a'),
-    simulateDay('none', 5, 'seed-b'),
+    simulateDay('default', 5, 'seed-a'),
+    simulateDay('default', 5, 'seed-b'),
   ]);
   expect(failures(first.summary)).toEqual([]);
   expect(failures(second.summary)).toEqual([]);

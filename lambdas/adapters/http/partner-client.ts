@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { systemClock } from '../../shared/clock.ts';
 import { PartnerContractBroken, PartnerRejected, PartnerUnavailable } from '../../shared/errors.ts';
 import { defaultPartnerCallMetrics, measured, type PartnerCallMetrics } from './partner-call-metrics.ts';
 
@@ -74,15 +75,21 @@ function exchange(
       headers: body === undefined ? headers : { ...headers, 'content-length': Buffer.byteLength(body) },
       agent: AGENTS[https ? 'https:' : 'http:'],
     });
-    const timer = setTimeout(
-      () =>
-        req.destroy(
-          new ExchangeFailed(status ? 'body' : 'response', `no answer within ${timeoutMs} ms`, status),
-        ),
-      timeoutMs,
-    );
+    // The timeout runs on the handlers' clock: real time on AWS; in the local cloud its clock, so a partner
+    // the simulation slows in virtual time times out in virtual time, whatever the machine's load.
+    const timer = new AbortController();
+    const expire = () =>
+      req.destroy(
+        new ExchangeFailed(status ? 'body' : 'response', `no answer within ${timeoutMs} ms`, status),
+      );
+    if (systemClock.sleep) systemClock.sleep(timeoutMs, timer.signal).then(expire, () => undefined);
+    else {
+      const handle = setTimeout(expire, timeoutMs);
+      timer.signal.addEventListener('abort', () => clearTimeout(handle), { once: true });
+    }
+    const stopTimer = () => timer.abort();
     const fail = (error: Error) => {
-      clearTimeout(timer);
+      stopTimer();
       reject(
         error instanceof ExchangeFailed
           ? error
@@ -97,7 +104,7 @@ function exchange(
       res.once('error', fail);
       res.once('aborted', () => fail(new Error('connection closed mid-body')));
       res.once('end', () => {
-        clearTimeout(timer);
+        stopTimer();
         resolve({ status: status ?? 0, text: Buffer.concat(chunks).toString('utf8') });
       });
     });

@@ -1,11 +1,13 @@
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PartnerClient, type PartnerClientOptions } from '../../../lambdas/adapters/http/partner-client.ts';
+import { systemClock } from '../../../lambdas/shared/clock.ts';
 import {
   PartnerContractBroken,
   PartnerRejected,
   PartnerUnavailable,
 } from '../../../lambdas/shared/errors.ts';
+import { VirtualClock } from '../../../local/clock/clock.ts';
 import { sendJson, sendText, TestHttpServer } from '../../support/http-server.ts';
 
 const server = new TestHttpServer();
@@ -163,6 +165,47 @@ describe('PartnerClient', () => {
     expect(error.message).toBe('erp: GET /slow: no answer within 150 ms');
     expect(server.requests).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 150 - 20);
+  });
+
+  it('times a call out on the handlers’ clock when it has one (the local cloud’s virtual time)', async () => {
+    server.respondWith(() => {
+      // Never answer.
+    });
+    const clock = new VirtualClock(new Date('2026-11-23T10:00:00Z'));
+    systemClock.sleep = (ms, signal) => clock.sleep(ms, signal);
+    try {
+      let failed: Error | undefined;
+      const call = failureOf(
+        client({ timeoutMs: 3000, maxAttempts: 1 }).request({ method: 'GET', path: '/slow' }),
+      ).then((error) => {
+        failed = error;
+      });
+      // Real time passing does not time it out while the clock stands still...
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(failed).toBeUndefined();
+      await clock.advance(2999);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(failed).toBeUndefined();
+      // ...its clock's three seconds do.
+      await clock.advance(1);
+      await call;
+      expect(failed).toBeInstanceOf(PartnerUnavailable);
+      expect(failed?.message).toBe('erp: GET /slow: no answer within 3000 ms');
+    } finally {
+      delete systemClock.sleep;
+    }
+  });
+
+  it('leaves no timer on the handlers’ clock once a call is answered', async () => {
+    server.respondWith((_req, res) => sendJson(res, 200, { ok: true }));
+    const clock = new VirtualClock(new Date('2026-11-23T10:00:00Z'));
+    systemClock.sleep = (ms, signal) => clock.sleep(ms, signal);
+    try {
+      expect(await client().request({ method: 'GET', path: '/fast' })).toEqual({ ok: true });
+      expect(clock.nextWakeUp()).toBeUndefined();
+    } finally {
+      delete systemClock.sleep;
+    }
   });
 
   it('reports a partner that stalls in the middle of its answer as PartnerUnavailable', async () => {

@@ -312,7 +312,7 @@ describe('VirtualClock: settling after wake-ups', () => {
 });
 
 describe('VirtualClock: a wake window', () => {
-  it('wakes the sleepers due within the window of the earliest one together, each at its own time', async () => {
+  it('wakes the sleepers due within the window of the earliest one together, all at the latest one’s time', async () => {
     const clock = new VirtualClock(START);
     clock.wakeWindowMs = 1000;
     const log: string[] = [];
@@ -328,8 +328,9 @@ describe('VirtualClock: a wake window', () => {
       void clock.sleep(ms).then(() => log.push(`${name}@${clock.now().getTime() - T0}`));
     }
     await clock.advance(2250);
-    // a opens a window to 2200 (b and d join it); c, due after the target, waits for a later advance.
-    expect(log).toEqual(['settle@0', 'retry-a@1200', 'retry-b@2000', 'retry-d@2200', 'settle@2200']);
+    // a opens a window to 2200 (b and d join it), and all three see its end, whichever runs first; c, due
+    // after the target, waits for a later advance.
+    expect(log).toEqual(['settle@0', 'retry-a@2200', 'retry-b@2200', 'retry-d@2200', 'settle@2200']);
     await clock.advance(1000);
     expect(log.slice(5)).toEqual(['settle@2250', 'retry-c@2300', 'settle@2300']);
   });

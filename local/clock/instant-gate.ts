@@ -1,0 +1,114 @@
+import type { VirtualClock } from './clock.ts';
+
+/** What a gate reads to know that the rest of an instant's work is done. */
+export interface InstantActivity {
+  /** Whether work is still running at this instant (an invocation neither held nor asleep, a queued message). */
+  busy(): boolean;
+  /** A figure that changes whenever anything happens (an invocation, a state entered, an event archived). */
+  activity(): number;
+}
+
+export interface InstantGateOptions {
+  /** Consecutive quiet looks before a batch is decided. @default 3 */
+  readonly quietLooks?: number;
+  /** Real milliseconds between looks. @default 1 */
+  readonly lookMs?: number;
+  /**
+   * Real milliseconds after which a batch is decided even if the instant never went quiet (a safety valve:
+   * a simulation step that puts work in for longer, such as the redrive drill's long polls, still holds).
+   * @default 60000
+   */
+  readonly limitMs?: number;
+}
+
+interface Held {
+  readonly key: string;
+  readonly run: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Requests that must be decided in one fixed order when they come at the same virtual instant: stock
+ * reservations at the WMS, where which of two orders of one minute gets the last units decides a split or a
+ * backorder. Each request is held until nothing else is running at the instant; then the whole batch is
+ * decided in key order, so the outcome does not depend on which request the event loop happened to deliver
+ * first (a simulation's seed repeats its week). A held request is in-flight work the clock waits for
+ * (`VirtualClock.held`): time never moves past an undecided batch.
+ */
+export class InstantGate {
+  /** While true (the simulation is still putting this instant's work in) no batch is decided. */
+  paused = false;
+  /** Batches decided so far, and the requests in them. */
+  batches = 0;
+  decided = 0;
+  /** Batches decided by the real-time limit rather than a quiet instant (order not guaranteed). */
+  forced = 0;
+  /** Told when a batch is decided by the real-time limit (what was still busy is worth a look). */
+  onForced: (() => void) | undefined;
+  private pending: Held[] = [];
+  private pumping = false;
+
+  constructor(
+    private readonly clock: VirtualClock,
+    private readonly instant: InstantActivity,
+    private readonly options: InstantGateOptions = {},
+  ) {}
+
+  /** Requests held now. */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** Runs `run` once this instant is otherwise quiet, after every held request with a smaller key. */
+  hold<T>(key: string, run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ key, run, resolve: resolve as (value: unknown) => void, reject });
+      this.clock.held += 1;
+      if (!this.pumping) void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    const looks = this.options.quietLooks ?? 3;
+    const lookMs = this.options.lookMs ?? 1;
+    const limitMs = this.options.limitMs ?? 60_000;
+    let quiet = 0;
+    let last = Number.NaN;
+    let since = performance.now();
+    try {
+      while (this.pending.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, lookMs));
+        const activity = this.instant.activity();
+        quiet = !this.paused && !this.instant.busy() && activity === last ? quiet + 1 : 0;
+        last = activity;
+        const overdue = performance.now() - since >= limitMs;
+        if (quiet < looks && !overdue) continue;
+        if (quiet < looks) {
+          this.forced += 1;
+          this.onForced?.();
+        }
+        this.flush();
+        quiet = 0;
+        since = performance.now();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.clock.held -= batch.length;
+    this.batches += 1;
+    this.decided += batch.length;
+    for (const entry of batch) {
+      try {
+        entry.resolve(entry.run());
+      } catch (error) {
+        entry.reject(error);
+      }
+    }
+  }
+}
