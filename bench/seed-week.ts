@@ -29,7 +29,9 @@ import type {
   StoredClock,
 } from '../lambdas/ports/index.ts';
 import { ConcurrentClockUpdate } from '../lambdas/shared/errors.ts';
-import { sha256 } from '../lambdas/shared/ids.ts';
+import { orderExceptionId, sha256 } from '../lambdas/shared/ids.ts';
+import { creditHoldExceptionId } from '../lambdas/use-cases/check-credit.ts';
+import { vendorExceptionId } from '../lambdas/use-cases/drop-ship.ts';
 import { clockKey, detectSlaAlarms, type SlaDeps, trackSlaClocks } from '../lambdas/use-cases/sla-clocks.ts';
 import { sampleOrders } from '../local/demo/sample-orders.ts';
 import { type Random, random } from '../sim/random.ts';
@@ -232,7 +234,7 @@ function tell(rng: Random, order: CanonicalOrder, start: number, now: number, st
     if (!story.move('credit-hold', rng.between(1, 2) * MINUTE, ['OVER_CREDIT_LIMIT'])) return story;
     const limit = Math.round(rng.between(5_000, 50_000));
     const hold = exception(story, order, {
-      exceptionId: `EXC-${order.orderId}-CREDIT`,
+      exceptionId: creditHoldExceptionId(order.orderId),
       type: 'credit-hold',
       ownerTeam: 'finance',
       priority: order.customer.priority === 'key-account' ? 'high' : 'normal',
@@ -292,7 +294,7 @@ function tell(rng: Random, order: CanonicalOrder, start: number, now: number, st
   if (vendorShort) {
     if (!story.move('exception', rng.between(2, 10) * MINUTE, ['VENDOR_CANNOT_CONFIRM'])) return story;
     const short = exception(story, order, {
-      exceptionId: `EXC-${order.orderId}-VENDOR`,
+      exceptionId: vendorExceptionId(order.orderId),
       type: 'shortage',
       ownerTeam: 'customer-service',
       priority: order.customer.priority === 'key-account' ? 'high' : 'normal',
@@ -332,7 +334,11 @@ function tell(rng: Random, order: CanonicalOrder, start: number, now: number, st
     if (!story.move('exception', rng.between(1, 5) * MINUTE, ['STEP_FAILED:ReleaseToWarehouse']))
       return story;
     const failure = exception(story, order, {
-      exceptionId: `EXC-${order.orderId}-${sha256(`ReleaseToWarehouse|PartnerUnavailable|${order.orderId}`).slice(0, 12)}`,
+      exceptionId: orderExceptionId(
+        order.orderId,
+        sha256(`ReleaseToWarehouse|PartnerUnavailable|${order.orderId}`).slice(0, 12),
+        'STEP',
+      ),
       type: 'integration-failure',
       ownerTeam: 'integration',
       priority: 'high',

@@ -20,7 +20,7 @@ import type {
   SubstitutionSourcePort,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
-import { idempotencyKey, sha256 } from '../shared/ids.ts';
+import { idempotencyKey, orderExceptionId } from '../shared/ids.ts';
 import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface AllocateDeps {
@@ -48,8 +48,7 @@ export interface AllocateOptions {
  * exception id holds 80 characters: a longer order id is hashed, as the SLA breach ids are.
  */
 export function substituteReviewId(orderId: string): string {
-  const readable = `EXC-${orderId}-SUBSTITUTE`;
-  return readable.length <= 80 ? readable : `EXC-SUB-${sha256(orderId).slice(0, 24)}`;
+  return orderExceptionId(orderId, 'SUBSTITUTE', 'SUB');
 }
 
 /** Plans tried against fresh availability when reservations keep losing the race for stock. */

@@ -25,6 +25,7 @@ import type {
   OwnedException,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound } from '../shared/errors.ts';
+import { orderExceptionId } from '../shared/ids.ts';
 import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface CreditDeps {
@@ -179,7 +180,7 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
     return { decision, reasonCodes, hold: null };
   }
 
-  const exceptionId = `EXC-${orderId}-CREDIT`;
+  const exceptionId = creditHoldExceptionId(orderId);
   const hold = holdTask(exceptionId, order.customer.priority, ladder);
   const exception: OwnedException = {
     exceptionId,
@@ -238,4 +239,9 @@ export async function checkCredit(orderId: string, deps: CreditDeps): Promise<Cr
   };
   await deps.events.publish([held, exceptionRaisedEvent(exception, occurredAt)]);
   return { decision, reasonCodes, exceptionId, hold };
+}
+
+/** The credit hold's exception of an order (hashed when the order id is too long to read it in). */
+export function creditHoldExceptionId(orderId: string): string {
+  return orderExceptionId(orderId, 'CREDIT', 'CREDIT');
 }

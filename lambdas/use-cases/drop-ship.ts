@@ -19,7 +19,7 @@ import type {
   VendorSourcingPort,
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, UnsourcedDropShipLine } from '../shared/errors.ts';
-import { idempotencyKey } from '../shared/ids.ts';
+import { idempotencyKey, orderExceptionId } from '../shared/ids.ts';
 import { addHours, exceptionRaisedEvent } from './exceptions.ts';
 
 /**
@@ -91,7 +91,7 @@ export interface VendorVerdict {
 /** Customer service answers a vendor exception within this many hours. */
 export const VENDOR_EXCEPTION_SLA_HOURS = 4;
 
-export const vendorExceptionId = (orderId: string) => `EXC-${orderId}-VENDOR`;
+export const vendorExceptionId = (orderId: string) => orderExceptionId(orderId, 'VENDOR', 'VENDOR');
 
 /** The buyer's purchase-order number for one vendor's share of an order. */
 export const purchaseOrderNumber = (orderId: string, vendorId: string) => `${orderId}-${vendorId}`;

@@ -6,7 +6,7 @@ import type {
   OrderRepository,
   OwnedException,
 } from '../ports/index.ts';
-import { sha256 } from '../shared/ids.ts';
+import { orderExceptionId, sha256 } from '../shared/ids.ts';
 import { addHours, exceptionRaisedEvent } from './exceptions.ts';
 
 export interface StepFailure {
@@ -61,7 +61,11 @@ export async function raiseStepException(
   const occurredAt = now.toISOString();
   const errorName = failure.error.Error ?? 'UnknownError';
   const message = causeMessage(failure.error.Cause).slice(0, 2000);
-  const exceptionId = `EXC-${failure.orderId}-${sha256(`${failure.failedStep}|${errorName}|${message}`).slice(0, 12)}`;
+  const exceptionId = orderExceptionId(
+    failure.orderId,
+    sha256(`${failure.failedStep}|${errorName}|${message}`).slice(0, 12),
+    'STEP',
+  );
   const record = await deps.orders.get(failure.orderId);
   const exception: OwnedException = {
     exceptionId,
