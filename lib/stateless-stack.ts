@@ -127,6 +127,8 @@ export class StatelessStack extends Stack {
     bindTable(checkCredit.role, { table: ordersTable, key, actions: orderSteps });
     bindTable(checkCredit.role, { table: exceptionsTable, key, actions: ['PutItem'] });
 
+    // The SLA policy's working hours, for the functions that time people's work in them.
+    const businessCalendar = JSON.stringify((props.slaPolicy ?? DEFAULT_SLA_POLICY).businessCalendar);
     const allocateStock = fn(
       'AllocateStock',
       'allocate-stock',
@@ -135,6 +137,8 @@ export class StatelessStack extends Stack {
         WMS_BASE_URL: partners.wmsBaseUrl,
         ERP_BASE_URL: partners.erpBaseUrl,
         EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+        // A substitute review's SLA counts customer service's working hours, the SLA policy's calendar.
+        BUSINESS_CALENDAR: businessCalendar,
       },
     );
     bindTable(allocateStock.role, { table: ordersTable, key, actions: orderSteps });
@@ -172,7 +176,7 @@ export class StatelessStack extends Stack {
       'HumanDecisionTask',
       'human-decision-task',
       'Hands a waiting path task to the deciding tier; applies the fallback past the top tier',
-      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName },
+      { EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName, BUSINESS_CALENDAR: businessCalendar },
     );
     decisionAccess(humanDecisionTask);
     const decideException = fn(

@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.ts';
+import { addWorkingSeconds, type BusinessCalendar, type CalendarKind } from './sla.ts';
 import type { CustomerPriority, ExceptionPriority, ExceptionType, OwnerTeam } from './vocabulary.ts';
 
 /** One rung of an escalation ladder: who owns the decision, and how long they have. */
@@ -10,6 +11,11 @@ export interface EscalationTier {
   /** Minutes to decide, by customer priority; `default` covers the rest. */
   readonly slaMinutes: Readonly<Partial<Record<CustomerPriority, number>>> & { readonly default: number };
   readonly priority: ExceptionPriority;
+  /**
+   * What the SLA counts: every minute (`continuous`, the default), or the SLA policy's working hours
+   * (`business`), for a team that is not in at night: its work raised after hours is due the next day.
+   */
+  readonly calendar?: CalendarKind;
 }
 
 /** What happens when the last tier's SLA runs out with no decision. */
@@ -107,6 +113,9 @@ export const SUBSTITUTE_APPROVAL_LADDER: EscalationLadder = {
       role: 'account-manager',
       slaMinutes: { default: 240, 'key-account': 120 },
       priority: 'normal',
+      // The account manager asks the customer, in office hours: a proposal made overnight is not declined
+      // by the fallback before anyone is in.
+      calendar: 'business',
     },
   ],
   fallback: {
@@ -151,6 +160,23 @@ export function tierOf(ladder: EscalationLadder, tier: number): EscalationTier {
 /** The tier's SLA in seconds for this customer: what the waiting task's TimeoutSecondsPath reads. */
 export function slaSeconds(tier: EscalationTier, customerPriority: CustomerPriority): number {
   return (tier.slaMinutes[customerPriority] ?? tier.slaMinutes.default) * 60;
+}
+
+/** When a tier's decision is due, from `from`: its SLA in its calendar's time (working hours from `hours`). */
+export function tierDueAt(
+  tier: EscalationTier,
+  customerPriority: CustomerPriority,
+  from: Date,
+  hours: BusinessCalendar,
+): Date {
+  return new Date(
+    addWorkingSeconds(
+      tier.calendar ?? 'continuous',
+      hours,
+      from.getTime(),
+      slaSeconds(tier, customerPriority),
+    ),
+  );
 }
 
 /** Key accounts raise a tier's priority one step (their orders are worth more attention, not more time). */

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { ErpSubstitutionClient } from '../adapters/erp/substitution-client.ts';
 import { WmsClient } from '../adapters/wms/wms-client.ts';
+import { businessCalendarFromEnv } from '../shared/business-calendar.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -18,6 +19,7 @@ const config = readConfig([
   'WMS_BASE_URL',
   'ERP_BASE_URL',
 ]);
+const calendar = businessCalendarFromEnv();
 const deps: AllocateDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
   inventory: new WmsClient(partnerClient('wms', 'WMS_BASE_URL', config.WMS_BASE_URL)),
@@ -25,6 +27,7 @@ const deps: AllocateDeps = {
   clock: systemClock,
   substitutes: new ErpSubstitutionClient(partnerClient('erp', 'ERP_BASE_URL', config.ERP_BASE_URL)),
   exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
+  ...(calendar ? { calendar } : {}),
 };
 
 export const lambdaHandler = async (input: unknown) => {

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { businessCalendarFromEnv } from '../shared/business-calendar.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { InvalidDecision } from '../shared/errors.ts';
@@ -11,12 +12,15 @@ import { orderIdOf } from './step-input.ts';
 const logger = createLogger();
 
 const config = readConfig(['ORDERS_TABLE_NAME', 'EXCEPTIONS_TABLE_NAME', 'EVENT_BUS_NAME']);
+// Tiers that count working hours (customer service's substitute reviews) use the SLA policy's calendar.
+const calendar = businessCalendarFromEnv();
 const deps: DecisionDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
   exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
   events: eventPublisher(config.EVENT_BUS_NAME),
   callbacks: decisionCallbacks(),
   clock: systemClock,
+  ...(calendar ? { calendar } : {}),
 };
 
 /**

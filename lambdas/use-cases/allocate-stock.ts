@@ -4,7 +4,8 @@ import {
   proposalKey,
   substituteShortLines,
 } from '../core/allocation-substitution.ts';
-import { FALLBACK_ACTOR, SUBSTITUTE_APPROVAL_LADDER, slaSeconds, tierPriority } from '../core/escalation.ts';
+import { FALLBACK_ACTOR, SUBSTITUTE_APPROVAL_LADDER, tierDueAt, tierPriority } from '../core/escalation.ts';
+import { type BusinessCalendar, DEFAULT_SLA_POLICY } from '../core/sla.ts';
 import type {
   AwaitingSubstitute,
   CanonicalEvent,
@@ -21,7 +22,7 @@ import type {
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, StockMovedDuringReservation } from '../shared/errors.ts';
 import { idempotencyKey, orderExceptionId } from '../shared/ids.ts';
-import { addSeconds, exceptionRaisedEvent } from './exceptions.ts';
+import { exceptionRaisedEvent } from './exceptions.ts';
 
 export interface AllocateDeps {
   readonly orders: OrderRepository;
@@ -32,6 +33,12 @@ export interface AllocateDeps {
   readonly substitutes?: SubstitutionSourcePort;
   /** Where a substitute that needs a person's approval is raised and its decision read back. */
   readonly exceptions?: Pick<ExceptionRepository, 'get' | 'raiseIfAbsent'>;
+  /**
+   * The working hours a substitute review's SLA counts (the SLA policy's business calendar): a proposal
+   * raised after customer service has gone home is not declined by the fallback before anyone is in.
+   * @default DEFAULT_SLA_POLICY.businessCalendar
+   */
+  readonly calendar?: BusinessCalendar;
 }
 
 export interface AllocateOptions {
@@ -108,7 +115,7 @@ export async function allocateStock(
   if (review && !review.resolution) {
     await linkReview(record, review, deps);
     await announceReview(review, deps);
-    return awaitingReview(review, record);
+    return awaitingReview(review, deps.clock.now());
   }
   const decided = review?.resolution ? reviewOutcome(review) : undefined;
   // Plan on fresh availability and reserve; when the WMS refuses because another order took the stock in
@@ -267,8 +274,8 @@ function reviewOutcome(review: OwnedException): { readonly approved: ReadonlySet
   return { approved: new Set(approves ? proposalsOf(review).map(proposalKey) : []) };
 }
 
-function awaitingReview(review: OwnedException, record: OrderRecord): AllocationStepResult {
-  const [tier] = SUBSTITUTE_APPROVAL_LADDER.tiers;
+/** What is left of the review's SLA (at least a second: past it, the path's fallback decides at once). */
+function awaitingReview(review: OwnedException, now: Date): AllocationStepResult {
   return {
     status: 'awaiting-substitute-approval',
     siteId: null,
@@ -277,7 +284,7 @@ function awaitingReview(review: OwnedException, record: OrderRecord): Allocation
     substituted: [],
     approval: {
       exceptionId: review.exceptionId,
-      slaSeconds: tier ? slaSeconds(tier, record.order.customer.priority) : 14_400,
+      slaSeconds: Math.max(1, Math.ceil((Date.parse(review.slaDueAt) - now.getTime()) / 1000)),
     },
   };
 }
@@ -297,7 +304,10 @@ async function raiseReview(
   const now = deps.clock.now();
   const occurredAt = now.toISOString();
   const [tier] = SUBSTITUTE_APPROVAL_LADDER.tiers;
-  const seconds = tier ? slaSeconds(tier, order.customer.priority) : 14_400;
+  // Customer service's tier counts working hours (the SLA policy's business calendar).
+  const dueAt = tier
+    ? tierDueAt(tier, order.customer.priority, now, deps.calendar ?? DEFAULT_SLA_POLICY.businessCalendar)
+    : new Date(now.getTime() + 14_400_000);
   const reasonCodes = [
     'SUBSTITUTE_NEEDS_APPROVAL',
     ...new Set(awaiting.flatMap((p) => p.approvalReasonCodes)),
@@ -318,7 +328,7 @@ async function raiseReview(
     orderId,
     correlationId: orderId,
     raisedAt: occurredAt,
-    slaDueAt: addSeconds(now, seconds),
+    slaDueAt: dueAt.toISOString(),
     recommendedAction:
       `Ask customer ${order.customer.id} to approve the substitute: ${lines}. Approve ships it; reject backorders the ordered item.`.slice(
         0,
@@ -345,9 +355,9 @@ async function raiseReview(
   // proposal is announced at one instant only.
   const stored = created ? exception : ((await reviews.get(exception.exceptionId)) ?? exception);
   await linkReview(record, stored, deps);
-  if (stored.resolution) return awaitingReview(stored, record);
+  if (stored.resolution) return awaitingReview(stored, now);
   await announceReview(stored, deps);
-  return awaitingReview(stored, record);
+  return awaitingReview(stored, now);
 }
 
 /** The review is listed on its order, once (a retry after a lost version race links it then). */

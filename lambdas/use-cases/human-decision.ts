@@ -4,7 +4,7 @@ import {
   type EscalationLadder,
   FALLBACK_ACTOR,
   ladderFor,
-  slaSeconds,
+  tierDueAt,
   tierOf,
   tierPriority,
 } from '../core/escalation.ts';
@@ -18,6 +18,7 @@ import {
   meaningOf,
   type PathOutcome,
 } from '../core/exception-decisions.ts';
+import { type BusinessCalendar, DEFAULT_SLA_POLICY } from '../core/sla.ts';
 import type {
   CanonicalEvent,
   Clock,
@@ -55,6 +56,11 @@ export interface DecisionDeps {
   readonly events: EventPublisher;
   readonly callbacks: DecisionCallbacks;
   readonly clock: Clock;
+  /**
+   * The working hours a tier with a business calendar counts (the SLA policy's).
+   * @default DEFAULT_SLA_POLICY.businessCalendar
+   */
+  readonly calendar?: BusinessCalendar;
 }
 
 /** What a waiting credit-hold task receives: the path's Choice (RouteOnCreditReview) routes on `outcome`. */
@@ -268,7 +274,12 @@ export async function awaitHumanDecision(
   const customerPriority = record.order.customer.priority;
   const now = deps.clock.now();
   const at = now.toISOString();
-  const slaDueAt = new Date(now.getTime() + slaSeconds(tier, customerPriority) * 1000).toISOString();
+  const slaDueAt = tierDueAt(
+    tier,
+    customerPriority,
+    now,
+    deps.calendar ?? DEFAULT_SLA_POLICY.businessCalendar,
+  ).toISOString();
   const priority = tierPriority(tier, customerPriority);
   const escalated = tier.tier > 1;
   const updated = await deps.exceptions.awaitDecision(exceptionId, {

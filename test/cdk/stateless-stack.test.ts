@@ -46,11 +46,11 @@ const FUNCTIONS = {
   CheckCredit: { handler: 'check-credit', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL'] },
   AllocateStock: {
     handler: 'allocate-stock',
-    env: ['WMS_BASE_URL', 'ERP_BASE_URL', 'EXCEPTIONS_TABLE_NAME'],
+    env: ['WMS_BASE_URL', 'ERP_BASE_URL', 'EXCEPTIONS_TABLE_NAME', 'BUSINESS_CALENDAR'],
   },
   ReleaseToWarehouse: { handler: 'release-to-warehouse', env: ['WMS_BASE_URL'] },
   RaiseStepException: { handler: 'raise-step-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
-  HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME'] },
+  HumanDecisionTask: { handler: 'human-decision-task', env: ['EXCEPTIONS_TABLE_NAME', 'BUSINESS_CALENDAR'] },
   DecideException: { handler: 'decide-exception', env: ['EXCEPTIONS_TABLE_NAME'] },
   SplitAllocation: { handler: 'split-allocation', env: ['WMS_BASE_URL'] },
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
@@ -441,6 +441,7 @@ describe('functions', () => {
       CARRIER_WEBHOOK_SECRET_ARN: '<stateful:CarrierWebhookSecret>',
       SLA_CLOCKS_TABLE_NAME: '<stateful:SlaClocksTable>',
       SLA_POLICY: JSON.stringify(DEFAULT_SLA_POLICY),
+      BUSINESS_CALENDAR: JSON.stringify(DEFAULT_SLA_POLICY.businessCalendar),
       DEAD_LETTER_QUEUES: expect.any(String),
     };
     for (const key of FUNCTIONS[name].env) expected[key] = extra[key] as string;
@@ -678,6 +679,21 @@ describe('SLA clocks', () => {
     expect(policy.jeopardyFraction).toBe(0.6);
     expect(policy.stages).toEqual(DEFAULT_SLA_POLICY.stages);
   });
+
+  it.each(['AllocateStock', 'HumanDecisionTask'] as const)(
+    '%s times substitute reviews in the SLA policy’s working hours',
+    (name) => {
+      const hours = { timeZone: 'Europe/Amsterdam', opensAt: '08:30', closesAt: '17:30' };
+      const app = buildTestApp({ 'handoff:slaPolicy': JSON.stringify({ businessCalendar: hours }) });
+      const variables = props(Template.fromStack(app.stateless), functionId(name)).Environment as {
+        Variables: Record<string, string>;
+      };
+      expect(JSON.parse(variables.Variables.BUSINESS_CALENDAR ?? '')).toEqual({
+        ...DEFAULT_SLA_POLICY.businessCalendar,
+        ...hours,
+      });
+    },
+  );
 });
 
 describe('standard-single-site state machine', () => {

@@ -114,7 +114,8 @@ describe('a substitute that needs approval', () => {
       type: 'substitution',
       ownerTeam: 'customer-service',
       state: 'open',
-      slaDueAt: new Date(clock.now().getTime() + 4 * HOUR).toISOString(),
+      // Four of customer service's working hours (07:00–19:00 in Chicago) from 03:00 there.
+      slaDueAt: '2026-11-23T17:00:00.000Z',
       awaiting: { tier: 1, role: 'account-manager' },
       reasonCodes: ['SUBSTITUTE_NEEDS_APPROVAL', 'VALUE_ABOVE_APPROVAL_THRESHOLD'],
     });
@@ -151,9 +152,14 @@ describe('a substitute that needs approval', () => {
     });
   });
 
-  it('declines the substitute by policy when nobody answers within the SLA', async () => {
+  it('declines the substitute by policy when nobody answers within the SLA, counted in working hours', async () => {
     const { orderId, exceptionId, execution } = await awaitingApproval('SA2');
+    // Raised at 03:00 in Chicago: the account manager's four hours run from 07:00, so 11:00 (17:00 UTC).
+    expect(clock.now().toISOString()).toBe('2026-11-23T09:00:00.000Z');
+    expect((await exception(exceptionId))?.slaDueAt).toBe('2026-11-23T17:00:00.000Z');
     await clock.advance(4 * HOUR);
+    expect(execution.status).toBe('RUNNING');
+    await clock.advanceTo(Date.parse('2026-11-23T17:00:00.000Z'));
     expect(await finished(execution)).toBe('SUCCEEDED');
     expect(execution.statesEntered).toEqual([...AWAITING, 'ApplySubstituteFallback', ...PARTIAL]);
     expect(await exception(exceptionId)).toMatchObject({
@@ -198,8 +204,8 @@ describe('a substitute that needs approval', () => {
       errorType: 'ExceptionNotFound',
       times: 1,
     });
-    const { orderId, execution } = await awaitingApproval('SA5');
-    await clock.advance(4 * HOUR);
+    const { orderId, exceptionId, execution } = await awaitingApproval('SA5');
+    await clock.advanceTo(Date.parse(String((await exception(exceptionId))?.slaDueAt)));
     expect(await finished(execution)).toBe('SUCCEEDED');
     fault.clear();
     expect(fault.hits).toBe(1);

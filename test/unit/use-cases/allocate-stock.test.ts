@@ -341,6 +341,25 @@ describe("allocation with the customer's approved substitutes", () => {
     expect(w.stock.asked).toHaveLength(2);
   });
 
+  it('gives the account manager working hours: a review raised just before Friday’s close is due on Monday', async () => {
+    const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
+    // Friday 17:00 in Chicago: two of the four hours are left that day, the other two come on Monday.
+    let now = new Date('2026-12-04T23:00:00Z');
+    const deps = { ...w.deps, clock: { now: () => now } };
+
+    const raised = await allocateStock('ERP-RACE-1', deps, { review: true });
+
+    expect(w.store.get('EXC-ERP-RACE-1-SUBSTITUTE')?.slaDueAt).toBe('2026-12-07T15:00:00.000Z');
+    expect(raised.approval).toEqual({ exceptionId: 'EXC-ERP-RACE-1-SUBSTITUTE', slaSeconds: 64 * 3600 });
+    // A retry on Monday morning waits only for what is left of the same deadline.
+    now = new Date('2026-12-07T14:00:00Z');
+    const retried = await allocateStock('ERP-RACE-1', deps, { review: true });
+    expect(retried.approval).toEqual({ exceptionId: 'EXC-ERP-RACE-1-SUBSTITUTE', slaSeconds: 3600 });
+    // Past it, the task times out at once and the SLA fallback decides.
+    now = new Date('2026-12-07T16:00:00Z');
+    expect((await allocateStock('ERP-RACE-1', deps, { review: true })).approval?.slaSeconds).toBe(1);
+  });
+
   it('links the review to its order on the retry when the first attempt lost the version race', async () => {
     const w = reviewed({ 'VALVE-3IN': 0, 'VALVE-3IN-RS': 30 });
     const orders = w.deps.orders as unknown as { annotate: (...args: unknown[]) => Promise<unknown> };

@@ -600,3 +600,29 @@ describe('a decision recorded before its task asked', () => {
     ]);
   });
 });
+
+describe('when the deciding tier’s SLA falls due', () => {
+  it('counts customer service’s working hours for a substitute review asked for after hours', async () => {
+    const { exceptionId, orderId } = raise('substitution', { context: { ladder: 'substitution' } });
+    orders.put(orderId, 'credit-approved');
+    // Friday 17:00 in Chicago: two of the account manager's four hours that day, two on Monday from 07:00.
+    deps = { ...deps, clock: { now: () => new Date('2026-12-04T23:00:00.000Z') } };
+
+    await awaitHumanDecision({ orderId, exceptionId, tier: 1, taskToken: 'T-1' }, deps);
+
+    expect(exceptions.items.get(exceptionId)).toMatchObject({
+      awaiting: { tier: 1, role: 'account-manager', taskToken: 'T-1' },
+      slaDueAt: '2026-12-07T15:00:00.000Z',
+    });
+  });
+
+  it('counts every minute for a credit hold, whose ladder is not office-bound', async () => {
+    const { exceptionId, orderId } = raise('credit-hold');
+    orders.put(orderId, 'credit-hold');
+    deps = { ...deps, clock: { now: () => new Date('2026-12-04T23:00:00.000Z') } };
+
+    await awaitHumanDecision({ orderId, exceptionId, tier: 1, taskToken: 'T-2' }, deps);
+
+    expect(exceptions.items.get(exceptionId)?.slaDueAt).toBe('2026-12-05T03:00:00.000Z');
+  });
+});
