@@ -189,7 +189,7 @@ export async function run(argv: readonly string[], context: CliContext): Promise
     )
     .option(
       '--deterministic',
-      "decide the stock reservations of one virtual instant together, in a fixed order: the same seed gives the same scorecard even under faults (slower at the week's density)",
+      "decide the stock reservations of one virtual instant together, in a fixed order, so the seed and not the event loop decides who gets scarce stock (slower at the week's density)",
     )
     .option('--summary-json <path>', "also write the run's figures, scorecard and invariants as JSON")
     .option('--port <port>', 'the local endpoint port (default: a free one)')

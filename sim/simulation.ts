@@ -40,7 +40,7 @@ export interface WorldOptions {
   /**
    * The WMS holds the stock reservations of one virtual instant until nothing else that moves orders runs,
    * then decides them in key order: which of two orders of one minute gets a scarce item's last units is
-   * the seed's, not the event loop's, so a seed repeats its scorecard under faults too. Without it they
+   * the seed's, not the event loop's. Without it they
    * are decided as they arrive, as on AWS. It costs real time where many reservations of one instant chain
    * (a 3,600-order day ran about three times slower), so `npm start` leaves it off. @default false
    */
