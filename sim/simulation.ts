@@ -38,11 +38,11 @@ export interface WorldOptions {
   /** Minutes between SLA detector runs (the product default is 1). @default 15 */
   readonly slaDetectorMinutes?: number;
   /**
-   * The WMS holds the stock reservations of one virtual instant until nothing else that moves orders runs,
+   * The WMS holds the stock reservations of one virtual instant until nothing else runs at that instant,
    * then decides them in key order: which of two orders of one minute gets a scarce item's last units is
-   * the seed's, not the event loop's. Without it they
-   * are decided as they arrive, as on AWS. It costs real time where many reservations of one instant chain
-   * (a 3,600-order day ran about three times slower), so `npm start` leaves it off. @default false
+   * the seed's, not the event loop's. Without it they are decided as they arrive, as on AWS. It costs real
+   * time where many reservations of one instant chain (a 3,600-order day ran about three times slower), so
+   * `npm start` leaves it off. @default false
    */
   readonly deterministic?: boolean;
 }
@@ -84,8 +84,8 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
     await sandbox.stop();
     throw error;
   }
-  // Stock reservations of one instant are decided together, in a fixed order, once the instant's other work
-  // is done: which order gets the last units is the seed's, not the event loop's.
+  // With `deterministic`, stock reservations of one instant are decided together, in a fixed order, once the
+  // instant's other work is done. The gate exists either way: the steps pause it while they put work in.
   const gate = new InstantGate(clock, instantActivity(cloud, clock));
   if (options.deterministic) sandbox.gate = gate;
   if (process.env.HANDOFF_SIM_DEBUG) {
