@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { systemClock } from '../lambdas/shared/clock.ts';
 import type { LocalClock } from './clock/clock.ts';
-import { realClock, VirtualClock } from './clock/clock.ts';
+import { realClock, VirtualClock, whileInFlight } from './clock/clock.ts';
 import { CloudWatchService } from './cloudwatch/cloudwatch-service.ts';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb/dynamodb-local.ts';
 import { createTables, type LocalTable } from './dynamodb/tables.ts';
@@ -132,8 +132,13 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       lambda,
       {
         putEvents: async (entries) => (events as EventBridgeService).putEvents(entries as never),
+        // A workflow's own calls to the emulators are this instant's work until answered (no invocation counts them).
         sendMessage: async (queueUrl, body) =>
-          (sqs as SqsService).client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body })),
+          whileInFlight(clock, () =>
+            (sqs as SqsService).client.send(
+              new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }),
+            ),
+          ),
         dynamodb: async (action, input) => {
           const command = `${action[0]?.toUpperCase()}${action.slice(1)}Command`;
           const module = (await import('@aws-sdk/client-dynamodb')) as unknown as Record<
@@ -144,7 +149,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           >;
           const Command = module[command];
           if (!Command) throw new Error(`dynamodb:${action} is not supported`);
-          return dynamoClient.send(new Command(input));
+          return whileInFlight(clock, () => dynamoClient.send(new Command(input)));
         },
       },
       clock,
@@ -187,7 +192,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       if (clock instanceof VirtualClock) {
         // A jump over many timers (a week of one-minute schedules) lets each wake-up's invocations finish
         // before the next instant: no handler sees its own timeout pass while it waits on real I/O.
-        clock.settle = () => untilNoInvocationInFlight(lambda, clock);
+        clock.settle = () => untilNothingInFlight(lambda, sqs as SqsService, clock);
         stopping.push(() => {
           clock.settle = undefined;
         });
@@ -363,16 +368,31 @@ function wireCloudWatch(
 }
 
 /**
- * Waits (real time, at most `limitMs`) until no Lambda invocation is in flight, apart from those asleep on the
- * virtual clock (they go on when time reaches them); requests held at an instant gate are waited for.
+ * Waits (real time, at most `limitMs`) until nothing of this instant is in flight: no Lambda invocation apart
+ * from those asleep on the virtual clock (they go on when time reaches them), no request held at an instant
+ * gate, no request of the cloud's own plumbing to an emulator (see `whileInFlight`), and no message a
+ * function's poller has been handed but not yet taken. Then two turns of the event loop with nothing in
+ * flight, so a workflow moving between states (promise continuations only) has started its next task. Time
+ * that moves on only then dates what each woken timer started the same in every run, however loaded the
+ * machine.
  */
-async function untilNoInvocationInFlight(
+async function untilNothingInFlight(
   lambda: LambdaRuntime,
+  sqs: SqsService,
   clock: VirtualClock,
   limitMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while ((lambda.inFlight > clock.asleep || clock.held > 0) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  const busy = () =>
+    lambda.inFlight > clock.asleep || clock.held > 0 || clock.working > 0 || sqs.inTransit() > 0;
+  let calm = 0;
+  while (calm < 2 && Date.now() < deadline) {
+    if (busy()) {
+      calm = 0;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    } else {
+      calm += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }

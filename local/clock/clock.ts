@@ -37,6 +37,26 @@ export const realClock: LocalClock = {
 };
 
 /**
+ * Counts `work` as in flight on a virtual clock until it settles, so the clock's settle waits for it before
+ * time moves (what it goes on to do is dated at this instant in every run, however long the emulator took).
+ * On the real clock it is `work` itself.
+ */
+export function whileInFlight<T>(clock: LocalClock, work: () => Promise<T>): Promise<T> {
+  if (!(clock instanceof VirtualClock)) return work();
+  clock.working += 1;
+  let started: Promise<T>;
+  try {
+    started = work();
+  } catch (error) {
+    clock.working -= 1;
+    throw error;
+  }
+  return started.finally(() => {
+    clock.working -= 1;
+  });
+}
+
+/**
  * Virtual time: `now()` moves only when `advance()`/`advanceTo()` is called. Due sleepers are woken in time
  * order, each seeing `now()` at its own wake-up time (those due at the same instant, or within
  * `wakeWindowMs`, together at the latest of them, then settled once), and a sleeper that sleeps again within
@@ -69,6 +89,12 @@ export class VirtualClock implements LocalClock {
   asleep = 0;
   /** In-flight work held at an instant gate ({@link InstantGate}): released at this instant, so a settle waits. */
   held = 0;
+  /**
+   * Requests the local cloud's own plumbing has made to an emulator and not yet had answered (a Step
+   * Functions integration's DynamoDB call, a message sent to a queue a function consumes): work of this
+   * instant that no Lambda invocation counts, so a settle waits for it (see {@link whileInFlight}).
+   */
+  working = 0;
 
   constructor(start: Date) {
     this.current = start.getTime();

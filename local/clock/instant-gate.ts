@@ -9,9 +9,9 @@ export interface InstantActivity {
 }
 
 export interface InstantGateOptions {
-  /** Consecutive quiet looks before a batch is decided. @default 3 */
+  /** Consecutive quiet turns of the event loop before a batch is decided. @default 2 */
   readonly quietLooks?: number;
-  /** Real milliseconds between looks. @default 1 */
+  /** Real milliseconds between looks while the instant is busy. @default 1 */
   readonly lookMs?: number;
   /**
    * Real milliseconds after which a batch is decided even if the instant never went quiet (a safety valve:
@@ -71,7 +71,7 @@ export class InstantGate {
 
   private async pump(): Promise<void> {
     this.pumping = true;
-    const looks = this.options.quietLooks ?? 3;
+    const looks = this.options.quietLooks ?? 2;
     const lookMs = this.options.lookMs ?? 1;
     const limitMs = this.options.limitMs ?? 60_000;
     let quiet = 0;
@@ -79,19 +79,25 @@ export class InstantGate {
     let since = performance.now();
     try {
       while (this.pending.length > 0) {
-        await new Promise((resolve) => setTimeout(resolve, lookMs));
+        // What is in flight is counted (invocations, the plumbing's requests to the emulators, messages on
+        // their way to a function), so quiet needs no real-time margin: only turns of the event loop with
+        // nothing new, for a workflow moving between states (promise continuations) to start its next task.
         const activity = this.instant.activity();
-        quiet = !this.paused && !this.instant.busy() && activity === last ? quiet + 1 : 0;
+        const calm = !this.paused && !this.instant.busy() && activity === last;
         last = activity;
+        quiet = calm ? quiet + 1 : 0;
         const overdue = performance.now() - since >= limitMs;
-        if (quiet < looks && !overdue) continue;
-        if (quiet < looks) {
-          this.forced += 1;
-          this.onForced?.();
+        if (quiet >= looks || overdue) {
+          if (quiet < looks) {
+            this.forced += 1;
+            this.onForced?.();
+          }
+          this.flush();
+          quiet = 0;
+          since = performance.now();
+          continue;
         }
-        this.flush();
-        quiet = 0;
-        since = performance.now();
+        await new Promise((resolve) => (calm ? setImmediate(resolve) : setTimeout(resolve, lookMs)));
       }
     } finally {
       this.pumping = false;

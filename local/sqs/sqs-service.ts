@@ -7,7 +7,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, interceptLocalhostDns, startFauxqs } from 'fauxqs';
-import type { LocalClock } from '../clock/clock.ts';
+import { type LocalClock, whileInFlight } from '../clock/clock.ts';
 import type { LambdaRuntime } from '../lambda/runtime.ts';
 import type { CloudModel, TemplateResource } from '../template/model.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, UnsupportedTemplateFeature } from '../template/model.ts';
@@ -70,6 +70,10 @@ export class SqsService {
   private restoreDns: (() => void) | undefined;
   private readonly stopping = new AbortController();
   private readonly pollers: Promise<void>[] = [];
+  /** Per consumed queue: pollers waiting in a receive, so a message ready there is about to be taken. */
+  private readonly receiving = new Map<string, number>();
+  /** Receipt handles the pollers have been handed (a message in flight without one is still on its way). */
+  private readonly handed = new Set<string>();
   client!: SQSClient;
 
   constructor(
@@ -163,15 +167,40 @@ export class SqsService {
   async send(arn: string, body: string, attributes: Record<string, string> = {}): Promise<void> {
     const queue = this.byArn(arn);
     if (!queue) throw new Error(`no local queue ${arn}`);
-    await this.client.send(
-      new SendMessageCommand({
-        QueueUrl: queue.url,
-        MessageBody: body,
-        MessageAttributes: Object.fromEntries(
-          Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
-        ),
-      }),
+    await whileInFlight(this.clock, () =>
+      this.client.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]),
+          ),
+        }),
+      ),
     );
+  }
+
+  /**
+   * Messages of consumed queues on their way to a function: ready while one of the queue's pollers waits in
+   * a receive, or handed out by the queue but not yet to the poller. Zero once each is in an invocation
+   * (which counts as in flight itself), back in the queue for want of a free poller, or waiting out a
+   * failed invocation's visibility timeout.
+   */
+  inTransit(): number {
+    let count = 0;
+    const current = new Set<string>();
+    for (const mapping of this.mappings) {
+      const queue = this.byArn(mapping.queueArn);
+      const state = queue && this.server?.inspectQueue(queue.name);
+      if (!queue || !state) continue;
+      if (state.messages.ready.length > 0 && (this.receiving.get(queue.name) ?? 0) > 0) count += 1;
+      for (const { receiptHandle } of state.messages.inflight) {
+        current.add(receiptHandle);
+        if (!this.handed.has(receiptHandle)) count += 1;
+      }
+    }
+    for (const handle of this.handed) if (!current.has(handle)) this.handed.delete(handle);
+    return count;
   }
 
   /**
@@ -229,6 +258,9 @@ export class SqsService {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       let messages: Message[] = [];
+      const waiting = (by: number) =>
+        this.receiving.set(queue.name, (this.receiving.get(queue.name) ?? 0) + by);
+      waiting(1);
       try {
         const received = await this.client.send(
           new ReceiveMessageCommand({
@@ -240,8 +272,11 @@ export class SqsService {
           }),
           { abortSignal: signal },
         );
+        waiting(-1);
         messages = received.Messages ?? [];
+        for (const m of messages) if (m.ReceiptHandle) this.handed.add(m.ReceiptHandle);
       } catch (error) {
+        waiting(-1);
         if (signal.aborted) return;
         await this.clock.sleep(200).catch(() => undefined);
         void error;
@@ -275,11 +310,13 @@ export class SqsService {
       }
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
       if (done.length > 0) {
-        await this.client.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queue.url,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-          }),
+        await whileInFlight(this.clock, () =>
+          this.client.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queue.url,
+              Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          ),
         );
       }
     }
