@@ -5,7 +5,7 @@ import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { businessCalendarFromEnv } from '../shared/business-calendar.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type AllocateDeps, allocateStock } from '../use-cases/allocate-stock.ts';
 import { orderIdOf } from './step-input.ts';
@@ -32,7 +32,7 @@ const deps: AllocateDeps = {
 
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   // The single-site path passes `review: true`: it can wait for a person on a substitute that needs approval.
   const review = (input as { review?: unknown }).review === true;
   const result = await allocateStock(orderId, deps, { review });

@@ -12,7 +12,7 @@ import { dynamoDb } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   type FillDeps,
@@ -71,7 +71,7 @@ export function createLambdaHandler(deps: BackorderHandlerDeps) {
       }
       const detail = parseDetail('backorder.created', event.value.detail);
       if (!detail.ok) throw detail.error;
-      logger.appendKeys({ orderId: detail.value.orderId, correlationId: detail.value.correlationId });
+      correlate(logger, { orderId: detail.value.orderId, correlationId: detail.value.correlationId });
       const result = await recordBackorders(detail.value, deps);
       logger.info('backorders opened', { ...result });
       return result;
@@ -83,7 +83,7 @@ export function createLambdaHandler(deps: BackorderHandlerDeps) {
     switch (step.action) {
       case 'reevaluate': {
         const { receipt } = step;
-        logger.appendKeys({
+        correlate(logger, {
           receiptId: receipt.receiptId,
           sku: receipt.sku,
           correlationId: receipt.receiptId,
@@ -99,7 +99,7 @@ export function createLambdaHandler(deps: BackorderHandlerDeps) {
       }
       case 'fill': {
         const { fill } = step;
-        logger.appendKeys({
+        correlate(logger, {
           orderId: fill.orderId,
           correlationId: fill.orderId,
           backorderId: fill.backorderId,

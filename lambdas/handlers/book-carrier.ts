@@ -4,7 +4,7 @@ import { ErpItemClient } from '../adapters/erp/item-client.ts';
 import { CarrierClient } from '../adapters/tms/carrier-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig, requireHttpUrl } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type BookingDeps, bookPremiumCarrier } from '../use-cases/book-carrier.ts';
 import { orderIdOf } from './step-input.ts';
@@ -28,7 +28,7 @@ const deps: BookingDeps = {
 /** The expedited path's premium carrier booking (TMS adapter: rate, choose, book). */
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const result = await bookPremiumCarrier(orderId, deps);
   logger.info('premium carrier booked', { ...result });
   return result;

@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { ErpCreditClient } from '../adapters/erp/credit-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type CreditDeps, checkCredit } from '../use-cases/check-credit.ts';
 import { orderIdOf } from './step-input.ts';
@@ -21,7 +21,7 @@ const deps: CreditDeps = {
 
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const result = await checkCredit(orderId, deps);
   logger.info('credit decided', { ...result });
   return result;

@@ -13,7 +13,7 @@ import {
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { HandoffError } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eachMessage } from '../shared/sqs-batch.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { confirmVendorShipment, type DropShipDeps, placeVendorOrders } from '../use-cases/drop-ship.ts';
@@ -132,14 +132,14 @@ export function dropShipStep(stepDeps: DropShipDeps) {
     }
     if ((input as { action?: unknown } | null)?.action === 'asn') {
       const notice = parseShipNotice((input as { message?: unknown }).message);
-      logger.appendKeys({ orderId: notice.orderId, correlationId: notice.orderId });
+      correlate(logger, { orderId: notice.orderId, correlationId: notice.orderId });
       const result = await confirmVendorShipment(notice, stepDeps);
       if (result.outcome === 'refused') throw new ShipNoticeRefused(`${result.reason}: ${result.message}`);
       logger.info('vendor shipment confirmed', { ...result });
       return result;
     }
     const orderId = orderIdOf(input);
-    logger.appendKeys({ orderId, correlationId: orderId });
+    correlate(logger, { orderId, correlationId: orderId });
     const result = await placeVendorOrders(orderId, stepDeps);
     logger.info(result.outcome === 'handed-to-vendor' ? 'handed to vendors' : 'vendor exception raised', {
       ...result,

@@ -13,7 +13,7 @@ import { dynamoDb } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig, requireHttpUrl } from '../shared/config.ts';
 import { ConfigurationError, InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   acknowledgePurchaseOrder,
@@ -111,14 +111,14 @@ export function createLambdaHandler(deps: EdiDeps) {
     if (action === 'advance-ship-notice') {
       const parsed = parseDetail('shipment.confirmed', detail);
       if (!parsed.ok) throw parsed.error;
-      logger.appendKeys({ orderId: parsed.value.orderId, correlationId: parsed.value.correlationId });
+      correlate(logger, { orderId: parsed.value.orderId, correlationId: parsed.value.correlationId });
       const result = await sendAdvanceShipNotice(parsed.value, deps);
       logger.info(result.kind === 'sent' ? '856 sent' : 'not an EDI order: no 856', { ...result });
       return result;
     }
     const parsed = parseDetail('invoice.issued', detail);
     if (!parsed.ok) throw parsed.error;
-    logger.appendKeys({ orderId: parsed.value.orderId, correlationId: parsed.value.correlationId });
+    correlate(logger, { orderId: parsed.value.orderId, correlationId: parsed.value.correlationId });
     const result = await sendEdiInvoice(parsed.value, deps);
     logger.info(result.kind === 'sent' ? '810 sent' : 'not an EDI order: no 810', { ...result });
     return result;
@@ -138,7 +138,7 @@ export function createLambdaHandler(deps: EdiDeps) {
     if (!parsed.ok) throw parsed.error;
     const step = parsed.value;
     if (step.action !== 'acknowledge') return afterShipment(step.action, step.detail);
-    logger.appendKeys({ orderId: step.orderId, correlationId: step.orderId });
+    correlate(logger, { orderId: step.orderId, correlationId: step.orderId });
     const result = await acknowledgePurchaseOrder(step.orderId, deps);
     logger.info('855 sent', { ...result });
     return result;

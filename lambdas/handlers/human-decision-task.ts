@@ -4,7 +4,7 @@ import { businessCalendarFromEnv } from '../shared/business-calendar.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { InvalidDecision } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { decisionCallbacks, eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
 import { applyDecisionFallback, awaitHumanDecision, type DecisionDeps } from '../use-cases/human-decision.ts';
 import { orderIdOf } from './step-input.ts';
@@ -31,7 +31,7 @@ const deps: DecisionDeps = {
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
   const { action, exceptionId, tier, taskToken } = (input ?? {}) as Record<string, unknown>;
-  logger.appendKeys({ orderId, correlationId: orderId, exceptionId });
+  correlate(logger, { orderId, correlationId: orderId, exceptionId });
   if (action === 'await') {
     const result = await awaitHumanDecision(
       {

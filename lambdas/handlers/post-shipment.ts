@@ -8,7 +8,7 @@ import { dynamoDb } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig, requireHttpUrl } from '../shared/config.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   closeIfComplete,
@@ -66,13 +66,13 @@ export function postShipmentStep(stepDeps: PostShipmentDeps) {
       const parsed = parseDetail('shipment.confirmed', (input as { detail?: unknown }).detail);
       if (!parsed.ok) throw parsed.error;
       const { orderId, shipmentId } = parsed.value;
-      logger.appendKeys({ orderId, correlationId: orderId, shipmentId });
+      correlate(logger, { orderId, correlationId: orderId, shipmentId });
       const result = await recordShipment(parsed.value, stepDeps);
       logger.info('shipment recorded', { ...result });
       return result;
     }
     const orderId = orderIdOf(input);
-    logger.appendKeys({ orderId, correlationId: orderId });
+    correlate(logger, { orderId, correlationId: orderId });
     if (action === 'close') {
       const result = await closeIfComplete(orderId, stepDeps);
       logger.info('closing decided', { ...result });

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, exceptionRepository, orderRepository } from '../shared/wiring.ts';
 import { raiseStepException, type StepExceptionDeps } from '../use-cases/raise-step-exception.ts';
 import { orderIdOf } from './step-input.ts';
@@ -21,7 +21,7 @@ const deps: StepExceptionDeps = {
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
   const { failedStep, error } = input as { failedStep?: unknown; error?: { Error?: string; Cause?: string } };
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const result = await raiseStepException(
     { orderId, failedStep: typeof failedStep === 'string' ? failedStep : 'unknown', error: error ?? {} },
     deps,

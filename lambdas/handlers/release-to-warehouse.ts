@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type ReleaseDeps, releaseToWarehouse } from '../use-cases/release-to-warehouse.ts';
 import { orderIdOf } from './step-input.ts';
@@ -20,7 +20,7 @@ const deps: ReleaseDeps = {
 
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const immediate = (input as { immediate?: unknown }).immediate === true;
   const result = await releaseToWarehouse(orderId, deps, { immediate });
   logger.info('release decided', { ...result });

@@ -4,7 +4,7 @@ import { WmsClient } from '../adapters/wms/wms-client.ts';
 import type { AllocatedLine } from '../core/allocation.ts';
 import { readConfig } from '../shared/config.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { partnerClient } from '../shared/wiring.ts';
 import { reserveShipment } from '../use-cases/split-allocation.ts';
 import { orderIdOf } from './step-input.ts';
@@ -21,7 +21,7 @@ export const lambdaHandler = async (input: unknown) => {
   if (typeof siteId !== 'string' || siteId === '') {
     throw new InvalidStepInput('siteId', 'must name the facility to reserve at');
   }
-  logger.appendKeys({ orderId, correlationId: orderId, siteId });
+  correlate(logger, { orderId, correlationId: orderId, siteId });
   const result = await reserveShipment({ orderId, siteId, lines: lines ?? [] }, { inventory });
   logger.info('shipment reserved', { ...result });
   return result;

@@ -7,7 +7,7 @@ import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { stepFunctions } from '../shared/aws-clients.ts';
 import { systemClock } from '../shared/clock.ts';
 import { parseJsonConfig, readConfig } from '../shared/config.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import { type RouteDeps, type RouteOutcome, routeOrder } from '../use-cases/route-order.ts';
 
@@ -41,7 +41,7 @@ export const lambdaHandler = async (event: unknown): Promise<RouteOutcome> => {
     throw new TypeError(`route-order only handles order.received, got ${parsed.value.name}`);
   }
   const { orderId } = parsed.value.detail;
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const outcome = await routeOrder(orderId, deps);
   logger.info('order routed', { ...outcome });
   return outcome;

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { parseEvent } from '../../contracts/events.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { slaDeps } from '../shared/sla-wiring.ts';
 import { trackSlaClocks } from '../use-cases/sla-clocks.ts';
 
@@ -23,7 +23,7 @@ export const lambdaHandler = async (event: unknown) => {
     );
   }
   const { name, detail } = parsed.value;
-  logger.appendKeys({ orderId: detail.orderId, correlationId: detail.correlationId });
+  correlate(logger, { orderId: detail.orderId, correlationId: detail.correlationId });
   const outcome = await trackSlaClocks({ name, detail } as Parameters<typeof trackSlaClocks>[0], deps);
   logger.info('sla clocks tracked', { event: name, changed: outcome.changed, alarms: outcome.alarms });
   return outcome;

@@ -4,7 +4,7 @@ import { WmsClient } from '../adapters/wms/wms-client.ts';
 import { systemClock } from '../shared/clock.ts';
 import { readConfig } from '../shared/config.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
-import { createLogger } from '../shared/logger.ts';
+import { correlate, createLogger } from '../shared/logger.ts';
 import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   confirmSplit,
@@ -32,7 +32,7 @@ const deps: SplitDeps = {
  */
 export const lambdaHandler = async (input: unknown) => {
   const orderId = orderIdOf(input);
-  logger.appendKeys({ orderId, correlationId: orderId });
+  correlate(logger, { orderId, correlationId: orderId });
   const { action, plan, reservations } = input as {
     action?: unknown;
     plan?: SplitPlan;

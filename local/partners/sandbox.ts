@@ -52,8 +52,8 @@ export interface PartnerSandboxOptions {
   readonly credentials?: Partial<Record<PartnerName, PartnerCredential>>;
   /** The secret the TMS signs tracking webhooks with. @default a random secret per sandbox */
   readonly webhookSecret?: string;
-  /** How added latency waits. @default real time (setTimeout) */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** How added latency waits; it stops (rejects) when the signal aborts. @default real time (setTimeout) */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -89,7 +89,7 @@ export class PartnerSandbox {
   baseUrl = '';
   private readonly idempotency: IdempotencyStore;
   private readonly random: RandomStreams;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly partners: ReadonlyMap<string, SandboxPartner>;
   private readonly compiled: ReadonlyMap<string, ReturnType<typeof compileRoute>[]>;
   private server: Server | undefined;
@@ -97,7 +97,20 @@ export class PartnerSandbox {
   constructor(options: PartnerSandboxOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.random = new RandomStreams(options.seed ?? 1);
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep =
+      options.sleep ??
+      ((ms, signal) =>
+        new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, ms);
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            },
+            { once: true },
+          );
+        }));
     this.idempotency = new IdempotencyStore(() => this.clock, options.idempotencyWindowMs ?? DAY_MS);
     for (const [name, credential] of Object.entries(options.credentials ?? {})) {
       this.credentials.set(name as PartnerName, credential);
@@ -220,7 +233,20 @@ export class PartnerSandbox {
     // The partner did its work as the request arrived; only its answer is slow. A caller that gives up
     // first leaves the effect in place (what an idempotency key is for), and the effect lands at the instant
     // the request came in, not at whatever instant a real-time delay ends on a virtual clock.
-    if (delay.ms > 0) await this.sleep(delay.ms);
+    if (delay.ms > 0) {
+      // A caller that gives up (its timeout, on the same clock) closes the connection: the slow answer has no
+      // one left to go to, so it stops holding the clock's count of calls asleep at once.
+      const gone = new AbortController();
+      const close = () => gone.abort();
+      res.once('close', close);
+      try {
+        await this.sleep(delay.ms, gone.signal);
+      } catch {
+        return;
+      } finally {
+        res.off('close', close);
+      }
+    }
     this.reply(res, response);
   }
 
@@ -266,9 +292,13 @@ export class PartnerSandbox {
     const knobs = this.knobsFor(partner.name, route);
     const outage = activeOutage(knobs, this.clock.now());
     if (outage) return outageResponse(partner.name, outage, this.clock.now());
-    // Draws fixed by the request itself (its route, its idempotency key or body, and how many times it was
-    // sent before), not by the order concurrent callers reached the sandbox in: a seed repeats a run.
-    const attempt = this.attemptOf(`${route}${url.search}|${idempotencyKey ?? rawBody}`);
+    // Draws fixed by the request itself (its route, its idempotency key or body, the caller's correlation id,
+    // and how many times it was sent before), not by the order concurrent callers reached the sandbox in: two
+    // orders reading one customer's credit at one instant each get their own draw. A seed repeats a run.
+    const correlation = req.headers['x-correlation-id'];
+    const attempt = this.attemptOf(
+      `${route}${url.search}|${idempotencyKey ?? rawBody}|${typeof correlation === 'string' ? correlation : ''}`,
+    );
     const draw = (stream: string, n = 0) => this.random.draw(`${partner.name}:${stream}`, `${attempt}|${n}`);
     const delayed = knobs.latencyRate === undefined || draw('latency-share') < knobs.latencyRate;
     delay.ms =

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { systemClock } from '../../shared/clock.ts';
+import { correlationId } from '../../shared/correlation.ts';
 import { PartnerContractBroken, PartnerRejected, PartnerUnavailable } from '../../shared/errors.ts';
 import { defaultPartnerCallMetrics, measured, type PartnerCallMetrics } from './partner-call-metrics.ts';
 
@@ -36,10 +37,15 @@ const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 /**
  * One keep-alive pool per protocol for the whole process: a warm Lambda reuses its connections to the
  * partner across invocations instead of paying a TCP (and TLS) handshake per call.
+ *
+ * No cap on sockets: an execution environment runs one invocation at a time, so a cap would bound nothing
+ * on AWS (a partner's load is bounded by the function's reserved concurrency); where many invocations share
+ * one module (the local cloud), a cap queues calls behind others still waiting for their answer, so a call
+ * would wait on a stranger rather than on its partner.
  */
 const AGENTS = {
-  'http:': new HttpAgent({ keepAlive: true, maxSockets: 50 }),
-  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
+  'http:': new HttpAgent({ keepAlive: true }),
+  'https:': new HttpsAgent({ keepAlive: true }),
 };
 
 /** How one HTTP exchange failed before a complete answer: no response at all, or a body cut short. */
@@ -151,6 +157,8 @@ export class PartnerClient {
     const headers: Record<string, string> = { accept: 'application/json', ...this.options.headers };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (req.idempotencyKey) headers['idempotency-key'] = req.idempotencyKey;
+    const correlation = correlationId();
+    if (correlation) headers['x-correlation-id'] = correlation;
 
     let lastError: PartnerUnavailable | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PartnerClient, type PartnerClientOptions } from '../../../lambdas/adapters/http/partner-client.ts';
 import { systemClock } from '../../../lambdas/shared/clock.ts';
+import { enterCorrelation } from '../../../lambdas/shared/correlation.ts';
 import {
   PartnerContractBroken,
   PartnerRejected,
@@ -261,6 +262,21 @@ describe('PartnerClient', () => {
     expect(received?.headers['content-type']).toBe('application/json');
     expect(received?.headers['idempotency-key']).toBe('ERP-1:reserve:DC-1');
     expect(JSON.parse(received?.body ?? '')).toEqual(body);
+  });
+
+  it("carries the invocation's correlation id as X-Correlation-Id, and none when the handler named none", async () => {
+    server.respondWith((_req, res) => sendJson(res, 200, {}));
+    await client().request({ method: 'GET', path: '/customers/C-1' });
+    await new Promise<void>((resolve, reject) => {
+      // A fresh async context, as each invocation is: what one names does not leak into the test's own.
+      setImmediate(() => {
+        enterCorrelation('ERP-SO7000083');
+        client()
+          .request({ method: 'GET', path: '/customers/C-1' })
+          .then(() => resolve(), reject);
+      });
+    });
+    expect(server.requests.map((r) => r.headers['x-correlation-id'])).toEqual([undefined, 'ERP-SO7000083']);
   });
 
   it('sends the same idempotency key and body on every retry of a side effect', async () => {

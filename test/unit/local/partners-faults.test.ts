@@ -140,6 +140,37 @@ describe('fault knob: error rate', () => {
     }
   });
 
+  it("draws one caller's identical request apart from another's: who arrives first changes nothing", async () => {
+    const twin = new PartnerSandbox({ seed: 7 });
+    await twin.start();
+    try {
+      for (const s of [sandbox, twin]) {
+        seedSandbox(s);
+        s.faults.set('erp', { errorRate: 0.5 });
+      }
+      // Twelve orders read one customer's credit segment (the same request), each with its own correlation id.
+      const orders = Array.from({ length: 12 }, (_, i) => `ERP-SO${7000 + i}`);
+      const outcomes = async (target: PartnerSandbox, order: readonly string[]) => {
+        const seen: Record<string, number> = {};
+        for (const orderId of order) {
+          const res = await fetch(`${target.baseUrl}/erp/customers/C-1001/credit-segment`, {
+            headers: { 'x-correlation-id': orderId },
+          });
+          await res.text();
+          seen[orderId] = res.status;
+        }
+        return seen;
+      };
+      const forward = await outcomes(sandbox, orders);
+      expect(await outcomes(twin, [...orders].reverse())).toEqual(forward);
+      // And the draws differ between callers: some of the twelve fail, some do not.
+      expect(Object.values(forward)).toContain(200);
+      expect(Object.values(forward).some((status) => status >= 500)).toBe(true);
+    } finally {
+      await twin.stop();
+    }
+  });
+
   it('uses the configured statuses, and a route knob overrides its partner knob for that route only', async () => {
     sandbox.faults.set('erp', { errorRate: 1, errorStatuses: [502] });
     sandbox.faults.set('GET /erp/items', { errorRate: 0 });
