@@ -187,10 +187,6 @@ export async function run(argv: readonly string[], context: CliContext): Promise
       '--poison-every <n>',
       'one poison-pill order in every n (profiles with poison pills; default 1000)',
     )
-    .option(
-      '--deterministic',
-      "decide the stock reservations of one virtual instant together, in a fixed order, so the seed and not the event loop decides who gets scarce stock (slower at the week's density)",
-    )
     .option('--summary-json <path>', "also write the run's figures, scorecard and invariants as JSON")
     .option('--port <port>', 'the local endpoint port (default: a free one)')
     .action(async (options: SimulateCliOptions) => {

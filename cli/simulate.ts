@@ -19,7 +19,6 @@ export interface SimulateCliOptions {
   readonly step: string;
   readonly tailHours: string;
   readonly poisonEvery?: string;
-  readonly deterministic?: boolean;
   readonly summaryJson?: string;
   readonly port?: string;
 }
@@ -58,7 +57,6 @@ export async function simulateCommand(options: SimulateCliOptions, context: CliC
       faults: profile,
       stepMinutes,
       tailHours,
-      ...(options.deterministic ? { deterministic: true } : {}),
       ...(options.port ? { port: positiveInt('--port', options.port) } : {}),
       onProgress: bar.update,
       cli: context,
@@ -147,17 +145,18 @@ export function summarise(run: SimulationRun): string {
       `${run.shortages.declined} declined, ${run.shortages.unanswered} unanswered within the SLA), ${run.shortages.awaitingApproval} not asked (expedited and EDI lines backordered).`,
     `Warehouse: ${run.docks.counts.shipped.toLocaleString('en-US')} shipments, ${run.docks.counts.lateConfirmations} confirmed late, ` +
       `${run.docks.counts.missingConfirmations} confirmations lost (${run.docks.counts.resent} resent on request).`,
-    run.world.sandbox.gate
-      ? `Stock reservations (--deterministic): ${run.world.gate.decided.toLocaleString('en-US')} decided in ${run.world.gate.batches.toLocaleString('en-US')} batches, ` +
-        'each once its instant was quiet and in a fixed order, so the seed decides who gets scarce stock' +
-        (run.world.gate.forced
-          ? `; ${run.world.gate.forced} batches were decided by the real-time limit instead, so this run may not repeat exactly.`
-          : '.')
-      : 'Stock reservations decided as they arrived: orders of one instant race for scarce stock as on AWS (--deterministic decides them in a fixed order).',
+    `Stock reservations: ${run.world.gate.decided.toLocaleString('en-US')} decided in ${run.world.gate.batches.toLocaleString('en-US')} batches, ` +
+      'each once its instant was quiet and in a fixed order, so the seed decides who gets scarce stock' +
+      (run.world.gate.forced
+        ? `; ${run.world.gate.forced} batches were decided by the real-time limit instead, so this run may not repeat exactly.`
+        : '.'),
     `Operators: ${run.operators.decisions.length.toLocaleString('en-US')} decisions, ${run.operators.backlog} waiting at the end, ` +
       `${run.operators.leftOpen.size} parked orders left for a redrive.`,
-    `Faults injected: ${run.faults.profile.name}; duplicates ${(run.faults.injected.duplicateDeliveries + run.faults.feedDuplicates()).toLocaleString('en-US')}, ` +
-      `poison orders ${run.faults.injected.poisonOrders.length}.`,
+    `Faults injected: ${run.faults.profile.name}; duplicates ${(run.faults.injected.duplicateDeliveries + run.faults.feedDuplicates()).toLocaleString('en-US')} (` +
+      Object.entries(run.faults.duplicatesByEdge())
+        .map(([edge, n]) => `${edge} ${n.toLocaleString('en-US')}`)
+        .join(', ') +
+      `), poison orders ${run.faults.injected.poisonOrders.length}.`,
     'Standard state transitions per execution, by path:',
     ...[...run.transitionsPerPath]
       .sort((a, b) => b[1].executions - a[1].executions)

@@ -30,8 +30,6 @@ export interface SimulateOptions {
   /** Virtual hours after the last arrival to let shipments, invoices and decisions finish. @default 72 */
   readonly tailHours?: number;
   readonly port?: number;
-  /** Stock reservations of one instant decided together in a fixed order (see WorldOptions). @default false */
-  readonly deterministic?: boolean;
   readonly onProgress?: (progress: SimProgress) => void;
   /** Where the CLI commands the run uses (scorecard, report, dlq redrive) write. */
   readonly cli: CliContext;
@@ -145,7 +143,6 @@ export async function simulate(options: SimulateOptions): Promise<SimulationRun>
   const world = await startWorld(workload, {
     seed: options.seed,
     ...(options.port ? { port: options.port } : {}),
-    ...(options.deterministic ? { deterministic: true } : {}),
   });
   try {
     const faults = new FaultInjector(profile, world.sandbox, world.cloud, workload.start);

@@ -37,14 +37,6 @@ export interface WorldOptions {
   readonly port?: number;
   /** Minutes between SLA detector runs (the product default is 1). @default 15 */
   readonly slaDetectorMinutes?: number;
-  /**
-   * The WMS holds the stock reservations of one virtual instant until nothing else runs at that instant,
-   * then decides them in key order: which of two orders of one minute gets a scarce item's last units is
-   * the seed's, not the event loop's. Without it they are decided as they arrive, as on AWS. It costs real
-   * time where many reservations of one instant chain (a 3,600-order day ran about three times slower), so
-   * `npm start` leaves it off. @default false
-   */
-  readonly deterministic?: boolean;
 }
 
 /** Synthesizes the app for this workload's partners and brings sandboxes and cloud up on a virtual clock. */
@@ -55,7 +47,11 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
   clock.wakeWindowMs = 1000;
   // A partner the fault profile slows answers in virtual time: the call is asleep on the clock (not holding
   // the instant up), and the caller's timeout, on the same clock, fires when time reaches it.
-  const sandbox = new PartnerSandbox({ clock, seed: options.seed, sleep: (ms) => clock.sleepInFlight(ms) });
+  const sandbox = new PartnerSandbox({
+    clock,
+    seed: options.seed,
+    sleep: (ms, signal) => clock.sleepInFlight(ms, signal),
+  });
   await sandbox.start();
   seedWorld(sandbox, workload);
   const outdir = mkdtempSync(join(tmpdir(), 'handoff-sim-'));
@@ -84,10 +80,11 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
     await sandbox.stop();
     throw error;
   }
-  // With `deterministic`, stock reservations of one instant are decided together, in a fixed order, once the
-  // instant's other work is done. The gate exists either way: the steps pause it while they put work in.
+  // The WMS decides the stock reservations of one virtual instant together, in key order, once the instant's
+  // other work is done: which of two orders of one minute gets a scarce item's last units is the seed's, not
+  // the event loop's. The steps pause it while they put an instant's work in.
   const gate = new InstantGate(clock, instantActivity(cloud, clock));
-  if (options.deterministic) sandbox.gate = gate;
+  sandbox.gate = gate;
   if (process.env.HANDOFF_SIM_DEBUG) {
     gate.onForced = () =>
       console.error(
@@ -146,6 +143,12 @@ export class OrderSources {
 
   /** Sales orders customer service corrected in the ERP, resent with the next interval's orders. */
   private readonly corrections: Arrival[] = [];
+  /**
+   * Sales orders the queue delivers a second time, with the next interval's orders: a redelivery comes after
+   * the first delivery's visibility timeout, not beside it, so the copy meets an order already in the works
+   * (and the first delivery's outcome is the seed's, not that of two copies racing through one instant).
+   */
+  private readonly redeliveries: string[] = [];
   private readonly erpArrivals = new Map<string, Arrival>();
 
   /**
@@ -173,13 +176,13 @@ export class OrderSources {
       } else erp.push(arrival);
     }
     // One batch after the other, as one interface connection sends them: the queue's order is the arrivals'.
-    const bodies: string[] = [];
+    const bodies: string[] = this.redeliveries.splice(0);
     for (const arrival of erp) {
       const body = JSON.stringify(
         erpSalesOrder(arrival, this.customers.get(arrival.customerId) as SimCustomer),
       );
       bodies.push(body);
-      if (this.deliverTwice(arrival)) bodies.push(body);
+      if (this.deliverTwice(arrival)) this.redeliveries.push(body);
       if (arrival.addressError) this.erpArrivals.set(arrival.orderId, arrival);
     }
     for (const arrival of this.corrections.splice(0)) {
@@ -226,20 +229,18 @@ export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<
 
 /**
  * What tells that an instant's work is done: no invocation running except those asleep on the clock or
- * held at the gate, no message waiting in a queue a function consumes, and (over a few looks) nothing new:
+ * held at the gate, no request of the cloud's plumbing to an emulator unanswered, no message on its way to a
+ * function's poller, and (for a simulation step, over a few looks) nothing new:
  * no invocation, execution, state, delivery or archived event.
  */
 export function instantActivity(cloud: LocalCloud, clock: VirtualClock): InstantActivity {
   const transitions = transitionCounter(cloud);
-  const consumed = cloud.sqs.mappings
-    .map((m) => cloud.sqs.byArn(m.queueArn))
-    .filter((q): q is LocalQueue => !!q);
   return {
-    // In-flight messages a function holds show as invocations; the rest wait out a visibility timeout
-    // (real time) and come back in a later step.
+    // In-flight messages a function holds show as invocations; a ready one waits for a free poller (it is
+    // taken when one is free), and one whose invocation failed waits out its visibility timeout (real time)
+    // and comes back in a later step.
     busy: () =>
-      cloud.lambda.inFlight > clock.asleep + clock.held ||
-      consumed.some((q) => cloud.sqs.waiting(q.name) > 0),
+      cloud.lambda.inFlight > clock.asleep + clock.held || clock.working > 0 || cloud.sqs.inTransit() > 0,
     activity: () =>
       cloud.lambda.invocations.length +
       cloud.sfn.executions.size +
