@@ -19,6 +19,13 @@ export interface InstantGateOptions {
    * @default 60000
    */
   readonly limitMs?: number;
+  /**
+   * The same valve while paused. A paused simulation step only puts work in (sends, feeds, decisions) and
+   * waits on nothing held, so it ends on its own: a carrier cut-off's feed of a thousand ship confirmations
+   * takes minutes of real time, and deciding its instant's batch before it ends would let that batch's
+   * contents depend on timing. @default 600000
+   */
+  readonly pausedLimitMs?: number;
 }
 
 interface Held {
@@ -74,9 +81,11 @@ export class InstantGate {
     const looks = this.options.quietLooks ?? 2;
     const lookMs = this.options.lookMs ?? 1;
     const limitMs = this.options.limitMs ?? 60_000;
+    const pausedLimitMs = this.options.pausedLimitMs ?? 600_000;
     let quiet = 0;
     let last = Number.NaN;
     let since = performance.now();
+    let pausedSince: number | undefined;
     try {
       while (this.pending.length > 0) {
         // What is in flight is counted (invocations, the plumbing's requests to the emulators, messages on
@@ -86,7 +95,13 @@ export class InstantGate {
         const calm = !this.paused && !this.instant.busy() && activity === last;
         last = activity;
         quiet = calm ? quiet + 1 : 0;
-        const overdue = performance.now() - since >= limitMs;
+        // Each valve counts its own time: a long pause does not leave the instant overdue when it ends.
+        const now = performance.now();
+        if (this.paused) {
+          pausedSince ??= now;
+          since = now;
+        } else pausedSince = undefined;
+        const overdue = this.paused ? now - (pausedSince ?? now) >= pausedLimitMs : now - since >= limitMs;
         if (quiet >= looks || overdue) {
           if (quiet < looks) {
             this.forced += 1;
@@ -95,6 +110,7 @@ export class InstantGate {
           this.flush();
           quiet = 0;
           since = performance.now();
+          pausedSince = this.paused ? since : undefined;
           continue;
         }
         await new Promise((resolve) => (calm ? setImmediate(resolve) : setTimeout(resolve, lookMs)));

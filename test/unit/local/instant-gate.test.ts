@@ -76,6 +76,33 @@ describe('InstantGate', () => {
     expect(clock.held).toBe(0);
   });
 
+  it('is not forced while paused (a step still putting work in), and counts its limit from the unpause', async () => {
+    const clock = new VirtualClock(START);
+    const { state, activity } = instant();
+    const gate = new InstantGate(clock, activity, { limitMs: 20, pausedLimitMs: 10_000 });
+    gate.paused = true;
+    state.busy = true;
+    let done = false;
+    const answer = gate.hold('k', () => {
+      done = true;
+      return 'decided';
+    });
+    await realMs(60);
+    expect(done).toBe(false);
+    gate.paused = false;
+    state.busy = false;
+    expect(await answer).toBe('decided');
+    expect([gate.batches, gate.forced]).toEqual([1, 0]);
+  });
+
+  it('still decides by the paused limit if a pause never ends', async () => {
+    const clock = new VirtualClock(START);
+    const gate = new InstantGate(clock, instant().activity, { limitMs: 1_000, pausedLimitMs: 20 });
+    gate.paused = true;
+    expect(await gate.hold('k', () => 'late')).toBe('late');
+    expect(gate.forced).toBe(1);
+  });
+
   it('decides a batch by its real-time limit if the instant never goes quiet, and counts it', async () => {
     const clock = new VirtualClock(START);
     const { state, activity } = instant();
