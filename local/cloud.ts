@@ -368,6 +368,22 @@ function wireCloudWatch(
 }
 
 /**
+ * Whether work of this instant is still running: a Lambda invocation neither asleep on the virtual clock nor
+ * held at an instant gate, a request of the cloud's own plumbing to an emulator (see `whileInFlight`), or a
+ * message a function's poller has been handed but not yet taken. The clock's settle and a simulation's
+ * reservation gate both ask this. Asleep and held count requests, compared with invocations: exact while an
+ * invocation parks one request at a time, as Handoff's do (one WMS release per invocation, one reservation per
+ * allocation or Map iteration, a receipt's fills reserved one after another).
+ */
+export function workRunning(
+  lambda: Pick<LambdaRuntime, 'inFlight'>,
+  sqs: Pick<SqsService, 'inTransit'>,
+  clock: Pick<VirtualClock, 'asleep' | 'held' | 'working'>,
+): boolean {
+  return lambda.inFlight > clock.asleep + clock.held || clock.working > 0 || sqs.inTransit() > 0;
+}
+
+/**
  * Waits (real time, at most `limitMs`) until nothing of this instant is in flight: no Lambda invocation apart
  * from those asleep on the virtual clock (they go on when time reaches them), no request held at an instant
  * gate, no request of the cloud's own plumbing to an emulator (see `whileInFlight`), and no message a
@@ -383,8 +399,8 @@ async function untilNothingInFlight(
   limitMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + limitMs;
-  const busy = () =>
-    lambda.inFlight > clock.asleep || clock.held > 0 || clock.working > 0 || sqs.inTransit() > 0;
+  // A request held at a gate is decided at this instant: time waits for it too.
+  const busy = () => workRunning(lambda, sqs, clock) || clock.held > 0;
   let calm = 0;
   while (calm < 2 && Date.now() < deadline) {
     if (busy()) {

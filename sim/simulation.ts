@@ -8,7 +8,7 @@ import { buildApp } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { VirtualClock } from '../local/clock/clock.ts';
 import { type InstantActivity, InstantGate } from '../local/clock/instant-gate.ts';
-import { type LocalCloud, startLocalCloud } from '../local/cloud.ts';
+import { type LocalCloud, startLocalCloud, workRunning } from '../local/cloud.ts';
 import { freePort } from '../local/dynamodb/dynamodb-local.ts';
 import { PartnerFeeds } from '../local/partners/feeds.ts';
 import { PartnerSandbox } from '../local/partners/sandbox.ts';
@@ -239,8 +239,7 @@ export function instantActivity(cloud: LocalCloud, clock: VirtualClock): Instant
     // In-flight messages a function holds show as invocations; a ready one waits for a free poller (it is
     // taken when one is free), and one whose invocation failed waits out its visibility timeout (real time)
     // and comes back in a later step.
-    busy: () =>
-      cloud.lambda.inFlight > clock.asleep + clock.held || clock.working > 0 || cloud.sqs.inTransit() > 0,
+    busy: () => workRunning(cloud.lambda, cloud.sqs, clock),
     activity: () =>
       cloud.lambda.invocations.length +
       cloud.sfn.executions.size +
