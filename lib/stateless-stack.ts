@@ -459,7 +459,11 @@ export class StatelessStack extends Stack {
       'PostShipment',
       'post-shipment',
       'Post-shipment: records a shipment, invoices it (ERP), notifies the customer (CRM), closes the order',
-      { ERP_BASE_URL: partners.erpBaseUrl, CRM_BASE_URL: partners.crmBaseUrl },
+      {
+        ERP_BASE_URL: partners.erpBaseUrl,
+        CRM_BASE_URL: partners.crmBaseUrl,
+        EXCEPTIONS_TABLE_NAME: exceptionsTable.tableName,
+      },
     );
     // The order, and its shipment ledger items beside it (Query and conditional PutItem).
     bindTable(postShipment.role, {
@@ -467,6 +471,8 @@ export class StatelessStack extends Stack {
       key,
       actions: ['GetItem', 'UpdateItem', 'Query', 'PutItem'],
     });
+    // A shipment of an order parked after its release resolves the step failure it answers.
+    bindTable(postShipment.role, { table: exceptionsTable, key, actions: ['GetItem', 'UpdateItem'] });
     this.postShipment = new FulfilmentPath(this, 'PostShipmentWorkflow', {
       path: 'post-shipment',
       type: sfn.StateMachineType.EXPRESS,

@@ -25,6 +25,9 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<OrderStage, readonly OrderStag
     'allocated',
     'backordered',
     'released',
+    // Proof of shipment for an order parked after its release reached the warehouse but the answer did not
+    // (see `recordShipment`): the goods left, so the record follows them.
+    'shipped',
     'rejected',
     'closed',
   ],

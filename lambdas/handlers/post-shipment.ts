@@ -9,7 +9,7 @@ import { systemClock } from '../shared/clock.ts';
 import { readConfig, requireHttpUrl } from '../shared/config.ts';
 import { InvalidStepInput } from '../shared/errors.ts';
 import { correlate, createLogger } from '../shared/logger.ts';
-import { eventPublisher, orderRepository, partnerClient } from '../shared/wiring.ts';
+import { eventPublisher, exceptionRepository, orderRepository, partnerClient } from '../shared/wiring.ts';
 import {
   closeIfComplete,
   invoiceShipment,
@@ -30,11 +30,18 @@ import { orderIdOf } from './step-input.ts';
  * One function rather than one per step: the four run back to back in one short Express execution, so one
  * warm instance serves the whole workflow instead of four cold starts, and the steps share the order and
  * ledger adapters. The price is that the function holds both partner configurations (ERP and CRM).
+ * `record` may also resolve the step failure a shipment answers (an order parked after its release).
  */
 
 const logger = createLogger();
 
-const config = readConfig(['ORDERS_TABLE_NAME', 'EVENT_BUS_NAME', 'ERP_BASE_URL', 'CRM_BASE_URL']);
+const config = readConfig([
+  'ORDERS_TABLE_NAME',
+  'EVENT_BUS_NAME',
+  'ERP_BASE_URL',
+  'CRM_BASE_URL',
+  'EXCEPTIONS_TABLE_NAME',
+]);
 
 const deps: PostShipmentDeps = {
   orders: orderRepository(config.ORDERS_TABLE_NAME),
@@ -47,6 +54,7 @@ const deps: PostShipmentDeps = {
     timeoutMs: Number(process.env.PARTNER_TIMEOUT_MS ?? 3000),
   }),
   events: eventPublisher(config.EVENT_BUS_NAME),
+  exceptions: exceptionRepository(config.EXCEPTIONS_TABLE_NAME),
   clock: systemClock,
 };
 

@@ -518,7 +518,8 @@ async function nextStep(
   return { kind: 'acknowledged', message: `${what[decision]}; no workflow was waiting` };
 }
 
-function resolvedEvent(
+/** `exception.resolved` for a recorded resolution; its idempotency key is the exception's, so a repeat dedupes. */
+export function resolvedEvent(
   exception: OwnedException,
   resolution: ExceptionResolution,
 ): CanonicalEvent<'exception.resolved'> {

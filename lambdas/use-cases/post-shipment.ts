@@ -18,9 +18,11 @@ import type {
   Clock,
   CustomerNotifier,
   EventPublisher,
+  ExceptionRepository,
   InvoicePosting,
   OrderRecord,
   OrderRepository,
+  OwnedException,
   RecordedInvoice,
   RecordedShipment,
   ShipmentLedger,
@@ -28,6 +30,7 @@ import type {
 } from '../ports/index.ts';
 import { IllegalStageTransition, OrderNotFound, ShipmentNotRecorded } from '../shared/errors.ts';
 import { idempotencyKey } from '../shared/ids.ts';
+import { resolvedEvent } from './human-decision.ts';
 
 /**
  * The post-shipment workflow: a `shipment.confirmed` (proof of shipment, possibly partial) is recorded on
@@ -42,6 +45,8 @@ export interface PostShipmentDeps {
   readonly invoices: InvoicePosting;
   readonly notifier: CustomerNotifier;
   readonly events: EventPublisher;
+  /** The order's open step failures a confirmed shipment answers (see `recordShipment`). */
+  readonly exceptions: ExceptionRepository;
   readonly clock: Clock;
 }
 
@@ -56,6 +61,8 @@ export interface RecordShipmentResult extends ShipmentKey {
   readonly stage: OrderStage;
   /** True when this shipment was already on the order: a redelivered or repeated event. */
   readonly alreadyRecorded: boolean;
+  /** Step-failure exceptions this shipment answered and resolved (an order parked after its release). */
+  readonly resolvedExceptions?: readonly string[];
 }
 
 export interface InvoiceShipmentResult extends ShipmentKey {
@@ -155,14 +162,22 @@ function invoicedSinceLastShipment(record: OrderRecord): boolean {
  * Records a confirmed shipment on the order and moves it to `shipped` (the first shipment from
  * `released`, a further partial one from `shipped` or `invoiced`).
  *
+ * An order parked in `exception` by a failed step after its stock was allocated (typically a release that
+ * reached the warehouse while its answer did not: a timeout, a 5xx after commit) is shipped too: the
+ * warehouse's confirmation is the proof that the release got there, and refusing it would leave goods on a
+ * truck with no invoice. The step failures it answers (integration exceptions raised while the order was
+ * allocated, release-deferred or released) are resolved as `resolved` by `handoff:shipment-confirmation`,
+ * naming the shipment, and announced; any other open exception on the order stays with its owner.
+ *
  * Refuses a shipment without proof (carrier and tracking number) [ProofOfShipmentMissing] and a shipment
- * for an order that is not released, or already closed [IllegalStageTransition]. A repeat of a shipment
- * already recorded changes nothing; the stage entry carries `SHIPMENT_CONFIRMED:<shipmentId>`, so a retry
- * after the stage moved but before the ledger write finishes the write without a second stage move.
+ * for an order that is not released (or parked after allocation), or already closed [IllegalStageTransition].
+ * A repeat of a shipment already recorded changes nothing; the stage entry carries
+ * `SHIPMENT_CONFIRMED:<shipmentId>`, so a retry after the stage moved but before the ledger write finishes the
+ * write without a second stage move, and re-announces any resolution a crash left unannounced.
  */
 export async function recordShipment(
   detail: ShipmentConfirmedDetail,
-  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'clock'>,
+  deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'exceptions' | 'events' | 'clock'>,
 ): Promise<RecordShipmentResult> {
   for (const field of ['carrier', 'trackingNumber'] as const) {
     if (typeof detail[field] !== 'string' || detail[field].trim() === '') {
@@ -176,13 +191,17 @@ export async function recordShipment(
   let record = await load(orderId, deps.orders);
   const reason = shipmentReasonCode(shipmentId);
   const stageMoved = record.stageHistory.some((entry) => entry.reasonCodes.includes(reason));
+  let reconciles = stageMoved && movedFromException(record, reason);
   if (!stageMoved) {
-    if (!canTransition(record.stage, 'shipped')) {
+    const parked = record.stage === 'exception';
+    if (!canTransition(record.stage, 'shipped') || (parked && !wasAllocated(record))) {
       throw new IllegalStageTransition(orderId, record.stage, 'shipped');
     }
+    reconciles = parked;
     record = await deps.orders.transition(record, 'shipped', [
       reason,
       detail.partial ? 'PARTIAL_SHIPMENT' : 'SHIPMENT_COMPLETES_RELEASE',
+      ...(parked ? [SHIPMENT_RECONCILES_EXCEPTION] : []),
     ]);
   }
   const { recorded } = await deps.ledger.recordShipment(orderId, {
@@ -195,9 +214,92 @@ export async function recordShipment(
     partial: detail.partial,
     recordedAt: deps.clock.now().toISOString(),
   });
+  const resolvedExceptions = reconciles ? await resolveAnsweredFailures(record, shipmentId, deps) : [];
   // The ledger's conditional write is the one authority: of any number of runs for one shipment, exactly one
   // records it, and every other run is the absorbed duplicate, even one that raced the winner to the stage move.
-  return { orderId, shipmentId, stage: record.stage, alreadyRecorded: !recorded };
+  return {
+    orderId,
+    shipmentId,
+    stage: record.stage,
+    alreadyRecorded: !recorded,
+    ...(resolvedExceptions.length > 0 ? { resolvedExceptions } : {}),
+  };
+}
+
+/** Reason code on a `shipped` entry that left `exception` (see `recordShipment`). */
+export const SHIPMENT_RECONCILES_EXCEPTION = 'SHIPMENT_RECONCILES_EXCEPTION';
+/** Who resolves the step failures a confirmed shipment answers. */
+export const SHIPMENT_CONFIRMATION_ACTOR = 'handoff:shipment-confirmation';
+/** Stages at which a failed step is answered by the order shipping: the warehouse had the release. */
+const ANSWERED_AT: readonly OrderStage[] = ['allocated', 'release-deferred', 'released'];
+
+function wasAllocated(record: OrderRecord): boolean {
+  return record.stageHistory.some((entry) => entry.stage === 'allocated');
+}
+
+function movedFromException(record: OrderRecord, reason: string): boolean {
+  return record.stageHistory.some(
+    (entry) =>
+      entry.reasonCodes.includes(reason) && entry.reasonCodes.includes(SHIPMENT_RECONCILES_EXCEPTION),
+  );
+}
+
+/**
+ * Resolves (once) and announces (every run: consumers dedupe by key) each open step failure on the order
+ * that the shipment answers; one already resolved by this shipment is announced again, in case the crash
+ * came between the two.
+ */
+async function resolveAnsweredFailures(
+  record: OrderRecord,
+  shipmentId: string,
+  deps: Pick<PostShipmentDeps, 'exceptions' | 'events' | 'clock'>,
+): Promise<string[]> {
+  const why = `the warehouse confirmed shipment ${shipmentId}: the release had reached it`;
+  const resolved: OwnedException[] = [];
+  for (const exceptionId of record.exceptionIds ?? []) {
+    const exception = await deps.exceptions.get(exceptionId);
+    if (!exception || !answeredByShipment(exception)) continue;
+    if (exception.resolution) {
+      if (
+        exception.resolution.decidedBy === SHIPMENT_CONFIRMATION_ACTOR &&
+        exception.resolution.reason === why
+      ) {
+        resolved.push(exception);
+      }
+      continue;
+    }
+    const decidedAt = deps.clock.now().toISOString();
+    const written = await deps.exceptions.resolve(
+      exception,
+      {
+        outcome: 'approve',
+        closedAs: 'resolved',
+        decidedBy: SHIPMENT_CONFIRMATION_ACTOR,
+        decidedAt,
+        reason: why,
+        tier: 0,
+      },
+      { at: decidedAt, actor: SHIPMENT_CONFIRMATION_ACTOR, action: 'resolved', why },
+    );
+    // A person who decided first keeps the decision; there is nothing of ours to announce.
+    if (written.resolved) resolved.push(written.exception);
+  }
+  if (resolved.length > 0) {
+    await deps.events.publish(
+      resolved.map((exception) =>
+        resolvedEvent(exception, exception.resolution as NonNullable<OwnedException['resolution']>),
+      ),
+    );
+  }
+  return resolved.map((exception) => exception.exceptionId);
+}
+
+function answeredByShipment(exception: OwnedException): boolean {
+  return (
+    exception.type === 'integration-failure' &&
+    ANSWERED_AT.includes(exception.stage) &&
+    exception.reasonCodes.some((code) => code.startsWith('STEP_FAILED:'))
+  );
 }
 
 /**

@@ -55,7 +55,10 @@ const FUNCTIONS = {
   SplitAllocation: { handler: 'split-allocation', env: ['WMS_BASE_URL'] },
   ReserveShipment: { handler: 'reserve-shipment', env: ['WMS_BASE_URL'], partnerOnly: true },
   BookCarrier: { handler: 'book-carrier', env: ['TMS_BASE_URL', 'ERP_BASE_URL'] },
-  PostShipment: { handler: 'post-shipment', env: ['ERP_BASE_URL', 'CRM_BASE_URL'] },
+  PostShipment: {
+    handler: 'post-shipment',
+    env: ['ERP_BASE_URL', 'CRM_BASE_URL', 'EXCEPTIONS_TABLE_NAME'],
+  },
   DropShip: { handler: 'drop-ship', env: ['EXCEPTIONS_TABLE_NAME', 'ERP_BASE_URL', 'VENDOR_BASE_URL'] },
   BackorderReevaluation: {
     handler: 'backorder-reevaluation',
@@ -217,7 +220,11 @@ describe('IAM', () => {
     ],
     [
       'PostShipment',
-      { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'] },
+      {
+        [ORDERS]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        // A shipment resolves the release failure it answers (an order parked after its release).
+        [EXCEPTIONS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      },
     ],
     ['OrderRouter', { [ORDERS]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'] }],
     ['DeadLetterIntake', { [ORDERS]: ['dynamodb:GetItem'], [EXCEPTIONS]: ['dynamodb:PutItem'] }],

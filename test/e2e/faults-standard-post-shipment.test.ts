@@ -712,6 +712,51 @@ describe('post-shipment workflow: Retry and Catch under faults', () => {
     expect(shippedMessagesTo(orderId)).toEqual([]);
   }, 120_000);
 
+  it('ships, invoices and closes an order parked by a failed release once the warehouse confirms its shipment, resolving the release failure', async () => {
+    // The WMS does not answer the release through every retry (on AWS: its answer lost after it committed,
+    // or the release reaching it late); the order is parked.
+    const wms = outage('POST /wms/releases');
+    const orderId = await sendOrder(WHOLESALE, 'FPS8');
+    const path = await pathExecution(orderId);
+    expect(await runToEnd(cloud, clock, path)).toBe('SUCCEEDED');
+    wms.restore();
+    expect(path.statesEntered.slice(-2)).toEqual(PARKED);
+    expect(await stageOf(orderId)).toBe('exception');
+    const releaseFailure = raisedBy(path);
+    expect(await exception(releaseFailure)).toMatchObject({
+      state: 'open',
+      stage: 'allocated',
+      reasonCodes: ['STEP_FAILED:DecideWarehouseRelease'],
+    });
+
+    // The warehouse confirms a shipment: the proof the release got there after all.
+    const { shipmentId, run } = await shipped(orderId);
+    expect(await runToEnd(cloud, clock, run)).toBe('SUCCEEDED');
+
+    expect(run.statesEntered).toEqual([
+      'RecordShipment',
+      'InvoiceShipment',
+      'NotifyCustomerOfShipment',
+      'CloseOrderIfFullyInvoiced',
+      'RouteOnInvoicingStatus',
+      'OrderClosedFullyInvoiced',
+    ]);
+    expect(await stageOf(orderId)).toBe('closed');
+    expect(await exception(releaseFailure)).toMatchObject({
+      state: 'resolved',
+      resolution: {
+        closedAs: 'resolved',
+        decidedBy: 'handoff:shipment-confirmation',
+        reason: `the warehouse confirmed shipment ${shipmentId}: the release had reached it`,
+      },
+    });
+    const names = namesOf(orderId);
+    expect(count(names, 'exception.resolved')).toBe(1);
+    expect(count(names, 'invoice.issued')).toBe(1);
+    expect(erpInvoicesOf(orderId)).toHaveLength(1);
+    expect(shippedMessagesTo(orderId)).toHaveLength(1);
+  }, 120_000);
+
   it('retries the shipping notice through a CRM outage, and the customer gets one message', async () => {
     const orderId = await releasedOrder('FPS3');
     const crm = outage('POST /crm/notifications');

@@ -11,14 +11,10 @@ import type {
 } from '../../../lambdas/adapters/vendor/vendor-client.ts';
 import { canTransition } from '../../../lambdas/core/order-lifecycle.ts';
 import type {
-  AwaitPatch,
   Clock,
   DropShipOrders,
-  ExceptionRepository,
-  ExceptionResolution,
   OrderPatch,
   OrderRecord,
-  OwnedException,
   PurchasingPort,
   VendorSourcing,
   VendorSourcingPort,
@@ -38,6 +34,7 @@ import {
   judgeVendorConfirmations,
   placeVendorOrders,
 } from '../../../lambdas/use-cases/drop-ship.ts';
+import { InMemoryExceptions } from '../../support/in-memory-exceptions.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -116,36 +113,6 @@ class InMemoryOrders implements DropShipOrders {
 }
 
 /** Idempotent on exception id, as the DynamoDB exception table is. */
-class InMemoryExceptions implements ExceptionRepository {
-  readonly items = new Map<string, OwnedException>();
-
-  async raiseIfAbsent(exception: OwnedException) {
-    if (this.items.has(exception.exceptionId)) return { created: false };
-    this.items.set(exception.exceptionId, exception);
-    return { created: true };
-  }
-
-  async get(exceptionId: string) {
-    return this.items.get(exceptionId);
-  }
-
-  async awaitDecision(exceptionId: string, patch: AwaitPatch) {
-    const current = this.items.get(exceptionId);
-    if (current?.state !== 'open') return undefined;
-    const next = { ...current, ...patch, audit: [...current.audit, patch.audit] };
-    this.items.set(exceptionId, next);
-    return next;
-  }
-
-  async resolve(current: OwnedException, resolution: ExceptionResolution) {
-    const stored = this.items.get(current.exceptionId);
-    if (!stored || stored.resolution) return { resolved: false as const, existing: stored };
-    const exception: OwnedException = { ...stored, state: 'resolved', resolution };
-    this.items.set(current.exceptionId, exception);
-    return { resolved: true as const, exception };
-  }
-}
-
 /** The ERP item master's sourcing fields for the seed catalogue's drop-ship and stocked items. */
 class FakeSourcing implements VendorSourcingPort {
   readonly calls: string[][] = [];

@@ -13,6 +13,7 @@ import type {
   OrderPatch,
   OrderRecord,
   OrderRepository,
+  OwnedException,
   PostedInvoice,
   RecordedInvoice,
   RecordedNotification,
@@ -34,8 +35,11 @@ import {
   notifyShipment,
   type PostShipmentDeps,
   recordShipment,
+  SHIPMENT_CONFIRMATION_ACTOR,
+  SHIPMENT_RECONCILES_EXCEPTION,
   type ShipmentConfirmedDetail,
 } from '../../../lambdas/use-cases/post-shipment.ts';
+import { InMemoryExceptions } from '../../support/in-memory-exceptions.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -312,6 +316,7 @@ interface World {
   readonly erp: FakeErp;
   readonly crm: FakeCrm;
   readonly events: FlakyPublisher;
+  readonly exceptions: InMemoryExceptions;
   readonly deps: PostShipmentDeps;
 }
 
@@ -322,13 +327,15 @@ function world(record: OrderRecord = orderAt('released')): World {
   const erp = new FakeErp();
   const crm = new FakeCrm();
   const events = new FlakyPublisher();
+  const exceptions = new InMemoryExceptions();
   return {
     orders,
     ledger,
     erp,
     crm,
     events,
-    deps: { orders, ledger, invoices: erp, notifier: crm, events, clock },
+    exceptions,
+    deps: { orders, ledger, invoices: erp, notifier: crm, events, exceptions, clock },
   };
 }
 
@@ -717,6 +724,173 @@ describe('post-shipment: refusals', () => {
     expect(error).toMatchObject({ name: 'OverInvoicing', retryable: false });
     expect(w.erp.calls).toHaveLength(1);
     expect(w.orders.stage(ORDER_ID)).toBe('shipped');
+  });
+});
+
+describe('post-shipment: an order parked after its release reached the warehouse', () => {
+  const RELEASE_FAILED = 'EXC-ORD-1-STEP-release';
+  const EARLIER = 'EXC-ORD-1-STEP-credit';
+
+  function stepFailure(exceptionId: string, stage: OrderStage, step: string): OwnedException {
+    return {
+      exceptionId,
+      type: 'integration-failure',
+      ownerTeam: 'integration',
+      priority: 'high',
+      state: 'open',
+      stage,
+      orderId: ORDER_ID,
+      correlationId: ORDER_ID,
+      raisedAt: '2025-03-10T09:00:00Z',
+      slaDueAt: '2025-03-10T11:00:00Z',
+      recommendedAction: 'The step timed out: check the partner latency and the function logs, then redrive.',
+      reasonCodes: [`STEP_FAILED:${step}`],
+      context: { failedStep: step, error: 'States.Timeout', stageAtFailure: stage },
+      audit: [
+        { at: '2025-03-10T09:00:00Z', actor: 'handoff:step-failure', action: 'raised', why: 'timeout' },
+      ],
+    };
+  }
+
+  /** Allocated, then parked by a failed release; an older step failure from before allocation still open. */
+  function parked(history: readonly OrderStage[] = ['received', 'accepted', 'credit-approved', 'allocated']) {
+    const base = orderAt('allocated');
+    w = world({
+      ...base,
+      stage: 'exception',
+      version: history.length + 1,
+      stageHistory: [...history, 'exception' as const].map((stage) => ({
+        stage,
+        at: '2025-03-10T09:00:00Z',
+        reasonCodes: stage === 'exception' ? ['STEP_FAILED:ReleaseToWarehouse'] : [],
+      })),
+      exceptionIds: [EARLIER, RELEASE_FAILED],
+    });
+    w.exceptions.items.set(EARLIER, stepFailure(EARLIER, 'credit-approved', 'CheckCredit'));
+    w.exceptions.items.set(RELEASE_FAILED, stepFailure(RELEASE_FAILED, 'allocated', 'ReleaseToWarehouse'));
+  }
+
+  const resolvedEvents = () => w.events.published.filter((event) => event.name === 'exception.resolved');
+
+  it('ships, invoices and closes it, and resolves the release failure the shipment answers', async () => {
+    parked();
+    const result = await runWorkflow(confirmed(), w.deps);
+
+    expect(result.recorded).toEqual({
+      orderId: ORDER_ID,
+      shipmentId: 'SHP-1',
+      stage: 'shipped',
+      alreadyRecorded: false,
+      resolvedExceptions: [RELEASE_FAILED],
+    });
+    expect(result.invoiced).toMatchObject({ invoiceId: 'INV-SHP-1', issued: true });
+    expect(result.closing.outcome).toBe('closed');
+    const history = w.orders.records.get(ORDER_ID)?.stageHistory ?? [];
+    expect(history.map((entry) => entry.stage).slice(-4)).toEqual([
+      'exception',
+      'shipped',
+      'invoiced',
+      'closed',
+    ]);
+    expect(history.at(-3)?.reasonCodes).toEqual([
+      'SHIPMENT_CONFIRMED:SHP-1',
+      'SHIPMENT_COMPLETES_RELEASE',
+      SHIPMENT_RECONCILES_EXCEPTION,
+    ]);
+
+    const answered = w.exceptions.items.get(RELEASE_FAILED);
+    expect(answered).toMatchObject({
+      state: 'resolved',
+      resolution: {
+        outcome: 'approve',
+        closedAs: 'resolved',
+        decidedBy: SHIPMENT_CONFIRMATION_ACTOR,
+        decidedAt: NOW.toISOString(),
+        reason: 'the warehouse confirmed shipment SHP-1: the release had reached it',
+        tier: 0,
+      },
+    });
+    expect(answered?.audit.at(-1)).toEqual({
+      at: NOW.toISOString(),
+      actor: SHIPMENT_CONFIRMATION_ACTOR,
+      action: 'resolved',
+      why: 'the warehouse confirmed shipment SHP-1: the release had reached it',
+    });
+    // A failure from before allocation is not what the shipment answers: its owner still has it.
+    expect(w.exceptions.items.get(EARLIER)?.state).toBe('open');
+    expect(resolvedEvents().map((event) => event.detail)).toEqual([
+      expect.objectContaining({
+        exceptionId: RELEASE_FAILED,
+        idempotencyKey: `${RELEASE_FAILED}:resolved`,
+        resolution: 'resolved',
+        resolvedBy: SHIPMENT_CONFIRMATION_ACTOR,
+      }),
+    ]);
+  });
+
+  it('refuses a shipment for a parked order that never had stock allocated, and records nothing', async () => {
+    parked(['received', 'accepted']);
+    const error = await failureOf(recordShipment(confirmed(), w.deps));
+
+    expect(error).toMatchObject({ name: 'IllegalStageTransition', from: 'exception', to: 'shipped' });
+    expect(w.orders.stage(ORDER_ID)).toBe('exception');
+    expect((await w.ledger.entries(ORDER_ID)).shipments).toEqual([]);
+    expect(w.exceptions.items.get(RELEASE_FAILED)?.state).toBe('open');
+  });
+
+  it('a retry after the announcement failed announces it, without a second resolution or stage move', async () => {
+    parked();
+    w.events.failNext = 1;
+    const error = await failureOf(recordShipment(confirmed(), w.deps));
+    expect(error).toMatchObject({ name: 'EventPublishFailed' });
+    expect(w.exceptions.items.get(RELEASE_FAILED)?.state).toBe('resolved');
+    expect(resolvedEvents()).toEqual([]);
+
+    const retried = await recordShipment(confirmed(), w.deps);
+
+    expect(retried).toMatchObject({
+      stage: 'shipped',
+      alreadyRecorded: true,
+      resolvedExceptions: [RELEASE_FAILED],
+    });
+    expect(resolvedEvents()).toHaveLength(1);
+    expect(w.exceptions.items.get(RELEASE_FAILED)?.audit).toHaveLength(2);
+    const shippedEntries = w.orders.records.get(ORDER_ID)?.stageHistory.filter((e) => e.stage === 'shipped');
+    expect(shippedEntries).toHaveLength(1);
+  });
+
+  it('leaves a decision a person made first as it is, and announces nothing for it', async () => {
+    parked();
+    const failure = w.exceptions.items.get(RELEASE_FAILED) as OwnedException;
+    await w.exceptions.resolve(failure, {
+      outcome: 'reject',
+      closedAs: 'cancelled',
+      decidedBy: 'ops.integration',
+      decidedAt: '2025-03-10T12:00:00Z',
+      reason: 'duplicate of a case handled by phone',
+      tier: 1,
+    });
+
+    const result = await recordShipment(confirmed(), w.deps);
+
+    expect(result).toEqual({
+      orderId: ORDER_ID,
+      shipmentId: 'SHP-1',
+      stage: 'shipped',
+      alreadyRecorded: false,
+    });
+    expect(w.exceptions.items.get(RELEASE_FAILED)?.resolution?.decidedBy).toBe('ops.integration');
+    expect(resolvedEvents()).toEqual([]);
+  });
+
+  it('a shipment for an order that is not parked resolves nothing, even with a step failure on record', async () => {
+    w = world({ ...orderAt('released'), exceptionIds: [RELEASE_FAILED] });
+    w.exceptions.items.set(RELEASE_FAILED, stepFailure(RELEASE_FAILED, 'allocated', 'ReleaseToWarehouse'));
+
+    const result = await recordShipment(confirmed(), w.deps);
+
+    expect(result.resolvedExceptions).toBeUndefined();
+    expect(w.exceptions.items.get(RELEASE_FAILED)?.state).toBe('open');
   });
 });
 
