@@ -384,25 +384,37 @@ export function workRunning(
 }
 
 /**
- * Waits (real time, at most `limitMs`) until nothing of this instant is in flight: no Lambda invocation apart
- * from those asleep on the virtual clock (they go on when time reaches them), no request held at an instant
- * gate, no request of the cloud's own plumbing to an emulator (see `whileInFlight`), and no message a
- * function's poller has been handed but not yet taken. Then two turns of the event loop with nothing in
- * flight, so a workflow moving between states (promise continuations only) has started its next task. Time
- * that moves on only then dates what each woken timer started the same in every run, however loaded the
- * machine.
+ * Waits until nothing of this instant is in flight: no Lambda invocation apart from those asleep on the
+ * virtual clock (they go on when time reaches them), no request held at an instant gate, no request of the
+ * cloud's own plumbing to an emulator (see `whileInFlight`), and no message a function's poller has been
+ * handed but not yet taken. Then two turns of the event loop with nothing in flight, so a workflow moving
+ * between states (promise continuations only) has started its next task. Time that moves on only then dates
+ * what each woken timer started the same in every run, however loaded the machine.
+ *
+ * It gives up (time moves on regardless) only on a stall: `stallMs` of real time in which nothing changed
+ * (no invocation started or ended, no plumbing request or message moved), or after `ceilingMs` in all. An
+ * instant with a lot to do (a carrier cut-off's thousand ship confirmations at the emulator's pace) is
+ * waited for to the end.
  */
 async function untilNothingInFlight(
   lambda: LambdaRuntime,
   sqs: SqsService,
   clock: VirtualClock,
-  limitMs = 30_000,
+  stallMs = 30_000,
+  ceilingMs = 600_000,
 ): Promise<void> {
-  const deadline = Date.now() + limitMs;
+  const started = Date.now();
+  let movedAt = started;
+  let last = '';
   // A request held at a gate is decided at this instant: time waits for it too.
   const busy = () => workRunning(lambda, sqs, clock) || clock.held > 0;
   let calm = 0;
-  while (calm < 2 && Date.now() < deadline) {
+  while (calm < 2) {
+    const now = Date.now();
+    const state = `${lambda.invocations.length}|${lambda.inFlight}|${clock.working}|${clock.held}|${clock.asleep}|${sqs.inTransit()}`;
+    if (state !== last) movedAt = now;
+    last = state;
+    if (now - movedAt >= stallMs || now - started >= ceilingMs) return;
     if (busy()) {
       calm = 0;
       await new Promise((resolve) => setTimeout(resolve, 1));

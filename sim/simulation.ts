@@ -204,14 +204,18 @@ export class OrderSources {
  * Work parked on the virtual clock (Wait states, retries' backoff, task timeouts) is not waited for: it
  * runs when time reaches it.
  */
-export async function untilSettled(world: SimWorld, limitMs = 120_000): Promise<void> {
+export async function untilSettled(world: SimWorld, stallMs = 120_000, ceilingMs = 900_000): Promise<void> {
   const { cloud, clock } = world;
   const instant = instantActivity(cloud, clock);
-  const deadline = Date.now() + limitMs;
+  const started = Date.now();
+  let movedAt = started;
   let quiet = 0;
   let last = -1;
-  while (Date.now() < deadline) {
+  // Gives up only when nothing has happened for `stallMs` (or after `ceilingMs` in all): an instant with a
+  // lot of work is waited for to the end.
+  while (Date.now() - movedAt < stallMs && Date.now() - started < ceilingMs) {
     const activity = instant.activity();
+    if (activity !== last) movedAt = Date.now();
     // Requests held at the gate are decided at this instant: not settled until they are.
     const busy = instant.busy() || clock.held > 0;
     if (!busy && activity === last) {

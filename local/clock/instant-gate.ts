@@ -14,18 +14,17 @@ export interface InstantGateOptions {
   /** Real milliseconds between looks while the instant is busy. @default 1 */
   readonly lookMs?: number;
   /**
-   * Real milliseconds after which a batch is decided even if the instant never went quiet (a safety valve:
-   * a simulation step that puts work in for longer, such as the redrive drill's long polls, still holds).
-   * @default 60000
+   * Real milliseconds with the instant busy and nothing new happening, not paused, after which a batch is
+   * decided anyway (a stall: something in flight that will not finish at this instant). An instant whose
+   * work goes on (a carrier cut-off's thousand ship confirmations worked through at the emulator's pace)
+   * is waited for, however long that takes. @default 60000
    */
   readonly limitMs?: number;
   /**
-   * The same valve while paused. A paused simulation step only puts work in (sends, feeds, decisions) and
-   * waits on nothing held, so it ends on its own: a carrier cut-off's feed of a thousand ship confirmations
-   * takes minutes of real time, and deciding its instant's batch before it ends would let that batch's
-   * contents depend on timing. @default 600000
+   * Real milliseconds from the oldest held request after which its batch is decided whatever the instant
+   * does: the valve for a pause that never ends or an instant that never stops moving. @default 600000
    */
-  readonly pausedLimitMs?: number;
+  readonly ceilingMs?: number;
 }
 
 interface Held {
@@ -49,12 +48,14 @@ export class InstantGate {
   /** Batches decided so far, and the requests in them. */
   batches = 0;
   decided = 0;
-  /** Batches decided by the real-time limit rather than a quiet instant (order not guaranteed). */
+  /** Batches decided by a real-time valve (a stall, or the ceiling) rather than a quiet instant (order not guaranteed). */
   forced = 0;
-  /** Told when a batch is decided by the real-time limit (what was still busy is worth a look). */
+  /** Told when a batch is decided by a real-time valve (what was still busy is worth a look). */
   onForced: (() => void) | undefined;
   private pending: Held[] = [];
   private pumping = false;
+  /** When the oldest request now held was held (real time). */
+  private oldestHeldAt = 0;
 
   constructor(
     private readonly clock: VirtualClock,
@@ -70,6 +71,7 @@ export class InstantGate {
   /** Runs `run` once this instant is otherwise quiet, after every held request with a smaller key. */
   hold<T>(key: string, run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      if (this.pending.length === 0) this.oldestHeldAt = performance.now();
       this.pending.push({ key, run, resolve: resolve as (value: unknown) => void, reject });
       this.clock.held += 1;
       if (!this.pumping) void this.pump();
@@ -80,12 +82,11 @@ export class InstantGate {
     this.pumping = true;
     const looks = this.options.quietLooks ?? 2;
     const lookMs = this.options.lookMs ?? 1;
-    const limitMs = this.options.limitMs ?? 60_000;
-    const pausedLimitMs = this.options.pausedLimitMs ?? 600_000;
+    const stallMs = this.options.limitMs ?? 60_000;
+    const ceilingMs = this.options.ceilingMs ?? 600_000;
     let quiet = 0;
     let last = Number.NaN;
-    let since = performance.now();
-    let pausedSince: number | undefined;
+    let movedAt = performance.now();
     try {
       while (this.pending.length > 0) {
         // What is in flight is counted (invocations, the plumbing's requests to the emulators, messages on
@@ -93,24 +94,21 @@ export class InstantGate {
         // nothing new, for a workflow moving between states (promise continuations) to start its next task.
         const activity = this.instant.activity();
         const calm = !this.paused && !this.instant.busy() && activity === last;
+        const now = performance.now();
+        // A paused step is still putting work in, and new work is progress: neither is a stall.
+        if (this.paused || activity !== last) movedAt = now;
         last = activity;
         quiet = calm ? quiet + 1 : 0;
-        // Each valve counts its own time: a long pause does not leave the instant overdue when it ends.
-        const now = performance.now();
-        if (this.paused) {
-          pausedSince ??= now;
-          since = now;
-        } else pausedSince = undefined;
-        const overdue = this.paused ? now - (pausedSince ?? now) >= pausedLimitMs : now - since >= limitMs;
-        if (quiet >= looks || overdue) {
+        const stalled = now - movedAt >= stallMs;
+        const overdue = now - this.oldestHeldAt >= ceilingMs;
+        if (quiet >= looks || stalled || overdue) {
           if (quiet < looks) {
             this.forced += 1;
             this.onForced?.();
           }
           this.flush();
           quiet = 0;
-          since = performance.now();
-          pausedSince = this.paused ? since : undefined;
+          movedAt = performance.now();
           continue;
         }
         await new Promise((resolve) => (calm ? setImmediate(resolve) : setTimeout(resolve, lookMs)));

@@ -79,7 +79,7 @@ describe('InstantGate', () => {
   it('is not forced while paused (a step still putting work in), and counts its limit from the unpause', async () => {
     const clock = new VirtualClock(START);
     const { state, activity } = instant();
-    const gate = new InstantGate(clock, activity, { limitMs: 20, pausedLimitMs: 10_000 });
+    const gate = new InstantGate(clock, activity, { limitMs: 20, ceilingMs: 10_000 });
     gate.paused = true;
     state.busy = true;
     let done = false;
@@ -95,15 +95,51 @@ describe('InstantGate', () => {
     expect([gate.batches, gate.forced]).toEqual([1, 0]);
   });
 
-  it('still decides by the paused limit if a pause never ends', async () => {
+  it('still decides by its ceiling if a pause never ends', async () => {
     const clock = new VirtualClock(START);
-    const gate = new InstantGate(clock, instant().activity, { limitMs: 1_000, pausedLimitMs: 20 });
+    const gate = new InstantGate(clock, instant().activity, { limitMs: 1_000, ceilingMs: 20 });
     gate.paused = true;
     expect(await gate.hold('k', () => 'late')).toBe('late');
     expect(gate.forced).toBe(1);
   });
 
-  it('decides a batch by its real-time limit if the instant never goes quiet, and counts it', async () => {
+  it('waits past its stall limit while the work of the instant goes on, and decides in order once it ends', async () => {
+    const clock = new VirtualClock(START);
+    const { state, activity } = instant();
+    const gate = new InstantGate(clock, activity, { limitMs: 20, ceilingMs: 10_000 });
+    state.busy = true;
+    // A long instant that keeps moving (a cut-off's shipments worked through): new activity every 5 ms.
+    const working = setInterval(() => {
+      state.activity += 1;
+    }, 5);
+    const decided: string[] = [];
+    const answers = ['b', 'a'].map((key) => gate.hold(key, () => decided.push(key)));
+    await realMs(100);
+    expect(decided).toEqual([]);
+    clearInterval(working);
+    state.busy = false;
+    await Promise.all(answers);
+    expect(decided).toEqual(['a', 'b']);
+    expect([gate.batches, gate.forced]).toEqual([1, 0]);
+  });
+
+  it('decides by its ceiling an instant that never stops moving, and counts it', async () => {
+    const clock = new VirtualClock(START);
+    const { state, activity } = instant();
+    const gate = new InstantGate(clock, activity, { limitMs: 1_000, ceilingMs: 30 });
+    state.busy = true;
+    const working = setInterval(() => {
+      state.activity += 1;
+    }, 5);
+    try {
+      expect(await gate.hold('k', () => 'late')).toBe('late');
+      expect(gate.forced).toBe(1);
+    } finally {
+      clearInterval(working);
+    }
+  });
+
+  it('decides a batch by its stall limit if the instant stays busy with nothing new, and counts it', async () => {
     const clock = new VirtualClock(START);
     const { state, activity } = instant();
     state.busy = true;
