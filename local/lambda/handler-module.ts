@@ -48,8 +48,14 @@ async function importWithEnvironment(
   return handler as Handler;
 }
 
-/** The Lambda context object a handler receives. */
-export function lambdaContext(fn: HandlerSpec, requestId: string, remainingMs: () => number): object {
+/**
+ * The Lambda context object a handler receives. Without `remainingMs` (a virtual clock) it has no
+ * `getRemainingTimeInMillis`: the runtime enforces the function's timeout on that clock, and a countdown a
+ * handler's framework starts from it in real time (middy's early timeout, a `setTimeout` of the remaining
+ * milliseconds) would fire on a loaded machine while virtual time stands still, failing work that is within
+ * its timeout. Middy, like other frameworks, skips its early timeout when the context has none.
+ */
+export function lambdaContext(fn: HandlerSpec, requestId: string, remainingMs?: () => number): object {
   return {
     functionName: fn.name,
     functionVersion: '$LATEST',
@@ -59,7 +65,7 @@ export function lambdaContext(fn: HandlerSpec, requestId: string, remainingMs: (
     logGroupName: `/aws/lambda/${fn.name}`,
     logStreamName: `local/${requestId}`,
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, remainingMs()),
+    ...(remainingMs ? { getRemainingTimeInMillis: () => Math.max(0, remainingMs()) } : {}),
   };
 }
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { LocalClock } from '../clock/clock.ts';
+import { type LocalClock, realClock } from '../clock/clock.ts';
 import type { AsyncInvokeConfig, CloudModel, TemplateResource } from '../template/model.ts';
 import { UnsupportedTemplateFeature } from '../template/model.ts';
 import {
@@ -275,7 +275,12 @@ export class LambdaRuntime {
     if (!fn) throw new FunctionError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
     const handler = this.pool.length ? () => undefined : await this.load(fn);
     const deadline = this.clock.now().getTime() + fn.timeoutMs;
-    const context = lambdaContext(fn, requestId, () => deadline - this.clock.now().getTime());
+    // On the real clock the countdown is real; on a virtual one the timeout below is the only one.
+    const context = lambdaContext(
+      fn,
+      requestId,
+      this.clock === realClock ? () => deadline - this.clock.now().getTime() : undefined,
+    );
     const timeout = new AbortController();
     const startedAt = this.clock.now();
     const startedReal = performance.now();
