@@ -148,7 +148,7 @@ export function summarise(run: SimulationRun): string {
     `Stock reservations: ${run.world.gate.decided.toLocaleString('en-US')} decided in ${run.world.gate.batches.toLocaleString('en-US')} batches, ` +
       'each once its instant was quiet and in a fixed order, so the seed decides who gets scarce stock' +
       (run.world.gate.forced
-        ? `; ${run.world.gate.forced} batches were decided by the real-time limit instead, so this run may not repeat exactly.`
+        ? `; ${run.world.gate.forced} batches were decided by a real-time valve instead (nothing moved for a minute, or ten minutes in all), so this run may not repeat exactly.`
         : '.'),
     `Operators: ${run.operators.decisions.length.toLocaleString('en-US')} decisions, ${run.operators.backlog} waiting at the end, ` +
       `${run.operators.leftOpen.size} parked orders left for a redrive.`,

@@ -181,30 +181,6 @@ export class SqsService {
   }
 
   /**
-   * Sends `bodies` in order, ten to a `SendMessageBatch` request and at most 256 KB a request, as a partner's
-   * feed connector delivers: a carrier cut-off's thousand ship confirmations are a hundred requests, not a
-   * thousand. An entry the queue refuses fails the whole call, naming it (a feed must not drop a message).
-   */
-  async sendBatch(arn: string, bodies: readonly string[]): Promise<void> {
-    const queue = this.byArn(arn);
-    if (!queue) throw new Error(`no local queue ${arn}`);
-    for (const entries of batchesOf(bodies)) {
-      const { Failed = [] } = await whileInFlight(this.clock, () =>
-        this.client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queue.url,
-            Entries: entries.map((body, index) => ({ Id: String(index), MessageBody: body })),
-          }),
-        ),
-      );
-      if (Failed.length > 0) {
-        const reasons = Failed.map((f) => `entry ${f.Id}: ${f.Code} ${f.Message ?? ''}`.trim()).join('; ');
-        throw new Error(`${queue.name} refused ${Failed.length} of ${entries.length} messages: ${reasons}`);
-      }
-    }
-  }
-
-  /**
    * Messages of consumed queues on their way to a function: ready while one of the queue's pollers waits in
    * a receive, or handed out by the queue but not yet to the poller. Zero once each is in an invocation
    * (which counts as in flight itself), back in the queue for want of a free poller, or waiting out a
@@ -395,27 +371,4 @@ export class SqsService {
     await this.server?.stop();
     this.restoreDns?.();
   }
-}
-
-/** SQS's batch limits: ten entries and 256 KB of bodies a request (a body over that goes alone, and is refused). */
-const BATCH_ENTRIES = 10;
-const BATCH_BYTES = 256 * 1024;
-
-/** Consecutive runs of `bodies` within SQS's batch limits, in order. */
-export function batchesOf(bodies: readonly string[]): string[][] {
-  const batches: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body);
-    if (current.length === BATCH_ENTRIES || (current.length > 0 && bytes + size > BATCH_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(body);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
