@@ -40,4 +40,13 @@ export class InMemoryExceptions implements ExceptionRepository {
     this.items.set(current.exceptionId, exception);
     return { resolved: true as const, exception };
   }
+
+  /** The one exception raised; fails the test if there is not exactly one. */
+  only(): OwnedException {
+    const all = [...this.items.values()];
+    const [exception] = all;
+    if (all.length !== 1 || !exception)
+      throw new Error(`expected exactly one exception, found ${all.length}`);
+    return exception;
+  }
 }

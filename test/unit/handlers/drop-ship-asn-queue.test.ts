@@ -3,12 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { parseDetail } from '../../../contracts/events.ts';
 import { ORDER_ID_PATTERN } from '../../../contracts/order.ts';
 import type {
-  AwaitPatch,
   CanonicalEvent,
   Clock,
   DropShipOrders,
-  ExceptionRepository,
-  ExceptionResolution,
   OrderRecord,
   OwnedException,
   RecordedPurchaseOrder,
@@ -17,6 +14,7 @@ import { OrderNotFound } from '../../../lambdas/shared/errors.ts';
 import type { DropShipDeps } from '../../../lambdas/use-cases/drop-ship.ts';
 import type { AdvanceShipNotice } from '../../../local/partners/vendor.ts';
 import { vendorAsnCases } from '../../fixtures/hostile/vendor-asn.ts';
+import { InMemoryExceptions } from '../../support/in-memory-exceptions.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 import { line, validOrder } from '../contracts/canonical-order.fixture.ts';
 
@@ -68,44 +66,6 @@ class InMemoryOrders implements DropShipOrders {
 
   async transition(current: OrderRecord): Promise<OrderRecord> {
     throw new Error(`an ASN must not move order ${current.orderId}`);
-  }
-}
-
-/** Idempotent on exception id, as the DynamoDB exception table is. */
-class InMemoryExceptions implements ExceptionRepository {
-  readonly items = new Map<string, OwnedException>();
-
-  async raiseIfAbsent(exception: OwnedException) {
-    if (this.items.has(exception.exceptionId)) return { created: false };
-    this.items.set(exception.exceptionId, exception);
-    return { created: true };
-  }
-
-  async get(exceptionId: string) {
-    return this.items.get(exceptionId);
-  }
-
-  async awaitDecision(exceptionId: string, patch: AwaitPatch) {
-    const current = this.items.get(exceptionId);
-    if (current?.state !== 'open') return undefined;
-    const next = { ...current, ...patch, audit: [...current.audit, patch.audit] };
-    this.items.set(exceptionId, next);
-    return next;
-  }
-
-  async resolve(current: OwnedException, resolution: ExceptionResolution) {
-    const stored = this.items.get(current.exceptionId);
-    if (!stored || stored.resolution) return { resolved: false as const, existing: stored };
-    const exception: OwnedException = { ...stored, state: 'resolved', resolution };
-    this.items.set(current.exceptionId, exception);
-    return { resolved: true as const, exception };
-  }
-
-  only(): OwnedException {
-    const all = [...this.items.values()];
-    const [exception] = all;
-    if (all.length !== 1 || !exception) throw new Error(`expected one exception, found ${all.length}`);
-    return exception;
   }
 }
 

@@ -6,20 +6,15 @@ import type { CatalogueItem } from '../../../lambdas/adapters/edi/x12-850.ts';
 import type { OutboundDocument } from '../../../lambdas/adapters/edi/x12-outbound.ts';
 import { canTransition } from '../../../lambdas/core/order-lifecycle.ts';
 import type {
-  AuditEntry,
-  AwaitPatch,
   ControlNumberPort,
   ControlNumberReservation,
   EdiAcceptance,
   EdiGateway,
   EdiPurchaseOrder,
   EdiPurchaseOrderStore,
-  ExceptionRepository,
-  ExceptionResolution,
   OrderPatch,
   OrderRecord,
   OrderRepository,
-  OwnedException,
   TradingPartner,
 } from '../../../lambdas/ports/index.ts';
 import {
@@ -45,6 +40,7 @@ import {
 import { readX12Envelope } from '../../../local/partners/edi.ts';
 import { SEED_CATALOGUE, samplePurchaseOrder850 } from '../../../local/partners/seed.ts';
 import { ediBaseOrders, ediCases, interchangeIn, keptOfEdiMessage } from '../../fixtures/hostile/edi.ts';
+import { InMemoryExceptions } from '../../support/in-memory-exceptions.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -116,33 +112,6 @@ class InMemoryOrders implements OrderRepository {
     };
     this.records.set(current.orderId, next);
     return next;
-  }
-}
-
-/** Idempotent on exceptionId, as the DynamoDB exception table is. */
-class InMemoryExceptions implements ExceptionRepository {
-  readonly items = new Map<string, OwnedException>();
-
-  async raiseIfAbsent(exception: OwnedException) {
-    if (this.items.has(exception.exceptionId)) return { created: false };
-    this.items.set(exception.exceptionId, exception);
-    return { created: true };
-  }
-
-  async get(exceptionId: string) {
-    return this.items.get(exceptionId);
-  }
-
-  async awaitDecision(_exceptionId: string, _patch: AwaitPatch): Promise<OwnedException | undefined> {
-    throw new Error('not used by the EDI use cases');
-  }
-
-  async resolve(
-    _current: OwnedException,
-    _resolution: ExceptionResolution,
-    _audit: AuditEntry,
-  ): Promise<{ resolved: false; existing: undefined }> {
-    throw new Error('not used by the EDI use cases');
   }
 }
 

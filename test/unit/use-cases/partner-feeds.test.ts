@@ -1,13 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseDetail } from '../../../contracts/events.ts';
 import { ORDER_ID_PATTERN } from '../../../contracts/order.ts';
-import type {
-  AwaitPatch,
-  Clock,
-  ExceptionRepository,
-  ExceptionResolution,
-  OwnedException,
-} from '../../../lambdas/ports/index.ts';
+import type { Clock, OwnedException } from '../../../lambdas/ports/index.ts';
 import { sha256 } from '../../../lambdas/shared/ids.ts';
 import {
   announceWmsMessage,
@@ -18,6 +12,7 @@ import {
 } from '../../../lambdas/use-cases/partner-feeds.ts';
 import type { InventoryReceivedEvent } from '../../../local/partners/wms.ts';
 import { wmsCases } from '../../fixtures/hostile/wms.ts';
+import { InMemoryExceptions as SharedExceptions } from '../../support/in-memory-exceptions.ts';
 import { RecordingPublisher } from '../../support/recording-publisher.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -27,44 +22,13 @@ import { RecordingPublisher } from '../../support/recording-publisher.ts';
 const NOW = new Date('2026-11-23T09:00:00Z');
 const clock: Clock = { now: () => new Date(NOW) };
 
-/** Idempotent on exception id, as the DynamoDB exception table is. */
-class InMemoryExceptions implements ExceptionRepository {
-  readonly items = new Map<string, OwnedException>();
+/** The shared in-memory table, counting raise attempts (a redelivery raises again, and is absorbed). */
+class InMemoryExceptions extends SharedExceptions {
   raiseCalls = 0;
 
-  async raiseIfAbsent(exception: OwnedException) {
+  override async raiseIfAbsent(exception: OwnedException) {
     this.raiseCalls += 1;
-    if (this.items.has(exception.exceptionId)) return { created: false };
-    this.items.set(exception.exceptionId, exception);
-    return { created: true };
-  }
-
-  async get(exceptionId: string) {
-    return this.items.get(exceptionId);
-  }
-
-  async awaitDecision(exceptionId: string, patch: AwaitPatch) {
-    const current = this.items.get(exceptionId);
-    if (current?.state !== 'open') return undefined;
-    const next = { ...current, ...patch, audit: [...current.audit, patch.audit] };
-    this.items.set(exceptionId, next);
-    return next;
-  }
-
-  async resolve(current: OwnedException, resolution: ExceptionResolution) {
-    const stored = this.items.get(current.exceptionId);
-    if (!stored || stored.resolution) return { resolved: false as const, existing: stored };
-    const exception: OwnedException = { ...stored, state: 'resolved', resolution };
-    this.items.set(current.exceptionId, exception);
-    return { resolved: true as const, exception };
-  }
-
-  only(): OwnedException {
-    const all = [...this.items.values()];
-    if (all.length !== 1) throw new Error(`expected exactly one exception, found ${all.length}`);
-    const [exception] = all;
-    if (!exception) throw new Error('unreachable');
-    return exception;
+    return super.raiseIfAbsent(exception);
   }
 }
 
