@@ -296,6 +296,16 @@ async function shipped(
 
 const PARKED = ['RaiseOwnedStepException', 'ParkedAsOwnedException'];
 
+/** The post-shipment workflow's main route: recorded, invoiced, notified, closed. */
+const CLOSED_ROUTE = [
+  'RecordShipment',
+  'InvoiceShipment',
+  'NotifyCustomerOfShipment',
+  'CloseOrderIfFullyInvoiced',
+  'RouteOnInvoicingStatus',
+  'OrderClosedFullyInvoiced',
+];
+
 // ---------------------------------------------------------------------------------------------------
 // Standard single-site path
 // ---------------------------------------------------------------------------------------------------
@@ -655,14 +665,7 @@ describe('post-shipment workflow: Retry and Catch under faults', () => {
     expect(throttle.hits).toBe(1);
     expect(failuresOf(run, 'RecordShipment')).toEqual([THROTTLE]);
     expect(retriesOf(run, 'RecordShipment')).toBe(1);
-    expect(run.statesEntered).toEqual([
-      'RecordShipment',
-      'InvoiceShipment',
-      'NotifyCustomerOfShipment',
-      'CloseOrderIfFullyInvoiced',
-      'RouteOnInvoicingStatus',
-      'OrderClosedFullyInvoiced',
-    ]);
+    expect(run.statesEntered).toEqual(CLOSED_ROUTE);
     expect(await stageOf(orderId)).toBe('closed');
     const names = namesOf(orderId);
     expect(count(names, 'invoice.issued')).toBe(1);
@@ -733,14 +736,7 @@ describe('post-shipment workflow: Retry and Catch under faults', () => {
     const { shipmentId, run } = await shipped(orderId);
     expect(await runToEnd(cloud, clock, run)).toBe('SUCCEEDED');
 
-    expect(run.statesEntered).toEqual([
-      'RecordShipment',
-      'InvoiceShipment',
-      'NotifyCustomerOfShipment',
-      'CloseOrderIfFullyInvoiced',
-      'RouteOnInvoicingStatus',
-      'OrderClosedFullyInvoiced',
-    ]);
+    expect(run.statesEntered).toEqual(CLOSED_ROUTE);
     expect(await stageOf(orderId)).toBe('closed');
     expect(await exception(releaseFailure)).toMatchObject({
       state: 'resolved',
