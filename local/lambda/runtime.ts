@@ -276,10 +276,11 @@ export class LambdaRuntime {
     const handler = this.pool.length ? () => undefined : await this.load(fn);
     const deadline = this.clock.now().getTime() + fn.timeoutMs;
     // On the real clock the countdown is real; on a virtual one the timeout below is the only one.
+    const countdown = this.clock === realClock;
     const context = lambdaContext(
       fn,
       requestId,
-      this.clock === realClock ? () => deadline - this.clock.now().getTime() : undefined,
+      countdown ? () => deadline - this.clock.now().getTime() : undefined,
     );
     const timeout = new AbortController();
     const startedAt = this.clock.now();
@@ -291,7 +292,7 @@ export class LambdaRuntime {
       const injected = this.injectedFailure(fn, event);
       if (injected) throw injected;
       const run = this.pool.length
-        ? () => this.runInWorker(fn, event, requestId, Date.now() + fn.timeoutMs)
+        ? () => this.runInWorker(fn, event, requestId, countdown ? Date.now() + fn.timeoutMs : null)
         : () => Promise.resolve().then(() => handler(event, context));
       return await invocationScope.run({ functionName: fn.name, requestId }, () =>
         Promise.race([
@@ -504,7 +505,7 @@ export class LambdaRuntime {
     fn: LocalFunction,
     event: unknown,
     requestId: string,
-    deadline: number,
+    deadline: number | null,
   ): Promise<unknown> {
     const worker = this.pool[this.nextWorker++ % this.pool.length];
     if (!worker) throw new Error('no worker threads');

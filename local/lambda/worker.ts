@@ -18,7 +18,15 @@ import {
 export type WorkerFunction = HandlerSpec;
 
 export type ToWorker =
-  | { type: 'invoke'; id: number; fn: WorkerFunction; event: unknown; requestId: string; deadline: number }
+  | {
+      type: 'invoke';
+      id: number;
+      fn: WorkerFunction;
+      event: unknown;
+      requestId: string;
+      /** Real-time deadline (epoch ms) for the context's countdown; null under a virtual clock (none). */
+      deadline: number | null;
+    }
   | { type: 'env'; env: Record<string, string> };
 
 export type FromWorker =
@@ -74,7 +82,11 @@ port.on('message', (message: ToWorker) => {
   void (async () => {
     try {
       const handler = await load(fn);
-      const context = lambdaContext(fn, requestId, () => deadline - Date.now());
+      const context = lambdaContext(
+        fn,
+        requestId,
+        deadline === null ? undefined : () => deadline - Date.now(),
+      );
       const result = await scope.run({ functionName: fn.name, requestId }, () => handler(event, context));
       port.postMessage({ type: 'result', id, ok: true, result, calls: meterDelta() } satisfies FromWorker);
     } catch (error) {

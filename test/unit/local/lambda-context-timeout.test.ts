@@ -58,4 +58,20 @@ describe('Lambda context under the cloud clock', () => {
       errorType: 'TimeoutError',
     });
   });
+
+  it('on worker threads (--workers), the same holds: no countdown on a virtual clock, a real one otherwise', async () => {
+    const virtual = await runtimeOn(new VirtualClock(new Date('2030-01-02T03:00:00Z')));
+    const real = await runtimeOn(realClock);
+    try {
+      await virtual.useWorkers(1, {});
+      await real.useWorkers(1, {});
+      expect(await virtual.invoke('slow', { realMs: 1_200 })).toEqual({ done: true, countdown: false });
+      expect(await real.invoke('slow', { realMs: 5 })).toEqual({ done: true, countdown: true });
+      await expect(real.invoke('slow', { realMs: 1_500 })).rejects.toMatchObject({
+        errorType: 'TimeoutError',
+      });
+    } finally {
+      await Promise.all([virtual.stopWorkers(), real.stopWorkers()]);
+    }
+  });
 });
