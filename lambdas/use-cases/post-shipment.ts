@@ -370,7 +370,10 @@ export async function invoiceShipment(
       dueDate: posted.dueDate,
     };
     await deps.ledger.recordInvoice(key.orderId, recordedInvoice);
-    entries = { ...entries, invoices: [...entries.invoices, recordedInvoice] };
+    // Read the ledger again: another shipment of this order may have been invoiced side by side since the
+    // first read (two confirmations in one cut-off). Each invoicer writes before it reads, so at least one
+    // sees every invoice and moves the order; with the first read both could see the other's missing.
+    entries = await deps.ledger.entries(key.orderId);
     amounts = { total: invoice.total, erpAmount: posted.amount };
   }
 

@@ -569,6 +569,28 @@ describe('post-shipment: partial shipments', () => {
     expect(firstInvoiced).toMatchObject({ issued: true, stage: 'invoiced' });
     expect(await closeIfComplete(ORDER_ID, w.deps)).toMatchObject({ outcome: 'closed' });
   });
+
+  it('two shipments invoiced side by side: one of them moves the order to invoiced, and it closes', async () => {
+    await recordShipment(first, w.deps);
+    await recordShipment(second, w.deps);
+    // Two post-shipment workflows of one order in one instant (both confirmed at a carrier cut-off): each
+    // reads the ledger before the other's invoice is recorded.
+    const keys = ['SHP-1', 'SHP-2'].map((shipmentId) => ({ orderId: ORDER_ID, shipmentId }));
+    const runs = await Promise.allSettled(keys.map((key) => invoiceShipment(key, w.deps)));
+    // A run that lost the write to the other is retried by the state machine, as ConcurrentOrderUpdate is.
+    for (const [i, run] of runs.entries()) {
+      if (run.status === 'rejected') {
+        expect(run.reason).toBeInstanceOf(ConcurrentOrderUpdate);
+        expect(await invoiceShipment(keys[i] as (typeof keys)[number], w.deps)).toMatchObject({
+          issued: false,
+        });
+      }
+    }
+
+    expect(w.orders.stage(ORDER_ID)).toBe('invoiced');
+    expect(w.erp.calls.map((invoice) => invoice.invoiceId).sort()).toEqual(['INV-SHP-1', 'INV-SHP-2']);
+    expect(await closeIfComplete(ORDER_ID, w.deps)).toMatchObject({ outcome: 'closed', stage: 'closed' });
+  });
 });
 
 describe('post-shipment: redelivery and retries', () => {
