@@ -61,13 +61,10 @@ async function releasedOrder(runId: string): Promise<string> {
   return orderId;
 }
 
-async function shipped(
-  orderId: string,
-  shipmentId: string,
-  lines: { lineNo: number; sku: string; quantity: number }[],
-  partial: boolean,
-) {
-  const entry = toPutEventsEntry(
+type ShippedLine = { lineNo: number; sku: string; quantity: number };
+
+function shipmentEntry(orderId: string, shipmentId: string, lines: ShippedLine[], partial: boolean) {
+  return toPutEventsEntry(
     'shipment.confirmed',
     {
       schemaVersion: 1,
@@ -85,7 +82,12 @@ async function shipped(
     },
     busName(),
   );
-  const result = await eventBridge.send(new PutEventsCommand({ Entries: [entry] }));
+}
+
+async function shipped(orderId: string, shipmentId: string, lines: ShippedLine[], partial: boolean) {
+  const result = await eventBridge.send(
+    new PutEventsCommand({ Entries: [shipmentEntry(orderId, shipmentId, lines, partial)] }),
+  );
   expect(result.FailedEntryCount).toBe(0);
 }
 
@@ -155,6 +157,31 @@ describe('post-shipment workflow', () => {
     await done(`${orderId}-S2`);
     expect((await order(orderId)).stage).toBe('closed');
     expect(new Set(invoices().map((c) => c.idempotencyKey))).toEqual(
+      new Set([`INV-${orderId}-S1`, `INV-${orderId}-S2`]),
+    );
+  });
+
+  it('two split shipments confirmed together: both invoiced, the order closes, nothing parked', async () => {
+    // A carrier cut-off confirms both parts of a split order at once: two workflows run side by side.
+    const orderId = await releasedOrder('PS4');
+    const result = await eventBridge.send(
+      new PutEventsCommand({
+        Entries: [
+          shipmentEntry(orderId, `${orderId}-S1`, [{ lineNo: 10, sku: 'WIDGET-100', quantity: 40 }], true),
+          shipmentEntry(orderId, `${orderId}-S2`, [{ lineNo: 20, sku: 'BOLT-M8', quantity: 500 }], true),
+        ],
+      }),
+    );
+    expect(result.FailedEntryCount).toBe(0);
+    const runs = [...(await done(`${orderId}-S1`)), ...(await done(`${orderId}-S2`))];
+
+    expect(runs.map((run) => run.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(runs.flatMap((run) => run.statesEntered)).not.toContain('ParkedAsOwnedException');
+    expect((await order(orderId)).stage).toBe('closed');
+    const invoiced = sandbox.calls.filter(
+      (c) => c.method === 'POST' && c.path === '/erp/invoices' && c.idempotencyKey?.includes(orderId),
+    );
+    expect(new Set(invoiced.map((c) => c.idempotencyKey))).toEqual(
       new Set([`INV-${orderId}-S1`, `INV-${orderId}-S2`]),
     );
   });
