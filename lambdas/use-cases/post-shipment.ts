@@ -493,14 +493,16 @@ export async function notifyShipment(
  *
  * `order.closed` (outcome fulfilled) is published before the stage moves, so a retry after a crash
  * between the two re-announces (same idempotency key) rather than losing it; a repeat on a closed order
- * does nothing. Fully invoiced but in a stage that cannot close (a shipment still awaiting its invoice,
- * an exception) is an IllegalStageTransition for a person to look at.
+ * does nothing. Fully invoiced and still `shipped` with every shipment invoiced (another shipment's
+ * workflow has not yet moved the order) moves it to `invoiced` first. Fully invoiced but in a stage that
+ * cannot close (a shipment still awaiting its invoice, an exception) is an IllegalStageTransition for a
+ * person to look at.
  */
 export async function closeIfComplete(
   orderId: string,
   deps: Pick<PostShipmentDeps, 'orders' | 'ledger' | 'events' | 'clock'>,
 ): Promise<CloseIfCompleteResult> {
-  const record = await load(orderId, deps.orders);
+  let record = await load(orderId, deps.orders);
   if (record.stage === 'closed') {
     return { orderId, outcome: 'closed', stage: 'closed', linesOutstanding: 0 };
   }
@@ -509,6 +511,18 @@ export async function closeIfComplete(
   const linesOutstanding = status.lines.filter((line) => line.remaining > 0).length;
   if (!status.fullyInvoiced) {
     return { orderId, outcome: 'awaiting-shipments', stage: record.stage, linesOutstanding };
+  }
+  const invoiced = new Set(entries.invoices.map((invoice) => invoice.shipmentId));
+  if (record.stage === 'shipped' && entries.shipments.every((s) => invoiced.has(s.shipmentId))) {
+    // Every shipment has its invoice, but the order has not moved on yet: two shipments confirmed in one
+    // instant, and the other workflow recorded its invoice and has not yet made the move (or saw this one's
+    // invoice missing). Make it here, so closing does not depend on which of the two gets there first; the
+    // other's stale move then fails as ConcurrentOrderUpdate and its retry finds the order moved.
+    const last = entries.invoices.at(-1)?.invoiceId;
+    record = await deps.orders.transition(record, 'invoiced', [
+      `INVOICE_ISSUED:${last}`,
+      'ALL_SHIPMENTS_INVOICED',
+    ]);
   }
   if (!CLOSABLE_FROM.includes(record.stage) || !canTransition(record.stage, 'closed')) {
     throw new IllegalStageTransition(orderId, record.stage, 'closed');

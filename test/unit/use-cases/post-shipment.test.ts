@@ -591,6 +591,45 @@ describe('post-shipment: partial shipments', () => {
     expect(w.erp.calls.map((invoice) => invoice.invoiceId).sort()).toEqual(['INV-SHP-1', 'INV-SHP-2']);
     expect(await closeIfComplete(ORDER_ID, w.deps)).toMatchObject({ outcome: 'closed', stage: 'closed' });
   });
+
+  it('closing between the other invoicer recording its invoice and moving the order still closes it', async () => {
+    await recordShipment(first, w.deps);
+    await recordShipment(second, w.deps);
+    // Workflow A invoices SHP-1 while SHP-2 has no invoice yet: the order stays shipped.
+    const keyA = { orderId: ORDER_ID, shipmentId: 'SHP-1' };
+    const keyB = { orderId: ORDER_ID, shipmentId: 'SHP-2' };
+    expect(await invoiceShipment(keyA, w.deps)).toMatchObject({ issued: true, stage: 'shipped' });
+    // Workflow B records SHP-2's invoice and is held just before its move to invoiced...
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reachedMove = () => {};
+    const atMove = new Promise<void>((resolve) => {
+      reachedMove = resolve;
+    });
+    const orders = w.deps.orders;
+    const holdingOrders: typeof orders = Object.assign(Object.create(orders) as typeof orders, {
+      transition: async (...args: Parameters<typeof orders.transition>) => {
+        reachedMove();
+        await held;
+        return orders.transition(...args);
+      },
+    });
+    const runB = invoiceShipment(keyB, { ...w.deps, orders: holdingOrders });
+    await atMove;
+    // ...when A's closing step runs: fully invoiced, still shipped. It makes the move B owes, then closes.
+    expect(await closeIfComplete(ORDER_ID, w.deps)).toMatchObject({ outcome: 'closed', stage: 'closed' });
+    expect(w.orders.stagesAfterRelease(ORDER_ID)).toEqual(['shipped', 'shipped', 'invoiced', 'closed']);
+
+    // B's move, from the order it read before, loses to A's; its retry finds SHP-2 invoiced and the order closed.
+    release();
+    expect(await failureOf(runB)).toBeInstanceOf(ConcurrentOrderUpdate);
+    expect(await invoiceShipment(keyB, w.deps)).toMatchObject({ issued: false, stage: 'closed' });
+    expect(await closeIfComplete(ORDER_ID, w.deps)).toMatchObject({ outcome: 'closed' });
+    expect(w.erp.calls.map((invoice) => invoice.invoiceId).sort()).toEqual(['INV-SHP-1', 'INV-SHP-2']);
+    expect(w.events.namesFor(ORDER_ID).filter((name) => name === 'order.closed')).toHaveLength(1);
+  });
 });
 
 describe('post-shipment: redelivery and retries', () => {
