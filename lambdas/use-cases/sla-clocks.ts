@@ -441,6 +441,7 @@ export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
                 (s) => keyOf(s.clock) === keyOf(due.clock),
               );
         if (!fresh) break;
+        if (await cancelledAsEnded(fresh, now, deps)) break;
         const kinds = await settle(fresh.clock, fresh.version, fresh.outbox, deps);
         raised.push(...kinds.map((k) => `${fresh.clock.orderId}:${keyOf(fresh.clock)}:${k}`));
         break;
@@ -454,6 +455,25 @@ export async function detectSlaAlarms(deps: SlaDeps): Promise<DetectOutcome> {
   const reached = new Date(Math.floor(now.getTime() / 60_000) * 60_000);
   await deps.clocks.setCheckpoint(reached);
   return { examined, raised, from: since.toISOString(), to: now.toISOString() };
+}
+
+/**
+ * A clock about to raise an alarm for an order that has since been rejected or closed is cancelled instead:
+ * the order's ending cancels its clocks, but a clock whose start was tracked side by side with the ending
+ * (the start read the order before it ended, the ending found no clock yet to cancel) is saved after it and
+ * would run on into a false breach. The order is read only when an alarm is owed and none is pending.
+ */
+async function cancelledAsEnded(due: StoredClock, now: Date, deps: SlaDeps): Promise<boolean> {
+  if (due.outbox.length > 0 || alarmsDue(due.clock, deps.policy.businessCalendar, now).length === 0) {
+    return false;
+  }
+  const order = await deps.orders.get(due.clock.orderId);
+  const ended = order && endedAt(order);
+  if (!ended) return false;
+  const cancelled = cancelClock(due.clock, ended);
+  if (cancelled === due.clock) return false;
+  await deps.clocks.save(cancelled, { outbox: [], ...dueAtOf(cancelled, [], now, deps) }, due.version, now);
+  return true;
 }
 
 /** What the oldest-open-exception figures need: each team's queue of open exceptions, and where to report. */

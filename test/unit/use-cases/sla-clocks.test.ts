@@ -384,6 +384,42 @@ describe('events of one instant, tracked in any order', () => {
     expect((await detectSlaAlarms(deps)).raised).toEqual([]);
   });
 
+  it('cancels, not breaches, a clock whose start was tracked side by side with the rejection', async () => {
+    // Credit declined at the instant the order was accepted. The tracker of order.accepted reads the order
+    // before the rejection is written and saves its clock after the tracker of order.rejected found none.
+    const accepted = [
+      { stage: 'received', at: instant },
+      { stage: 'accepted', at: instant },
+    ];
+    orders.add('ERP-S', {}, accepted);
+    const beforeRejection = await orders.get('ERP-S');
+    orders.add('ERP-S', {}, [...accepted, { stage: 'rejected', at: instant }]);
+    at(instant);
+    await trackSlaClocks(event('order.rejected', instant, {}, 'ERP-S'), deps);
+    const staleOrders = Object.assign(Object.create(orders) as Orders, { get: async () => beforeRejection });
+    await trackSlaClocks(event('order.accepted', instant, {}, 'ERP-S'), { ...deps, orders: staleOrders });
+    expect(store.get('ERP-S', 'accept-to-credit-decision')?.clock.cancelledAt).toBeUndefined();
+    await detectSlaAlarms(deps);
+
+    // When its first alarm falls due, the detector finds the order rejected: the clock is cancelled as of
+    // the rejection, and nothing is announced or raised, then or later.
+    at('2026-12-04T10:00:00.000Z');
+    expect((await detectSlaAlarms(deps)).raised).toEqual([]);
+    expect(store.get('ERP-S', 'accept-to-credit-decision')?.clock.cancelledAt).toBe(instant);
+    at('2026-12-05T10:00:00.000Z');
+    expect((await detectSlaAlarms(deps)).raised).toEqual([]);
+    expect(events.all.filter((e) => e.detail.orderId === 'ERP-S')).toEqual([]);
+    expect([...exceptions.items.values()].filter((e) => e.orderId === 'ERP-S')).toEqual([]);
+  });
+
+  it('still raises the alarm of a clock whose order is open when it falls due', async () => {
+    await trackSlaClocks(event('order.accepted', instant), deps);
+    await detectSlaAlarms(deps);
+    at('2026-12-04T10:00:00.000Z');
+    expect((await detectSlaAlarms(deps)).raised).toEqual(['ERP-1:accept-to-credit-decision:breach']);
+    expect(events.named('exception.raised')).toHaveLength(1);
+  });
+
   it('reports a stage completed once when its stop was tracked before its start', async () => {
     at('2026-12-03T10:05:00.000Z');
     await trackSlaClocks(event('order.accepted', '2026-12-03T10:05:00.000Z'), deps);
