@@ -151,6 +151,12 @@ function toInvoiceRecords(invoices: readonly RecordedInvoice[]): InvoiceRecord[]
   }));
 }
 
+/** Every shipment recorded on the order has its invoice. */
+function everyShipmentInvoiced(entries: ShipmentLedgerEntries): boolean {
+  const invoiced = new Set(entries.invoices.map((invoice) => invoice.shipmentId));
+  return entries.shipments.every((shipment) => invoiced.has(shipment.shipmentId));
+}
+
 /** The order was marked invoiced after its most recent shipment (so there is nothing to move). */
 function invoicedSinceLastShipment(record: OrderRecord): boolean {
   const history = record.stageHistory;
@@ -377,10 +383,8 @@ export async function invoiceShipment(
     amounts = { total: invoice.total, erpAmount: posted.amount };
   }
 
-  const invoicedShipments = new Set(entries.invoices.map((invoice) => invoice.shipmentId));
-  const everyShipmentInvoiced = entries.shipments.every((s) => invoicedShipments.has(s.shipmentId));
   if (
-    everyShipmentInvoiced &&
+    everyShipmentInvoiced(entries) &&
     (record.stage === 'shipped' || record.stage === 'delivered') &&
     !invoicedSinceLastShipment(record)
   ) {
@@ -512,8 +516,7 @@ export async function closeIfComplete(
   if (!status.fullyInvoiced) {
     return { orderId, outcome: 'awaiting-shipments', stage: record.stage, linesOutstanding };
   }
-  const invoiced = new Set(entries.invoices.map((invoice) => invoice.shipmentId));
-  if (record.stage === 'shipped' && entries.shipments.every((s) => invoiced.has(s.shipmentId))) {
+  if (record.stage === 'shipped' && everyShipmentInvoiced(entries)) {
     // Every shipment has its invoice, but the order has not moved on yet: two shipments confirmed in one
     // instant, and the other workflow recorded its invoice and has not yet made the move (or saw this one's
     // invoice missing). Make it here, so closing does not depend on which of the two gets there first; the
