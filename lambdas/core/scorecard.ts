@@ -301,6 +301,10 @@ function naturalKey(event: ProcessEvent): string | undefined {
   switch (event.name) {
     case 'order.received':
     case 'order.accepted':
+    // An order ends once: a close or rejection announced again (a retried step republishes under the same key,
+    // or two split-shipment workflows both find the order fully invoiced at one instant) is the same fact.
+    case 'order.rejected':
+    case 'order.closed':
       return `${event.name}|${event.orderId}`;
     case 'shipment.confirmed': {
       const shipment = str(event, 'shipmentId');

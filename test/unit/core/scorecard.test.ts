@@ -527,6 +527,31 @@ describe('computeScorecard edge cases', () => {
     expect(second).toEqual(first);
   });
 
+  it('counts an order closed twice at one instant, as two split-shipment workflows can, once', () => {
+    // Both workflows of a split order found it fully invoiced at one carrier cut-off; the second found it
+    // closed already and announced the close again under the same key, for a publish that might have failed.
+    const closed = bus('order.closed', 'C1', d1('18:00'), {
+      outcome: 'fulfilled',
+      path: 'standard-single-site',
+    });
+    const once = [received('C1', d1('09:00'), 'wholesale', 'mid-market', 2), closed];
+    const twice = [...once, { ...closed, id: 'EVT-C1-CLOSED-AGAIN' }];
+    const first = computeScorecard(once, WINDOW);
+    expect(first.events).toBe(2);
+    expect(computeScorecard(twice, WINDOW)).toEqual(first);
+  });
+
+  it('counts a rejection announced again under its key once', () => {
+    const rejected = bus('order.rejected', 'J1', d1('10:00'), {
+      stage: 'credit-hold',
+      reasonCodes: ['ACCOUNT_CLOSED'],
+    });
+    const once = [received('J1', d1('09:00'), 'wholesale', 'mid-market', 1), rejected];
+    const first = computeScorecard(once, WINDOW);
+    expect(first.events).toBe(2);
+    expect(computeScorecard([...once, { ...rejected, id: 'EVT-J1-REJECTED-AGAIN' }], WINDOW)).toEqual(first);
+  });
+
   it('reports zero counts and null rates and percentiles for an empty log', () => {
     const card = computeScorecard([], WINDOW);
     const none = { count: 0, p50Seconds: null, p90Seconds: null };
