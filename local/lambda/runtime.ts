@@ -118,6 +118,9 @@ export class FunctionError extends Error {
 
 const invocationScope = new AsyncLocalStorage<InvocationScope>();
 
+/** Real time allowed for a worker thread's answer to reach the main thread after the function's deadline. */
+const WORKER_REPLY_GRACE_MS = 500;
+
 /**
  * Runs the template's Lambda functions in this process, from source. Each function gets the environment its
  * template entry declares (references resolved to local names), its own module instance, its timeout, and
@@ -294,10 +297,16 @@ export class LambdaRuntime {
       const run = this.pool.length
         ? () => this.runInWorker(fn, event, requestId, countdown ? Date.now() + fn.timeoutMs : null)
         : () => Promise.resolve().then(() => handler(event, context));
+      // A worker thread's answer crosses a message port back to this thread, a hop Lambda does not have: a
+      // handler that stops itself just before its deadline (middy's early timeout) answers in time there,
+      // but here its answer could lose the race to the hard timeout on a loaded machine. The hop gets a grace
+      // on the real clock; the handler's own countdown still ends at the deadline.
+      const hardTimeoutMs =
+        this.pool.length && countdown ? fn.timeoutMs + WORKER_REPLY_GRACE_MS : fn.timeoutMs;
       return await invocationScope.run({ functionName: fn.name, requestId }, () =>
         Promise.race([
           run(),
-          this.clock.sleep(fn.timeoutMs, timeout.signal).then(() => {
+          this.clock.sleep(hardTimeoutMs, timeout.signal).then(() => {
             throw new FunctionError(
               'Sandbox.Timedout',
               `Task timed out after ${fn.timeoutMs / 1000} seconds`,

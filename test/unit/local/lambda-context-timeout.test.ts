@@ -74,4 +74,28 @@ describe('Lambda context under the cloud clock', () => {
       await Promise.all([virtual.stopWorkers(), real.stopWorkers()]);
     }
   });
+
+  it("on worker threads, a handler's early timeout still wins when the main thread is busy at the deadline", async () => {
+    // A loaded machine: the main thread is blocked across the deadline, so the worker's answer (middy's
+    // TimeoutError, sent 5 ms before it) and the hard timeout are both due when the thread comes back.
+    const real = await runtimeOn(realClock);
+    try {
+      await real.useWorkers(1, {});
+      const outcome = real.invoke('slow', { realMs: 1_500 });
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      // Busy in the check phase, so the loop's next turn starts with the timers, as it does under load.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const busyUntil = Date.now() + 250;
+          while (Date.now() < busyUntil) {
+            // the main thread stays busy past the function's 1 s deadline
+          }
+          resolve();
+        }),
+      );
+      await expect(outcome).rejects.toMatchObject({ errorType: 'TimeoutError' });
+    } finally {
+      await real.stopWorkers();
+    }
+  });
 });
