@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { buildApp } from '../lib/app.ts';
 import { repoRoot } from '../lib/paths.ts';
 import { VirtualClock } from '../local/clock/clock.ts';
 import { type InstantActivity, InstantGate } from '../local/clock/instant-gate.ts';
@@ -13,6 +10,7 @@ import { freePort } from '../local/dynamodb/dynamodb-local.ts';
 import { PartnerFeeds } from '../local/partners/feeds.ts';
 import { PartnerSandbox } from '../local/partners/sandbox.ts';
 import type { LocalQueue } from '../local/sqs/sqs-service.ts';
+import { synthesizeCached } from '../local/synth-cache.ts';
 import type { Arrival, SimCustomer, Workload } from './workload.ts';
 import { ediTradingPartnersOf, erpSalesOrder, purchaseOrder850, seedWorld } from './world.ts';
 
@@ -54,20 +52,23 @@ export async function startWorld(workload: Workload, options: WorldOptions): Pro
   });
   await sandbox.start();
   seedWorld(sandbox, workload);
-  const outdir = mkdtempSync(join(tmpdir(), 'handoff-sim-'));
-  const app = new App({
-    outdir,
+  const outdir = await synthesizeCached({
     context: {
       'aws:cdk:bundling-stacks': [],
       [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: true,
-      'handoff:partnersBaseUrl': sandbox.baseUrl,
       'handoff:slaDetectorMinutes': options.slaDetectorMinutes ?? 15,
       'handoff:deadLetterIntakeMinutes': 15,
       'handoff:ediTradingPartners': ediTradingPartnersOf(workload.chains),
     },
+    partnersBaseUrl: sandbox.baseUrl,
+    synthesize: async (context, dir) => {
+      // Loading the app's constructs costs about a second: only a synth that misses the cache pays it.
+      const { buildApp } = await import('../lib/app.ts');
+      const app = new App({ outdir: dir, context });
+      buildApp(app);
+      app.synth();
+    },
   });
-  buildApp(app);
-  app.synth();
   let cloud: LocalCloud;
   try {
     cloud = await startLocalCloud({

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT } from 'aws-cdk-lib/cx-api';
-import { buildApp } from '../../lib/app.ts';
 import { repoRoot } from '../../lib/paths.ts';
 import type { LocalClock } from '../../local/clock/clock.ts';
 import { type LocalCloud, startLocalCloud } from '../../local/cloud.ts';
@@ -12,6 +11,7 @@ import { freePort } from '../../local/dynamodb/dynamodb-local.ts';
 import { PartnerSandbox } from '../../local/partners/sandbox.ts';
 import { seedSandbox } from '../../local/partners/seed.ts';
 import type { LocalQueue } from '../../local/sqs/sqs-service.ts';
+import { synthesizeCached } from '../../local/synth-cache.ts';
 import { branchEventsOfHistory, logBranches } from './branch-log.ts';
 
 export interface TestCloud {
@@ -41,23 +41,31 @@ export async function startTestCloud(
   const sandbox = new PartnerSandbox();
   await sandbox.start();
   seedSandbox(sandbox);
-  const outdir = mkdtempSync(join(tmpdir(), 'handoff-cloud-'));
-  const app = new App({
-    outdir,
-    context: {
-      'aws:cdk:bundling-stacks': [],
-      [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
-      'handoff:partnersBaseUrl': sandbox.baseUrl,
-      // Tests jump virtual weeks, and each detector run costs ~20 ms of real time: hourly keeps a jump of
-      // days to seconds. The SLA tests set 1, the product default.
-      'handoff:slaDetectorMinutes': 60,
-      'handoff:deadLetterIntakeMinutes': 60,
-      ...options.context,
-    },
-  });
-  buildApp(app);
-  options.extend?.(app);
-  app.synth();
+  const context: Record<string, unknown> = {
+    'aws:cdk:bundling-stacks': [],
+    [FAIL_SYNTH_ON_VALIDATION_ERRORS_CONTEXT]: false,
+    // Tests jump virtual weeks, and each detector run costs ~20 ms of real time: hourly keeps a jump of
+    // days to seconds. The SLA tests set 1, the product default.
+    'handoff:slaDetectorMinutes': 60,
+    'handoff:deadLetterIntakeMinutes': 60,
+    ...options.context,
+  };
+  const synthesize = async (withContext: Record<string, unknown>, outdir: string) => {
+    // Loading the app's constructs costs about a second: only a synth that misses the cache pays it.
+    const { buildApp } = await import('../../lib/app.ts');
+    const app = new App({ outdir, context: withContext });
+    buildApp(app);
+    options.extend?.(app);
+    app.synth();
+  };
+  // The product app alone comes from the synth cache; a probe stack added by `extend` is synthesized anew.
+  let outdir: string;
+  if (options.extend) {
+    outdir = mkdtempSync(join(tmpdir(), 'handoff-cloud-'));
+    await synthesize({ ...context, 'handoff:partnersBaseUrl': sandbox.baseUrl }, outdir);
+  } else {
+    outdir = await synthesizeCached({ context, partnersBaseUrl: sandbox.baseUrl, synthesize });
+  }
   const cloud = await startLocalCloud({
     assemblyDir: outdir,
     repoRoot,
