@@ -87,6 +87,28 @@ describe('the synth cache', () => {
     rmSync(other, { recursive: true, force: true });
   }, 60_000);
 
+  it('synthesizes every time, with the real URL, when HANDOFF_SYNTH_CACHE=off', async () => {
+    const setting = process.env.HANDOFF_SYNTH_CACHE;
+    const before = synths;
+    try {
+      process.env.HANDOFF_SYNTH_CACHE = 'off';
+      const dirs = [
+        await synthesizeCached({ context, partnersBaseUrl, synthesize: counted, cacheRoot }),
+        await synthesizeCached({ context, partnersBaseUrl, synthesize: counted, cacheRoot }),
+      ];
+      expect(synths).toBe(before + 2);
+      for (const dir of dirs) {
+        const template = Object.entries(jsonFiles(dir)).find(([path]) => path.includes('Stateless.template'));
+        expect(template?.[1]).toContain(`${partnersBaseUrl}/erp`);
+        expect(template?.[1]).not.toContain(PARTNERS_PLACEHOLDER);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      if (setting === undefined) delete process.env.HANDOFF_SYNTH_CACHE;
+      else process.env.HANDOFF_SYNTH_CACHE = setting;
+    }
+  }, 60_000);
+
   it('keys an entry by the region the app reads from the environment', () => {
     const region = process.env.CDK_DEFAULT_REGION;
     try {
