@@ -107,6 +107,8 @@ function sortedKeys(value: unknown): unknown {
 export async function synthesizeCached(options: CachedSynthOptions): Promise<string> {
   if (/[\\"]/.test(options.partnersBaseUrl))
     throw new Error(`partnersBaseUrl must not contain a quote or backslash: ${options.partnersBaseUrl}`);
+  if ('handoff:partnersBaseUrl' in options.context)
+    throw new Error('synthesizeCached: give the partner base URL as partnersBaseUrl, not in the context');
   const context = { ...options.context, 'handoff:partnersBaseUrl': PARTNERS_PLACEHOLDER };
   const outdir = mkdtempSync(join(tmpdir(), 'handoff-assembly-'));
   if (process.env.HANDOFF_SYNTH_CACHE === 'off') {

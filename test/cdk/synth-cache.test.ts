@@ -109,6 +109,17 @@ describe('the synth cache', () => {
     }
   }, 60_000);
 
+  it('refuses a partner base URL in the context, where the placeholder would replace it', async () => {
+    await expect(
+      synthesizeCached({
+        context: { ...context, 'handoff:partnersBaseUrl': 'http://127.0.0.1:1' },
+        partnersBaseUrl,
+        synthesize: counted,
+        cacheRoot,
+      }),
+    ).rejects.toThrow(/partnersBaseUrl, not in the context/);
+  });
+
   it('keys an entry by the region the app reads from the environment', () => {
     const region = process.env.CDK_DEFAULT_REGION;
     try {
